@@ -1,0 +1,3 @@
+"""Elderly-care subsidy batch processor."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,61 @@
+"""structlog set-up: JSON lines into the run's audit.jsonl, run context bound through contextvars."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, MutableMapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+import structlog
+
+from subsidy_batch.idnumber import scrub
+
+
+class _Sink:
+    """A file-like target that the current run points at its own audit.jsonl (or nowhere)."""
+
+    def __init__(self) -> None:
+        self.target: IO[str] | None = None
+
+    def write(self, text: str) -> None:
+        if self.target is not None:
+            self.target.write(text)
+
+    def flush(self) -> None:
+        if self.target is not None:
+            self.target.flush()
+
+
+SINK = _Sink()
+
+
+def _scrub_values(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """Last line of defence: mask any ID-number- or account-like digit run before it is written."""
+    return {k: scrub(v) if isinstance(v, str) else v for k, v in event.items()}
+
+
+def configure() -> None:
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            _scrub_values,
+            structlog.processors.JSONRenderer(ensure_ascii=False, sort_keys=True),
+        ],
+        logger_factory=structlog.PrintLoggerFactory(file=SINK),  # type: ignore[arg-type]
+        cache_logger_on_first_use=False,
+    )
+
+
+@contextmanager
+def audit_to(path: Path, **context: Any) -> Iterator[None]:
+    """Send every log event to `path` while the block runs, bound to the run's context."""
+    configure()
+    with path.open("w", encoding="utf-8", newline="\n") as fh, structlog.contextvars.bound_contextvars(**context):
+        previous, SINK.target = SINK.target, fh
+        try:
+            yield
+        finally:
+            SINK.target = previous

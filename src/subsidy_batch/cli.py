@@ -1,0 +1,139 @@
+"""`subsidy`: a thin command line over the library; only here do errors become exit codes."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from subsidy_batch import __version__
+from subsidy_batch.config import load_county
+from subsidy_batch.errors import ConfigError, SubsidyError
+from subsidy_batch.idnumber import scrub
+from subsidy_batch.period import Period
+from subsidy_batch.pipeline import RunRequest, run_month
+
+app = typer.Typer(
+    help="Pay elderly-care subsidies for a county, month by month, from its roster (花名册) and policy config.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+PeriodArg = Annotated[str, typer.Argument(help="The month to pay, written YYYY-MM (e.g. 2024-05).", show_default=False)]
+CountyOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--county",
+        help="County slug (a file name under config/counties/). Defaults to $SUBSIDY_COUNTY or "
+        "county = \"...\" in ./subsidy.toml.",
+        show_default=False,
+    ),
+]
+ConfigDirOpt = Annotated[Path, typer.Option("--config-dir", help="Folder holding counties/ and shared/ configs.")]
+
+
+def _fail(message: str, code: int) -> typer.Exit:
+    typer.echo(f"error: {scrub(message)}", err=True)
+    return typer.Exit(code)
+
+
+def resolve_county(county: str | None) -> str:
+    """--county, else $SUBSIDY_COUNTY, else county = "..." in ./subsidy.toml (CONTRACT.md)."""
+    if county:
+        return county
+    if os.environ.get("SUBSIDY_COUNTY"):
+        return os.environ["SUBSIDY_COUNTY"]
+    settings = Path("subsidy.toml")
+    if settings.is_file():
+        try:
+            value = tomllib.loads(settings.read_text(encoding="utf-8")).get("county")
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"subsidy.toml is not valid TOML: {exc}") from exc
+        if isinstance(value, str) and value:
+            return value
+    raise ConfigError(
+        "no county given; pass --county SLUG, set SUBSIDY_COUNTY, or write county = \"SLUG\" in subsidy.toml"
+    )
+
+
+def _period(text: str) -> Period:
+    try:
+        return Period.parse(text)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+
+def _summary(manifest: dict[str, Any]) -> str:
+    t = manifest["totals"]
+    held = ", ".join(f"{k} {v}" for k, v in t["held_items_by_reason"].items())
+    lines = [
+        f"{manifest['county_name']} ({manifest['county']}) {manifest['period']}  run {manifest['run_id']}",
+        f"  people read     {t['people_read']}",
+        f"  rejected rows   {t['people_rejected']} ({t['rejection_problems']} problems, see rejected.parquet)",
+        f"  paid people     {t['paid_people']}",
+        f"  total paid      {t['paid_amount']} yuan in {t['paid_items']} items",
+        f"  held items      {t['held_items']} ({held})",
+        "  per benefit:",
+    ]
+    for benefit, b in t["by_benefit"].items():
+        lines.append(f"    {benefit:<26} paid {b['paid_items']:>7} items {b['paid_amount']:>14} yuan, held {b['held_items']}")
+    lines.append(f"  bank files      {sum(1 for o in manifest['outputs'] if o['file'].startswith('bank/'))}")
+    return "\n".join(lines)
+
+
+@app.command()
+def run(
+    period: PeriodArg,
+    county: CountyOpt = None,
+    roster: Annotated[
+        Path | None,
+        typer.Option(help="Roster file (.csv, .xlsx, .parquet). Defaults to rosters/<county>/<period>.*", show_default=False),
+    ] = None,
+    runs_dir: Annotated[Path, typer.Option("--runs-dir", help="Where accepted runs are kept.")] = Path("runs"),
+    config_dir: ConfigDirOpt = Path("config"),
+    quiet: Annotated[bool, typer.Option("--quiet", help="Print no progress, only the summary and errors.")] = False,
+) -> None:
+    """Compute and write the accepted payment run of one county for one month."""
+    try:
+        slug = resolve_county(county)
+        request = RunRequest(_period(period), slug, roster, runs_dir, config_dir)
+        progress = (lambda _: None) if quiet else (lambda msg: typer.echo(scrub(msg), err=True))
+        result = run_month(request, progress)
+    except SubsidyError as exc:
+        raise _fail(str(exc), exc.exit_code) from exc
+    typer.echo(_summary(result.manifest))
+    typer.echo(f"  written to      {result.run_dir}")
+
+
+@app.command("check-config")
+def check_config(
+    county: CountyOpt = None,
+    config_dir: ConfigDirOpt = Path("config"),
+) -> None:
+    """Load a county config strictly and list its rules, held standards and gaps."""
+    try:
+        config = load_county(config_dir, resolve_county(county))
+    except SubsidyError as exc:
+        raise _fail(str(exc), exc.exit_code) from exc
+    typer.echo(f"{config.name} ({config.county}, {config.division_code}): {len(config.rules)} rules, no overlaps")
+    for rule in config.rules:
+        span = f"{rule.start or '…'} to {rule.end or '…'}"
+        amount = "not set" if rule.amount.fen is None and rule.amount.kind != "percent" else rule.amount.kind
+        typer.echo(f"  {rule.name:<70} {span:<20} {amount}")
+    for gap in config.gaps:
+        typer.echo(f"  gap: {gap}")
+
+
+@app.command()
+def version() -> None:
+    """Print the tool version."""
+    typer.echo(__version__)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    sys.exit(app())

@@ -1,0 +1,164 @@
+"""The engine: from validated people and a county's rules to line items and payments, in fen."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+
+from subsidy_batch.config import Condition, CountyConfig, Rule
+from subsidy_batch.errors import NoRuleInForceError
+from subsidy_batch.period import Period
+
+STANDARD_NOT_SET = "standard_not_set"
+NO_BANK_ACCOUNT = "no_bank_account"
+PERSON_KEYS = ("id_number", "name", "township")
+LINE_ITEM_SCHEMA = {
+    "id_number": pl.String, "name": pl.String, "township": pl.String, "benefit": pl.String,
+    "amount_fen": pl.Int64, "status": pl.String, "hold_reason": pl.String, "rule": pl.String,
+    "citation": pl.String, "row": pl.Int64, "age": pl.Int32,
+}
+
+
+def reference_date(period: Period, age_basis: str) -> date:
+    """The day on which age is counted (RULES.md "Age"): end of the previous month, or of the month."""
+    return period.previous().last_day if age_basis == "month_after_birthday" else period.last_day
+
+
+def age_on(birth: pl.Expr, ref: date) -> pl.Expr:
+    """Full years (周岁) reached on or before `ref`; 29 February birthdays fall on 1 March in common years."""
+    not_yet = (birth.dt.month() > ref.month) | ((birth.dt.month() == ref.month) & (birth.dt.day() > ref.day))
+    return (pl.lit(ref.year) - birth.dt.year().cast(pl.Int32) - not_yet.cast(pl.Int32)).cast(pl.Int32)
+
+
+def condition_expr(cond: Condition) -> pl.Expr:
+    parts: list[pl.Expr] = [pl.lit(True)]
+    if cond.age_min is not None:
+        parts.append(pl.col("age") >= cond.age_min)
+    if cond.age_max is not None:
+        parts.append(pl.col("age") <= cond.age_max)
+    for name in ("income_status", "family_planning", "residence"):
+        values = getattr(cond, name)
+        if values is not None:
+            parts.append(pl.col(name).is_in(sorted(values)))
+    if cond.ability_grade is not None:
+        parts.append(pl.col("ability_grade").is_in(sorted(cond.ability_grade)))
+    if cond.hukou_code is not None:
+        parts.append(pl.col("hukou_code") == cond.hukou_code)
+    if cond.hukou_prefix is not None:
+        parts.append(pl.col("hukou_code").str.starts_with(cond.hukou_prefix))
+    return pl.all_horizontal(parts).fill_null(False)
+
+
+def _monthly_fen(rule: Rule, config: CountyConfig, residence: str) -> int | None:
+    """The amount one matching person gets for one month; None when the standard is not set."""
+    amount = rule.amount
+    if amount.kind == "percent":
+        assert amount.of is not None and amount.basis_points is not None
+        standard = config.standards[amount.of][residence].fen
+        if standard is None:
+            return None
+        # percentages round half up to the fen (RULES.md "Money"); basis points: 15% = 1500 / 10000
+        return round_half_up_int(standard * amount.basis_points, 10000)
+    if amount.fen is None:
+        return None
+    if amount.kind == "yearly" and amount.payment_month is None:
+        return round_half_up_int(amount.fen, 12)  # RULES.md: amount / 12 for each eligible month
+    return amount.fen
+
+
+def round_half_up_int(numerator: int, denominator: int) -> int:
+    """Exact integer division rounding half up, for non-negative fen amounts."""
+    return (numerator * 2 + denominator) // (2 * denominator)
+
+
+def payable_rules(config: CountyConfig, period: Period) -> list[Rule]:
+    """Rules in force for the period that pay in this month (yearly amounts may pay in one month only)."""
+    rules = [
+        r
+        for r in config.rules_in_force(period)
+        if r.amount.kind != "yearly" or r.amount.payment_month in (None, period.month)
+    ]
+    if not config.rules_in_force(period):
+        raise NoRuleInForceError(
+            f"no rule of {config.county} is in force for {period}; check the period, or the effective "
+            f"dates in config/counties/{config.county}.yaml"
+        )
+    return rules
+
+
+def rules_table(rules: list[Rule], config: CountyConfig) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "benefit": [r.benefit for r in rules],
+            "rule_index": [i for i, _ in enumerate(rules)],
+            "rule": [r.name for r in rules],
+            "citation": [r.citation for r in rules],
+            "fen_urban": [_monthly_fen(r, config, "urban") for r in rules],
+            "fen_rural": [_monthly_fen(r, config, "rural") for r in rules],
+        },
+        schema={"benefit": pl.String, "rule_index": pl.Int32, "rule": pl.String, "citation": pl.String,
+                "fen_urban": pl.Int64, "fen_rural": pl.Int64},
+    )
+
+
+def eligible_people(people: pl.LazyFrame, config: CountyConfig, period: Period) -> pl.LazyFrame:
+    """People alive on the first day of the period (the month of death is paid), with their age."""
+    ref = reference_date(period, config.age_basis)
+    return people.filter(
+        pl.col("death_date").is_null() | (pl.col("death_date") >= period.first_day)
+    ).with_columns(age=age_on(pl.col("birth_date"), ref))
+
+
+def line_items(people: pl.LazyFrame, config: CountyConfig, period: Period) -> pl.LazyFrame:
+    """One row per person x benefit matched, with amount in fen (null when not set), status and reason."""
+    rules = payable_rules(config, period)
+    table = rules_table(rules, config)
+    eligible = eligible_people(people, config, period)
+    per_benefit = []
+    for benefit in sorted({r.benefit for r in rules}):
+        chain: pl.Expr | None = None
+        for index, rule in enumerate(rules):
+            if rule.benefit != benefit:
+                continue
+            cond = condition_expr(rule.when)
+            chain = pl.when(cond).then(pl.lit(index, pl.Int32)) if chain is None else chain.when(cond).then(
+                pl.lit(index, pl.Int32)
+            )
+        assert chain is not None
+        per_benefit.append(
+            eligible.select(
+                *PERSON_KEYS, "row", "age", "residence", "bank_account_ok",
+                pl.lit(benefit).alias("benefit"), chain.otherwise(None).alias("rule_index"),
+            ).filter(pl.col("rule_index").is_not_null())
+        )
+    if not per_benefit:  # e.g. only yearly rules whose payment month is another month
+        return pl.LazyFrame(schema=LINE_ITEM_SCHEMA)
+    items = pl.concat(per_benefit).join(table.lazy(), on=["benefit", "rule_index"], how="left")
+    amount = pl.when(pl.col("residence") == "urban").then(pl.col("fen_urban")).otherwise(pl.col("fen_rural"))
+    hold = (
+        pl.when(pl.col("amount_fen").is_null()).then(pl.lit(STANDARD_NOT_SET))
+        .when(~pl.col("bank_account_ok")).then(pl.lit(NO_BANK_ACCOUNT))
+    )
+    return (
+        items.with_columns(amount_fen=amount)
+        .with_columns(hold_reason=hold)
+        .with_columns(status=pl.when(pl.col("hold_reason").is_null()).then(pl.lit("paid")).otherwise(pl.lit("held")))
+        .select(*PERSON_KEYS, "benefit", "amount_fen", "status", "hold_reason", "rule", "citation", "row", "age")
+        .sort("id_number", "benefit")
+    )
+
+
+def payments(items: pl.LazyFrame, people: pl.LazyFrame) -> pl.LazyFrame:
+    """One row per person with at least one paid item: the sum of the paid items."""
+    paid = (
+        items.filter(pl.col("status") == "paid")
+        .group_by("id_number")
+        .agg(amount_fen=pl.col("amount_fen").sum(), items=pl.len().cast(pl.Int32))
+    )
+    return (
+        paid.join(people.select(*PERSON_KEYS, "bank_name", "bank_account"), on="id_number", how="left")
+        .select(*PERSON_KEYS, "bank_name", "bank_account", "amount_fen", "items")
+        .sort("id_number")
+    )
+

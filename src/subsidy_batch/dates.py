@@ -1,0 +1,24 @@
+"""Dates as clerks write them: YYYY-MM-DD, YYYY/M/D, YYYYMMDD, or an Excel serial day number."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+
+_EXCEL_EPOCH = date(1899, 12, 30)  # Excel's day 0 in the 1900 system (it counts the fictitious 1900-02-29)
+_SEPARATED = r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T]00:00(?::00(?:\.0+)?)?)?$"
+_COMPACT = r"^(\d{4})(\d{2})(\d{2})$"
+_SERIAL = r"^(\d{4,5})(?:\.0+)?$"
+
+
+def _ymd(col: pl.Expr, pattern: str) -> pl.Expr:
+    parts = [col.str.extract(pattern, i).str.zfill(2) for i in (1, 2, 3)]
+    return pl.concat_str(parts, separator="-").str.to_date("%Y-%m-%d", strict=False)
+
+
+def parse_date(col: pl.Expr) -> pl.Expr:
+    """The date a text cell means, or null when it is empty or not a real date (30 February is null)."""
+    serial = col.str.extract(_SERIAL, 1).cast(pl.Int64, strict=False)
+    from_serial = pl.lit(_EXCEL_EPOCH) + pl.duration(days=serial)
+    return pl.coalesce(_ymd(col, _SEPARATED), _ymd(col, _COMPACT), from_serial.cast(pl.Date))

@@ -1,0 +1,79 @@
+"""Write the run's files: Parquet with exact decimals and fixed layout, and the manifest."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from subsidy_batch.money import DECIMAL, fen_array_to_decimal
+
+# Fixed so that the same rows always give the same bytes (CONTRACT.md "Outputs").
+ROW_GROUP_SIZE = 1_000_000
+COMPRESSION = "zstd"
+COMPRESSION_LEVEL = 3
+
+LINE_ITEMS = pa.schema(
+    [
+        ("period", pa.string()), ("county", pa.string()), ("id_number", pa.string()), ("name", pa.string()),
+        ("township", pa.string()), ("benefit", pa.string()), ("amount", DECIMAL), ("status", pa.string()),
+        ("hold_reason", pa.string()), ("rule", pa.string()), ("citation", pa.string()),
+        ("roster_row", pa.int64()), ("age", pa.int32()),
+    ]
+)
+PAYMENTS = pa.schema(
+    [
+        ("period", pa.string()), ("county", pa.string()), ("id_number", pa.string()), ("name", pa.string()),
+        ("township", pa.string()), ("bank_name", pa.string()), ("bank_account", pa.string()),
+        ("amount", DECIMAL), ("items", pa.int32()),
+    ]
+)
+REJECTED = pa.schema(
+    [
+        ("period", pa.string()), ("county", pa.string()), ("source", pa.string()), ("row", pa.int64()),
+        ("id_number", pa.string()), ("column", pa.string()), ("problem", pa.string()), ("message", pa.string()),
+    ]
+)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def to_arrow(frame: pl.DataFrame, schema: pa.Schema, period: str, county: str) -> pa.Table:
+    """Arrow table in the contract's column order; *_fen columns become decimal(18,2) yuan exactly."""
+    frame = frame.with_columns(pl.lit(period).alias("period"), pl.lit(county).alias("county"))
+    if "row" in frame.columns and "roster_row" in schema.names:
+        frame = frame.rename({"row": "roster_row"})
+    columns = []
+    for field in schema:
+        if field.type == DECIMAL:
+            columns.append(fen_array_to_decimal(frame.get_column(f"{field.name}_fen").to_arrow().cast(pa.int64())))
+        else:
+            columns.append(frame.get_column(field.name).to_arrow().cast(field.type))
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+def write_parquet(table: pa.Table, path: Path) -> None:
+    pq.write_table(
+        table,
+        path,
+        compression=COMPRESSION,
+        compression_level=COMPRESSION_LEVEL,
+        row_group_size=ROW_GROUP_SIZE,
+        write_statistics=True,
+    )
+
+
+def write_json(data: dict[str, Any], path: Path) -> None:
+    text = json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+    path.write_text(text, encoding="utf-8", newline="\n")

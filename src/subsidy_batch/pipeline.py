@@ -1,0 +1,250 @@
+"""The monthly run, stage by stage: read -> validate -> compute -> emit -> reconcile -> publish."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pyarrow.parquet as pq
+import structlog
+
+from subsidy_batch import __version__, audit, bank, emit
+from subsidy_batch.compute import line_items, payable_rules, payments
+from subsidy_batch.config import CountyConfig, load_county
+from subsidy_batch.errors import ReconciliationError
+from subsidy_batch.money import fen_to_yuan
+from subsidy_batch.period import Period
+from subsidy_batch.read import default_roster, read_roster
+from subsidy_batch.runs import MANIFEST, RunPaths, locked, publish, refuse_if_accepted
+from subsidy_batch.schema import SCHEMA_DIR, load_schema
+from subsidy_batch.validate import validate
+
+MANIFEST_VERSION = 1
+log = structlog.get_logger()
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    period: Period
+    county: str
+    roster: Path | None = None
+    runs_dir: Path = Path("runs")
+    config_dir: Path = Path("config")
+    rosters_dir: Path = Path("rosters")
+    schema_dir: Path = SCHEMA_DIR
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run_dir: Path
+    manifest: dict[str, Any]
+
+
+class _Stages:
+    """Timings and closed-set status per stage, for the manifest and the audit log."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.done: list[dict[str, Any]] = []
+
+    @contextmanager
+    def stage(self, name: str, label: str) -> Iterator[dict[str, Any]]:
+        self.progress(f"{label}…")
+        started = time.perf_counter()
+        facts: dict[str, Any] = {}
+        yield facts
+        seconds = round(time.perf_counter() - started, 3)
+        self.done.append({"stage": name, "status": "ok", "seconds": seconds})
+        log.info(f"{name}_done", seconds=seconds, **facts)
+
+
+def run_id_for(county: str, period: Period, input_digests: list[str]) -> str:
+    """Derived from what the run reads, so a reproduction gets the same id (and the same bank batch id)."""
+    digest = hashlib.sha256("|".join([__version__, *input_digests]).encode()).hexdigest()
+    return f"{county}-{period}-{digest[:10]}"
+
+
+def _money(fen: int) -> str:
+    return f"{fen_to_yuan(fen):.2f}"
+
+
+def _totals(rows_read: int, validated: Any, items: pl.DataFrame, pays: pl.DataFrame, config: CountyConfig) -> dict[str, Any]:
+    paid = items.filter(pl.col("status") == "paid")
+    held = items.filter(pl.col("status") == "held")
+    by_benefit = {}
+    for benefit in config.benefits:  # every benefit keeps its row in reports, even with nothing paid
+        of_benefit = items.filter(pl.col("benefit") == benefit)
+        paid_b = of_benefit.filter(pl.col("status") == "paid")
+        by_benefit[benefit] = {
+            "paid_items": paid_b.height,
+            "paid_amount": _money(int(paid_b.get_column("amount_fen").sum())),
+            "held_items": of_benefit.height - paid_b.height,
+        }
+    held_by_reason = {
+        reason: held.filter(pl.col("hold_reason") == reason).height
+        for reason in ("standard_not_set", "no_bank_account")
+    }
+    return {
+        "people_read": rows_read,
+        "people_accepted": validated.accepted.height,
+        "people_rejected": validated.rejected_rows,
+        "rejection_problems": validated.rejected.height,
+        "line_items": items.height,
+        "paid_items": paid.height,
+        "paid_people": pays.height,
+        "paid_amount": _money(int(paid.get_column("amount_fen").sum())),
+        "held_items": held.height,
+        "held_items_by_reason": held_by_reason,
+        "by_benefit": by_benefit,
+    }
+
+
+def _reconcile(staging: Path, totals: dict[str, Any], bank_files: list[bank.BankFile], encoding: str) -> None:
+    """Re-read what was written and check every total agrees; any mismatch stops the run."""
+    problems = []
+    if totals["people_read"] != totals["people_accepted"] + totals["people_rejected"]:
+        problems.append("rows read != rows accepted + rows rejected")
+    items = pl.from_arrow(pq.read_table(staging / "line_items.parquet"))
+    pays = pl.from_arrow(pq.read_table(staging / "payments.parquet"))
+    assert isinstance(items, pl.DataFrame) and isinstance(pays, pl.DataFrame)
+    paid_items = items.filter(pl.col("status") == "paid").get_column("amount").sum() or Decimal(0)
+    paid_people = pays.get_column("amount").sum() or Decimal(0)
+    bank_total = Decimal(0)
+    bank_count = 0
+    for bf in bank_files:
+        control, details = bank.read_bank_file(bf.path, encoding)
+        if control["items"] != len(details) or control["total"] != sum(d["amount"] for d in details):  # type: ignore[misc]
+            problems.append(f"{bf.path.name}: control record disagrees with its detail records")
+        bank_total += control["total"]  # type: ignore[operator]
+        bank_count += control["items"]  # type: ignore[operator]
+    expected = Decimal(totals["paid_amount"])
+    if not paid_items == paid_people == bank_total == expected:
+        problems.append(
+            f"paid line items {paid_items} / payments {paid_people} / bank files {bank_total} / totals {expected}"
+        )
+    if bank_count != pays.height or pays.get_column("items").sum() != totals["paid_items"]:
+        problems.append("payee or item counts differ between payments and bank files")
+    for benefit, facts in totals["by_benefit"].items():
+        got = items.filter((pl.col("benefit") == benefit) & (pl.col("status") == "paid")).get_column("amount").sum()
+        if Decimal(got or 0) != Decimal(facts["paid_amount"]):
+            problems.append(f"benefit {benefit}: written {got} != computed {facts['paid_amount']}")
+    if problems:
+        raise ReconciliationError("totals do not reconcile, nothing was accepted: " + "; ".join(problems))
+
+
+def run_month(request: RunRequest, progress: Progress = lambda _: None) -> RunResult:
+    """Compute, write, reconcile and publish the accepted run of one county and period."""
+    period, county = request.period, request.county
+    config = load_county(request.config_dir, county)
+    payable_rules(config, period)  # fails early when no rule is in force
+    schema = load_schema(schema_dir=request.schema_dir)
+    roster_path = request.roster or default_roster(request.rosters_dir, county, str(period))
+    paths = RunPaths(request.runs_dir, county, str(period))
+    refuse_if_accepted(paths)
+    with locked(paths) as stale_note:
+        if stale_note:
+            progress(stale_note)
+        refuse_if_accepted(paths)
+        staging = paths.staging()
+        shutil.rmtree(staging, ignore_errors=True)
+        (staging / "input").mkdir(parents=True)
+        try:
+            result = _run_in(staging, request, config, schema, roster_path, progress, stale_note)
+            publish(staging, paths)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+    return RunResult(paths.accepted, result)
+
+
+def _run_in(
+    staging: Path, request: RunRequest, config: CountyConfig, schema: Any, roster_path: Path,
+    progress: Progress, stale_note: str | None,
+) -> dict[str, Any]:
+    period, county = request.period, request.county
+    snapshot = staging / "input" / f"roster{roster_path.suffix.lower()}"
+    shutil.copyfile(roster_path, snapshot)
+    config_entries = [
+        {"file": str(p.relative_to(request.config_dir)), "sha256": emit.sha256_file(p)} for p in config.files
+    ]
+    schema_entry = {"file": schema.path.name, "sha256": emit.sha256_file(schema.path), "version": schema.version}
+    roster_sha = emit.sha256_file(snapshot)
+    run_id = run_id_for(county, period, [roster_sha, schema_entry["sha256"], *(c["sha256"] for c in config_entries)])
+    stages = _Stages(progress)
+    with audit.audit_to(staging / "audit.jsonl", run_id=run_id, county=county, period=str(period)):
+        log.info("run_started", tool_version=__version__, roster=roster_path.name, stale_lock=stale_note)
+        with stages.stage("read", f"reading {roster_path.name}") as facts:
+            raw = read_roster(snapshot, schema)
+            facts.update(rows=raw.frame.height, encoding=raw.encoding, ignored_columns=list(raw.ignored_columns))
+        if raw.ignored_columns:
+            progress(f"ignored columns not used by the rules: {', '.join(raw.ignored_columns)}")
+        with stages.stage("validate", f"checking {raw.frame.height} rows") as facts:
+            validated = validate(raw, schema, str(period), county)
+            facts.update(accepted=validated.accepted.height, rejected=validated.rejected_rows)
+        with stages.stage("compute", "computing entitlements") as facts:
+            people = validated.accepted.lazy()
+            items = line_items(people, config, period).collect()
+            pays = payments(items.lazy(), people).collect()
+            facts.update(line_items=items.height, payees=pays.height)
+        with stages.stage("write", "writing outputs") as facts:
+            emit.write_parquet(emit.to_arrow(items, emit.LINE_ITEMS, str(period), county), staging / "line_items.parquet")
+            emit.write_parquet(emit.to_arrow(pays, emit.PAYMENTS, str(period), county), staging / "payments.parquet")
+            emit.write_parquet(
+                emit.to_arrow(validated.rejected, emit.REJECTED, str(period), county), staging / "rejected.parquet"
+            )
+            facts.update(files=3)
+        with stages.stage("bank_files", "writing bank files") as facts:
+            bank_files = bank.write_bank_files(
+                pays, staging / "bank", run_id, str(period), config.name, config.bank_file_encoding
+            )
+            facts.update(banks=len(bank_files))
+        totals = _totals(raw.frame.height, validated, items, pays, config)
+        with stages.stage("reconcile", "reconciling totals"):
+            _reconcile(staging, totals, bank_files, config.bank_file_encoding)
+        manifest = {
+            "manifest_version": MANIFEST_VERSION,
+            "tool": "subsidy-batch",
+            "tool_version": __version__,
+            "run_id": run_id,
+            "county": county,
+            "county_name": config.name,
+            "period": str(period),
+            "status": "accepted",
+            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "arguments": {"roster": str(roster_path), "runs_dir": str(request.runs_dir),
+                          "config_dir": str(request.config_dir)},
+            "inputs": [{"file": f"input/{snapshot.name}", "original_name": roster_path.name, "sha256": roster_sha,
+                        "rows": raw.frame.height, "encoding": raw.encoding,
+                        "ignored_columns": list(raw.ignored_columns)}],
+            "schema": schema_entry,
+            "config": config_entries,
+            "config_gaps": list(config.gaps),
+            "outputs": _outputs(staging, items, pays, validated.rejected, bank_files),
+            "totals": totals,
+            "stages": stages.done,
+        }
+        log.info("run_accepted", **{k: totals[k] for k in ("paid_people", "paid_amount", "held_items")})
+    emit.write_json(manifest, staging / MANIFEST)
+    return manifest
+
+
+def _outputs(staging: Path, items: pl.DataFrame, pays: pl.DataFrame, rejected: pl.DataFrame,
+             bank_files: list[bank.BankFile]) -> list[dict[str, Any]]:
+    rows = {"line_items.parquet": items.height, "payments.parquet": pays.height, "rejected.parquet": rejected.height}
+    out = [{"file": name, "rows": n, "sha256": emit.sha256_file(staging / name)} for name, n in rows.items()]
+    out += [
+        {"file": f"bank/{bf.path.name}", "rows": bf.items, "sha256": emit.sha256_file(bf.path),
+         "bank_name": bf.bank_name, "total": _money(bf.total_fen)}
+        for bf in bank_files
+    ]
+    return out

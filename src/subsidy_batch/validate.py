@@ -1,0 +1,106 @@
+"""Normalise the text of a roster, check it with pandera, and split accepted rows from rejections."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandera.errors
+import polars as pl
+
+from subsidy_batch import dates, idnumber
+from subsidy_batch.read import ROW, RawRoster
+from subsidy_batch.schema import RosterSchema, normalise_expr, pandera_schema
+
+SENSITIVE = ("id_number", "bank_account")
+REJECTED_COLUMNS = ("period", "county", "source", "row", "id_number", "column", "problem", "message")
+_BANK_ACCOUNT = r"^[0-9]{8,30}$"
+
+
+@dataclass(frozen=True)
+class Validated:
+    accepted: pl.DataFrame  # typed: dates are Date, ability_grade is Int8
+    rejected: pl.DataFrame  # one row per (row, problem), REJECTED_COLUMNS order
+    rows_read: int
+
+    @property
+    def rejected_rows(self) -> int:
+        return self.rejected.get_column("row").n_unique()
+
+
+def _failures(frame: pl.DataFrame, schema: RosterSchema) -> pl.DataFrame:
+    """Every (row, column, check) that failed, as pandera reports them with lazy validation."""
+    empty = pl.DataFrame(schema={"index": pl.Int64, "column": pl.String, "check_number": pl.Int64})
+    try:
+        pandera_schema(schema).validate(frame, lazy=True)
+    except pandera.errors.SchemaErrors as exc:
+        cases = pl.DataFrame(exc.failure_cases)
+        if cases.get_column("index").null_count():
+            detail = cases.filter(pl.col("index").is_null()).row(0, named=True)
+            raise RuntimeError(f"roster schema failed as a whole, not row by row: {detail}") from exc
+        return cases.select(
+            pl.col("index").cast(pl.Int64), pl.col("column"), pl.col("check_number").cast(pl.Int64)
+        )
+    return empty
+
+
+def _problem_table(schema: RosterSchema) -> pl.DataFrame:
+    rows = [
+        {"column": spec.name, "check_number": i, "problem": chk.problem, "template": chk.message,
+         "col_order": c, "sensitive": spec.name in SENSITIVE}
+        for c, spec in enumerate(schema.columns.values())
+        for i, chk in enumerate(spec.checks)
+    ]
+    return pl.DataFrame(rows, schema_overrides={"check_number": pl.Int64})
+
+
+def validate(raw: RawRoster, schema: RosterSchema, period: str, county: str) -> Validated:
+    """Reject every problem of every bad row; return the good rows typed for the engine."""
+    given_id = raw.frame.get_column("id_number")
+    frame = raw.frame.with_columns([normalise_expr(spec) for spec in schema.columns.values()])
+    failures = _failures(frame.drop(ROW), schema)
+
+    values = frame.with_row_index("index").with_columns(pl.col("index").cast(pl.Int64))
+    failing = values.filter(pl.col("index").is_in(failures.get_column("index").unique().implode()))
+    long_values = failing.unpivot(index=["index", ROW], on=list(schema.columns), variable_name="column")
+    rejected = (
+        failures.join(_problem_table(schema), on=["column", "check_number"], how="left")
+        .join(long_values, on=["index", "column"], how="left")
+        .join(
+            values.select("index").with_columns(id_given=given_id).filter(
+                pl.col("index").is_in(failures.get_column("index").unique().implode())
+            ),
+            on="index",
+            how="left",
+        )
+        .with_columns(
+            shown=pl.when(pl.col("sensitive")).then(idnumber.mask(pl.col("value"))).otherwise(pl.col("value"))
+        )
+        .with_columns(
+            message=pl.when(pl.col("shown").is_not_null())
+            .then(pl.format("{} (found: {})", pl.col("template"), pl.col("shown")))
+            .otherwise(pl.col("template"))
+        )
+        .sort(ROW, "col_order", "check_number")
+        .select(
+            pl.lit(period).alias("period"),
+            pl.lit(county).alias("county"),
+            pl.lit(raw.source.name).alias("source"),
+            pl.col(ROW).cast(pl.Int64),
+            pl.col("id_given").alias("id_number"),
+            "column",
+            "problem",
+            "message",
+        )
+    )
+    bad_rows = rejected.get_column(ROW).unique()
+    accepted = (
+        frame.filter(~pl.col(ROW).is_in(bad_rows.implode()))
+        .with_columns(
+            birth_date=idnumber.birth_date(pl.col("id_number")),
+            death_date=dates.parse_date(pl.col("death_date")),
+            ability_grade=pl.col("ability_grade").cast(pl.Int8),
+            bank_account_ok=pl.col("bank_account").str.contains(_BANK_ACCOUNT).fill_null(False)
+            & pl.col("bank_name").is_not_null(),
+        )
+    )
+    return Validated(accepted=accepted, rejected=rejected, rows_read=frame.height)
