@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import polars as pl
-
 from subsidy_batch.period import Period
 from subsidy_batch.synth import roster, with_broken_rows
 

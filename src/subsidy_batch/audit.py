@@ -53,7 +53,10 @@ def configure() -> None:
 def audit_to(path: Path, **context: Any) -> Iterator[None]:
     """Send every log event to `path` while the block runs, bound to the run's context."""
     configure()
-    with path.open("w", encoding="utf-8", newline="\n") as fh, structlog.contextvars.bound_contextvars(**context):
+    with (
+        path.open("w", encoding="utf-8", newline="\n") as fh,
+        structlog.contextvars.bound_contextvars(**context),
+    ):
         previous, SINK.target = SINK.target, fh
         try:
             yield

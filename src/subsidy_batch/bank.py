@@ -75,10 +75,22 @@ def read_bank_file(path: Path, encoding: str) -> tuple[dict[str, object], list[d
     records = list(csv.reader(io.StringIO(path.read_bytes().decode(encoding), newline="")))
     head = records[0]
     assert head[0] == HEADER, f"{path.name}: first record is not a control record"
-    control = {"batch_id": head[1], "period": head[2], "bank_name": head[3], "items": int(head[4]),
-               "total": Decimal(head[5])}
+    control = {
+        "batch_id": head[1],
+        "period": head[2],
+        "bank_name": head[3],
+        "items": int(head[4]),
+        "total": Decimal(head[5]),
+    }
     details = [
-        {"reference": r[1], "name": r[2], "id_number": r[3], "account": r[4], "amount": Decimal(r[5]), "memo": r[6]}
+        {
+            "reference": r[1],
+            "name": r[2],
+            "id_number": r[3],
+            "account": r[4],
+            "amount": Decimal(r[5]),
+            "memo": r[6],
+        }
         for r in records[1:]
     ]
     return control, details

@@ -24,17 +24,21 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-PeriodArg = Annotated[str, typer.Argument(help="The month to pay, written YYYY-MM (e.g. 2024-05).", show_default=False)]
+PeriodArg = Annotated[
+    str, typer.Argument(help="The month to pay, written YYYY-MM (e.g. 2024-05).", show_default=False)
+]
 CountyOpt = Annotated[
     str | None,
     typer.Option(
         "--county",
         help="County slug (a file name under config/counties/). Defaults to $SUBSIDY_COUNTY or "
-        "county = \"...\" in ./subsidy.toml.",
+        'county = "..." in ./subsidy.toml.',
         show_default=False,
     ),
 ]
-ConfigDirOpt = Annotated[Path, typer.Option("--config-dir", help="Folder holding counties/ and shared/ configs.")]
+ConfigDirOpt = Annotated[
+    Path, typer.Option("--config-dir", help="Folder holding counties/ and shared/ configs.")
+]
 
 
 def _fail(message: str, code: int) -> typer.Exit:
@@ -57,7 +61,7 @@ def resolve_county(county: str | None) -> str:
         if isinstance(value, str) and value:
             return value
     raise ConfigError(
-        "no county given; pass --county SLUG, set SUBSIDY_COUNTY, or write county = \"SLUG\" in subsidy.toml"
+        'no county given; pass --county SLUG, set SUBSIDY_COUNTY, or write county = "SLUG" in subsidy.toml'
     )
 
 
@@ -81,7 +85,9 @@ def _summary(manifest: dict[str, Any]) -> str:
         "  per benefit:",
     ]
     for benefit, b in t["by_benefit"].items():
-        lines.append(f"    {benefit:<26} paid {b['paid_items']:>7} items {b['paid_amount']:>14} yuan, held {b['held_items']}")
+        lines.append(
+            f"    {benefit:<26} paid {b['paid_items']:>7} items {b['paid_amount']:>14} yuan, held {b['held_items']}"
+        )
     lines.append(f"  bank files      {sum(1 for o in manifest['outputs'] if o['file'].startswith('bank/'))}")
     return "\n".join(lines)
 
@@ -92,11 +98,18 @@ def run(
     county: CountyOpt = None,
     roster: Annotated[
         Path | None,
-        typer.Option(help="Roster file (.csv, .xlsx, .parquet). Defaults to rosters/<county>/<period>.*", show_default=False),
+        typer.Option(
+            help="Roster file (.csv, .xlsx, .parquet). Defaults to rosters/<county>/<period>.*",
+            show_default=False,
+        ),
     ] = None,
-    runs_dir: Annotated[Path, typer.Option("--runs-dir", help="Where accepted runs are kept.")] = Path("runs"),
+    runs_dir: Annotated[Path, typer.Option("--runs-dir", help="Where accepted runs are kept.")] = Path(
+        "runs"
+    ),
     config_dir: ConfigDirOpt = Path("config"),
-    quiet: Annotated[bool, typer.Option("--quiet", help="Print no progress, only the summary and errors.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", help="Print no progress, only the summary and errors.")
+    ] = False,
 ) -> None:
     """Compute and write the accepted payment run of one county for one month."""
     try:
@@ -120,7 +133,9 @@ def check_config(
         config = load_county(config_dir, resolve_county(county))
     except SubsidyError as exc:
         raise _fail(str(exc), exc.exit_code) from exc
-    typer.echo(f"{config.name} ({config.county}, {config.division_code}): {len(config.rules)} rules, no overlaps")
+    typer.echo(
+        f"{config.name} ({config.county}, {config.division_code}): {len(config.rules)} rules, no overlaps"
+    )
     for rule in config.rules:
         span = f"{rule.start or '…'} to {rule.end or '…'}"
         amount = "not set" if rule.amount.fen is None and rule.amount.kind != "percent" else rule.amount.kind

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import polars as pl
 
@@ -14,9 +15,17 @@ STANDARD_NOT_SET = "standard_not_set"
 NO_BANK_ACCOUNT = "no_bank_account"
 PERSON_KEYS = ("id_number", "name", "township")
 LINE_ITEM_SCHEMA = {
-    "id_number": pl.String, "name": pl.String, "township": pl.String, "benefit": pl.String,
-    "amount_fen": pl.Int64, "status": pl.String, "hold_reason": pl.String, "rule": pl.String,
-    "citation": pl.String, "row": pl.Int64, "age": pl.Int32,
+    "id_number": pl.String,
+    "name": pl.String,
+    "township": pl.String,
+    "benefit": pl.String,
+    "amount_fen": pl.Int64,
+    "status": pl.String,
+    "hold_reason": pl.String,
+    "rule": pl.String,
+    "citation": pl.String,
+    "row": pl.Int64,
+    "age": pl.Int32,
 }
 
 
@@ -97,8 +106,14 @@ def rules_table(rules: list[Rule], config: CountyConfig) -> pl.DataFrame:
             "fen_urban": [_monthly_fen(r, config, "urban") for r in rules],
             "fen_rural": [_monthly_fen(r, config, "rural") for r in rules],
         },
-        schema={"benefit": pl.String, "rule_index": pl.Int32, "rule": pl.String, "citation": pl.String,
-                "fen_urban": pl.Int64, "fen_rural": pl.Int64},
+        schema={
+            "benefit": pl.String,
+            "rule_index": pl.Int32,
+            "rule": pl.String,
+            "citation": pl.String,
+            "fen_urban": pl.Int64,
+            "fen_rural": pl.Int64,
+        },
     )
 
 
@@ -117,19 +132,19 @@ def line_items(people: pl.LazyFrame, config: CountyConfig, period: Period) -> pl
     eligible = eligible_people(people, config, period)
     per_benefit = []
     for benefit in sorted({r.benefit for r in rules}):
-        chain: pl.Expr | None = None
-        for index, rule in enumerate(rules):
-            if rule.benefit != benefit:
-                continue
-            cond = condition_expr(rule.when)
-            chain = pl.when(cond).then(pl.lit(index, pl.Int32)) if chain is None else chain.when(cond).then(
-                pl.lit(index, pl.Int32)
-            )
-        assert chain is not None
+        cases = [(condition_expr(r.when), index) for index, r in enumerate(rules) if r.benefit == benefit]
+        chain: Any = pl.when(cases[0][0]).then(pl.lit(cases[0][1], pl.Int32))
+        for cond, index in cases[1:]:
+            chain = chain.when(cond).then(pl.lit(index, pl.Int32))
         per_benefit.append(
             eligible.select(
-                *PERSON_KEYS, "row", "age", "residence", "bank_account_ok",
-                pl.lit(benefit).alias("benefit"), chain.otherwise(None).alias("rule_index"),
+                *PERSON_KEYS,
+                "row",
+                "age",
+                "residence",
+                "bank_account_ok",
+                pl.lit(benefit).alias("benefit"),
+                chain.otherwise(None).alias("rule_index"),
             ).filter(pl.col("rule_index").is_not_null())
         )
     if not per_benefit:  # e.g. only yearly rules whose payment month is another month
@@ -137,14 +152,20 @@ def line_items(people: pl.LazyFrame, config: CountyConfig, period: Period) -> pl
     items = pl.concat(per_benefit).join(table.lazy(), on=["benefit", "rule_index"], how="left")
     amount = pl.when(pl.col("residence") == "urban").then(pl.col("fen_urban")).otherwise(pl.col("fen_rural"))
     hold = (
-        pl.when(pl.col("amount_fen").is_null()).then(pl.lit(STANDARD_NOT_SET))
-        .when(~pl.col("bank_account_ok")).then(pl.lit(NO_BANK_ACCOUNT))
+        pl.when(pl.col("amount_fen").is_null())
+        .then(pl.lit(STANDARD_NOT_SET))
+        .when(~pl.col("bank_account_ok"))
+        .then(pl.lit(NO_BANK_ACCOUNT))
     )
     return (
         items.with_columns(amount_fen=amount)
         .with_columns(hold_reason=hold)
-        .with_columns(status=pl.when(pl.col("hold_reason").is_null()).then(pl.lit("paid")).otherwise(pl.lit("held")))
-        .select(*PERSON_KEYS, "benefit", "amount_fen", "status", "hold_reason", "rule", "citation", "row", "age")
+        .with_columns(
+            status=pl.when(pl.col("hold_reason").is_null()).then(pl.lit("paid")).otherwise(pl.lit("held"))
+        )
+        .select(
+            *PERSON_KEYS, "benefit", "amount_fen", "status", "hold_reason", "rule", "citation", "row", "age"
+        )
         .sort("id_number", "benefit")
     )
 
@@ -161,4 +182,3 @@ def payments(items: pl.LazyFrame, people: pl.LazyFrame) -> pl.LazyFrame:
         .select(*PERSON_KEYS, "bank_name", "bank_account", "amount_fen", "items")
         .sort("id_number")
     )
-

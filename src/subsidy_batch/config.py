@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
-from itertools import combinations
+from itertools import combinations, pairwise
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +22,18 @@ ENCODINGS = ("gb18030", "utf-8")
 RESIDENCES = ("urban", "rural")
 CATEGORICAL = ("income_status", "family_planning", "residence")
 
-_COUNTY_KEYS = {"county", "name", "division_code", "document", "age_basis", "bank_file_encoding",
-                "inherit", "benefits", "ability_terms", "standards"}
+_COUNTY_KEYS = {
+    "county",
+    "name",
+    "division_code",
+    "document",
+    "age_basis",
+    "bank_file_encoding",
+    "inherit",
+    "benefits",
+    "ability_terms",
+    "standards",
+}
 _SHARED_KEYS = {"title", "benefits"}
 _INHERIT_KEYS = {"from", "benefits", "effective", "note"}
 _BENEFIT_KEYS = {"title", "rows"}
@@ -48,7 +58,10 @@ class Condition:
 
     def overlaps(self, other: Condition) -> bool:
         lo = max(self.age_min or 0, other.age_min or 0)
-        hi = min(self.age_max if self.age_max is not None else 999, other.age_max if other.age_max is not None else 999)
+        hi = min(
+            self.age_max if self.age_max is not None else 999,
+            other.age_max if other.age_max is not None else 999,
+        )
         if lo > hi:
             return False
         for name in (*CATEGORICAL, "ability_grade"):
@@ -151,7 +164,7 @@ def _money(where: str, value: Any) -> int:
     try:
         return yuan_to_fen(str(value))
     except ValueError as exc:
-        raise ConfigError(f"{where}: {exc}; write it as a quoted string like \"85.00\"") from exc
+        raise ConfigError(f'{where}: {exc}; write it as a quoted string like "85.00"') from exc
 
 
 def _effective(where: str, raw: Any) -> tuple[Period | None, Period | None]:
@@ -280,7 +293,9 @@ def _standards(where: str, raw: Any) -> dict[str, dict[str, Standard]]:
         _keys(swhere, by_residence, set(RESIDENCES))
         out[name] = {}
         for residence in RESIDENCES:
-            value = _keys(f"{swhere}.{residence}", _need(swhere, by_residence, residence), {"monthly", "reason"})
+            value = _keys(
+                f"{swhere}.{residence}", _need(swhere, by_residence, residence), {"monthly", "reason"}
+            )
             if value.get("monthly") == NOT_SET:
                 out[name][residence] = Standard(None, _need(f"{swhere}.{residence}", value, "reason"))
             else:
@@ -310,7 +325,7 @@ def _gaps(rules: list[Rule]) -> list[str]:
         groups.setdefault((r.benefit, r.when.without_age(), r.start, r.end), []).append(r)
     for (benefit, _, _, _), members in sorted(groups.items(), key=lambda kv: kv[1][0].name):
         members.sort(key=lambda r: r.when.age_min or 0)
-        for lower, upper in zip(members, members[1:], strict=False):
+        for lower, upper in pairwise(members):
             if lower.when.age_max is not None and (upper.when.age_min or 0) > lower.when.age_max + 1:
                 out.append(
                     f"{benefit}: no row for ages {lower.when.age_max + 1}-{(upper.when.age_min or 0) - 1} "
@@ -354,7 +369,9 @@ def load_county(config_dir: Path, county: str) -> CountyConfig:
     division = str(_need(where, raw, "division_code"))
     if not re.fullmatch(r"\d{6}", division):
         raise ConfigError(f"{where}: division_code must be 6 digits")
-    ability_terms = {str(k): frozenset(int(g) for g in v) for k, v in (raw.get("ability_terms") or {}).items()}
+    ability_terms = {
+        str(k): frozenset(int(g) for g in v) for k, v in (raw.get("ability_terms") or {}).items()
+    }
     standards = _standards(where, raw.get("standards"))
     files = [path]
     rules = _rules(where, raw.get("benefits"), f"counties/{county}.yaml", ability_terms, standards)
@@ -371,7 +388,9 @@ def load_county(config_dir: Path, county: str) -> CountyConfig:
         missing = [b for b in wanted if b not in (data.get("benefits") or {})]
         if missing:
             raise ConfigError(f"{iwhere}: {src} has no benefit {missing[0]!r}")
-        src_terms = {str(k): frozenset(int(g) for g in v) for k, v in (data.get("ability_terms") or {}).items()}
+        src_terms = {
+            str(k): frozenset(int(g) for g in v) for k, v in (data.get("ability_terms") or {}).items()
+        }
         inherited = _rules(str(src), {b: data["benefits"][b] for b in wanted}, f"{rel}.yaml", src_terms, {})
         start, end = _effective(f"{iwhere}.effective", inh.get("effective"))
         note = inh.get("note")

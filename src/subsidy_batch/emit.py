@@ -20,23 +20,44 @@ COMPRESSION_LEVEL = 3
 
 LINE_ITEMS = pa.schema(
     [
-        ("period", pa.string()), ("county", pa.string()), ("id_number", pa.string()), ("name", pa.string()),
-        ("township", pa.string()), ("benefit", pa.string()), ("amount", DECIMAL), ("status", pa.string()),
-        ("hold_reason", pa.string()), ("rule", pa.string()), ("citation", pa.string()),
-        ("roster_row", pa.int64()), ("age", pa.int32()),
+        ("period", pa.string()),
+        ("county", pa.string()),
+        ("id_number", pa.string()),
+        ("name", pa.string()),
+        ("township", pa.string()),
+        ("benefit", pa.string()),
+        ("amount", DECIMAL),
+        ("status", pa.string()),
+        ("hold_reason", pa.string()),
+        ("rule", pa.string()),
+        ("citation", pa.string()),
+        ("roster_row", pa.int64()),
+        ("age", pa.int32()),
     ]
 )
 PAYMENTS = pa.schema(
     [
-        ("period", pa.string()), ("county", pa.string()), ("id_number", pa.string()), ("name", pa.string()),
-        ("township", pa.string()), ("bank_name", pa.string()), ("bank_account", pa.string()),
-        ("amount", DECIMAL), ("items", pa.int32()),
+        ("period", pa.string()),
+        ("county", pa.string()),
+        ("id_number", pa.string()),
+        ("name", pa.string()),
+        ("township", pa.string()),
+        ("bank_name", pa.string()),
+        ("bank_account", pa.string()),
+        ("amount", DECIMAL),
+        ("items", pa.int32()),
     ]
 )
 REJECTED = pa.schema(
     [
-        ("period", pa.string()), ("county", pa.string()), ("source", pa.string()), ("row", pa.int64()),
-        ("id_number", pa.string()), ("column", pa.string()), ("problem", pa.string()), ("message", pa.string()),
+        ("period", pa.string()),
+        ("county", pa.string()),
+        ("source", pa.string()),
+        ("row", pa.int64()),
+        ("id_number", pa.string()),
+        ("column", pa.string()),
+        ("problem", pa.string()),
+        ("message", pa.string()),
     ]
 )
 
@@ -57,7 +78,9 @@ def to_arrow(frame: pl.DataFrame, schema: pa.Schema, period: str, county: str) -
     columns = []
     for field in schema:
         if field.type == DECIMAL:
-            columns.append(fen_array_to_decimal(frame.get_column(f"{field.name}_fen").to_arrow().cast(pa.int64())))
+            columns.append(
+                fen_array_to_decimal(frame.get_column(f"{field.name}_fen").to_arrow().cast(pa.int64()))
+            )
         else:
             columns.append(frame.get_column(field.name).to_arrow().cast(field.type))
     return pa.Table.from_arrays(columns, schema=schema)

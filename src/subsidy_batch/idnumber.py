@@ -21,7 +21,9 @@ def check_character(first17: pl.Expr) -> pl.Expr:
 
 def check_character_ok(col: pl.Expr) -> pl.Expr:
     """True where the 18th character is the right check character; null where the shape is wrong."""
-    return pl.when(col.str.contains(_SHAPE)).then(col.str.slice(17, 1) == check_character(col.str.slice(0, 17)))
+    return pl.when(col.str.contains(_SHAPE)).then(
+        col.str.slice(17, 1) == check_character(col.str.slice(0, 17))
+    )
 
 
 def birth_date(col: pl.Expr) -> pl.Expr:
@@ -46,9 +48,11 @@ def looks_stored_as_number(col: pl.Expr) -> pl.Expr:
 
 def mask(col: pl.Expr) -> pl.Expr:
     """First 6 + ******** + last 4 (CONTRACT.md), for anything shown to people or written to logs."""
-    return pl.when(col.str.len_chars() >= 10).then(
-        col.str.slice(0, 6) + pl.lit("********") + col.str.slice(-4, 4)
-    ).otherwise(pl.when(col.is_not_null()).then(pl.lit("********")))
+    return (
+        pl.when(col.str.len_chars() >= 10)
+        .then(col.str.slice(0, 6) + pl.lit("********") + col.str.slice(-4, 4))
+        .otherwise(pl.when(col.is_not_null()).then(pl.lit("********")))
+    )
 
 
 def mask_text(value: str | None) -> str:

@@ -78,7 +78,9 @@ def _money(fen: int) -> str:
     return f"{fen_to_yuan(fen):.2f}"
 
 
-def _totals(rows_read: int, validated: Any, items: pl.DataFrame, pays: pl.DataFrame, config: CountyConfig) -> dict[str, Any]:
+def _totals(
+    rows_read: int, validated: Any, items: pl.DataFrame, pays: pl.DataFrame, config: CountyConfig
+) -> dict[str, Any]:
     paid = items.filter(pl.col("status") == "paid")
     held = items.filter(pl.col("status") == "held")
     by_benefit = {}
@@ -135,7 +137,11 @@ def _reconcile(staging: Path, totals: dict[str, Any], bank_files: list[bank.Bank
     if bank_count != pays.height or pays.get_column("items").sum() != totals["paid_items"]:
         problems.append("payee or item counts differ between payments and bank files")
     for benefit, facts in totals["by_benefit"].items():
-        got = items.filter((pl.col("benefit") == benefit) & (pl.col("status") == "paid")).get_column("amount").sum()
+        got = (
+            items.filter((pl.col("benefit") == benefit) & (pl.col("status") == "paid"))
+            .get_column("amount")
+            .sum()
+        )
         if Decimal(got or 0) != Decimal(facts["paid_amount"]):
             problems.append(f"benefit {benefit}: written {got} != computed {facts['paid_amount']}")
     if problems:
@@ -168,8 +174,13 @@ def run_month(request: RunRequest, progress: Progress = lambda _: None) -> RunRe
 
 
 def _run_in(
-    staging: Path, request: RunRequest, config: CountyConfig, schema: Any, roster_path: Path,
-    progress: Progress, stale_note: str | None,
+    staging: Path,
+    request: RunRequest,
+    config: CountyConfig,
+    schema: Any,
+    roster_path: Path,
+    progress: Progress,
+    stale_note: str | None,
 ) -> dict[str, Any]:
     period, county = request.period, request.county
     snapshot = staging / "input" / f"roster{roster_path.suffix.lower()}"
@@ -177,15 +188,23 @@ def _run_in(
     config_entries = [
         {"file": str(p.relative_to(request.config_dir)), "sha256": emit.sha256_file(p)} for p in config.files
     ]
-    schema_entry = {"file": schema.path.name, "sha256": emit.sha256_file(schema.path), "version": schema.version}
+    schema_entry = {
+        "file": schema.path.name,
+        "sha256": emit.sha256_file(schema.path),
+        "version": schema.version,
+    }
     roster_sha = emit.sha256_file(snapshot)
-    run_id = run_id_for(county, period, [roster_sha, schema_entry["sha256"], *(c["sha256"] for c in config_entries)])
+    run_id = run_id_for(
+        county, period, [roster_sha, schema_entry["sha256"], *(c["sha256"] for c in config_entries)]
+    )
     stages = _Stages(progress)
     with audit.audit_to(staging / "audit.jsonl", run_id=run_id, county=county, period=str(period)):
         log.info("run_started", tool_version=__version__, roster=roster_path.name, stale_lock=stale_note)
         with stages.stage("read", f"reading {roster_path.name}") as facts:
             raw = read_roster(snapshot, schema)
-            facts.update(rows=raw.frame.height, encoding=raw.encoding, ignored_columns=list(raw.ignored_columns))
+            facts.update(
+                rows=raw.frame.height, encoding=raw.encoding, ignored_columns=list(raw.ignored_columns)
+            )
         if raw.ignored_columns:
             progress(f"ignored columns not used by the rules: {', '.join(raw.ignored_columns)}")
         with stages.stage("validate", f"checking {raw.frame.height} rows") as facts:
@@ -197,10 +216,15 @@ def _run_in(
             pays = payments(items.lazy(), people).collect()
             facts.update(line_items=items.height, payees=pays.height)
         with stages.stage("write", "writing outputs") as facts:
-            emit.write_parquet(emit.to_arrow(items, emit.LINE_ITEMS, str(period), county), staging / "line_items.parquet")
-            emit.write_parquet(emit.to_arrow(pays, emit.PAYMENTS, str(period), county), staging / "payments.parquet")
             emit.write_parquet(
-                emit.to_arrow(validated.rejected, emit.REJECTED, str(period), county), staging / "rejected.parquet"
+                emit.to_arrow(items, emit.LINE_ITEMS, str(period), county), staging / "line_items.parquet"
+            )
+            emit.write_parquet(
+                emit.to_arrow(pays, emit.PAYMENTS, str(period), county), staging / "payments.parquet"
+            )
+            emit.write_parquet(
+                emit.to_arrow(validated.rejected, emit.REJECTED, str(period), county),
+                staging / "rejected.parquet",
             )
             facts.update(files=3)
         with stages.stage("bank_files", "writing bank files") as facts:
@@ -221,11 +245,21 @@ def _run_in(
             "period": str(period),
             "status": "accepted",
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "arguments": {"roster": str(roster_path), "runs_dir": str(request.runs_dir),
-                          "config_dir": str(request.config_dir)},
-            "inputs": [{"file": f"input/{snapshot.name}", "original_name": roster_path.name, "sha256": roster_sha,
-                        "rows": raw.frame.height, "encoding": raw.encoding,
-                        "ignored_columns": list(raw.ignored_columns)}],
+            "arguments": {
+                "roster": str(roster_path),
+                "runs_dir": str(request.runs_dir),
+                "config_dir": str(request.config_dir),
+            },
+            "inputs": [
+                {
+                    "file": f"input/{snapshot.name}",
+                    "original_name": roster_path.name,
+                    "sha256": roster_sha,
+                    "rows": raw.frame.height,
+                    "encoding": raw.encoding,
+                    "ignored_columns": list(raw.ignored_columns),
+                }
+            ],
             "schema": schema_entry,
             "config": config_entries,
             "config_gaps": list(config.gaps),
@@ -238,13 +272,27 @@ def _run_in(
     return manifest
 
 
-def _outputs(staging: Path, items: pl.DataFrame, pays: pl.DataFrame, rejected: pl.DataFrame,
-             bank_files: list[bank.BankFile]) -> list[dict[str, Any]]:
-    rows = {"line_items.parquet": items.height, "payments.parquet": pays.height, "rejected.parquet": rejected.height}
+def _outputs(
+    staging: Path,
+    items: pl.DataFrame,
+    pays: pl.DataFrame,
+    rejected: pl.DataFrame,
+    bank_files: list[bank.BankFile],
+) -> list[dict[str, Any]]:
+    rows = {
+        "line_items.parquet": items.height,
+        "payments.parquet": pays.height,
+        "rejected.parquet": rejected.height,
+    }
     out = [{"file": name, "rows": n, "sha256": emit.sha256_file(staging / name)} for name, n in rows.items()]
     out += [
-        {"file": f"bank/{bf.path.name}", "rows": bf.items, "sha256": emit.sha256_file(bf.path),
-         "bank_name": bf.bank_name, "total": _money(bf.total_fen)}
+        {
+            "file": f"bank/{bf.path.name}",
+            "rows": bf.items,
+            "sha256": emit.sha256_file(bf.path),
+            "bank_name": bf.bank_name,
+            "total": _money(bf.total_fen),
+        }
         for bf in bank_files
     ]
     return out

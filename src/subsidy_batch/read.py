@@ -56,9 +56,8 @@ def _read_any(path: Path) -> tuple[pl.DataFrame, str]:
         if suffix == ".xlsx":
             return pl.read_excel(path, sheet_id=1, infer_schema_length=0), "xlsx"
         if suffix == ".parquet":
-            frame = pl.from_arrow(pq.read_table(path))
-            assert isinstance(frame, pl.DataFrame)
-            return frame.with_columns(pl.all().cast(pl.String)), "parquet"
+            table = pq.read_table(path)
+            return pl.DataFrame(table).with_columns(pl.all().cast(pl.String)), "parquet"
     except RosterError:
         raise
     except Exception as exc:  # any reader failure means the file cannot be used; say which and why

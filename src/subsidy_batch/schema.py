@@ -145,8 +145,9 @@ CHECK_KINDS: dict[str, Callable[[pl.Expr, CheckSpec], pl.Expr]] = {
     "one_of": lambda c, s: c.is_in(list(s.values)),
     "unique": lambda c, s: ~c.is_duplicated() | c.is_null(),
     "not_stored_as_number": lambda c, s: ~idnumber.looks_stored_as_number(c),
-    "gb11643_check_character": lambda c, s: idnumber.check_character_ok(c)
-    | idnumber.looks_stored_as_number(c),
+    "gb11643_check_character": lambda c, s: (
+        idnumber.check_character_ok(c) | idnumber.looks_stored_as_number(c)
+    ),
     "gb11643_birth_date": lambda c, s: pl.when(c.str.contains(r"^[0-9]{17}[0-9X]$")).then(
         idnumber.birth_date(c).is_not_null()
     ),

@@ -7,6 +7,7 @@ a few polars expressions and the same seed always gives the same roster.
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 import polars as pl
 
 from subsidy_batch import idnumber
@@ -24,38 +25,116 @@ class Place:
 
 PLACES: dict[str, Place] = {
     "jiaxiang": Place(
-        "370829", ("370829", "370829", "370829", "370882", "372929"), ("370811", "370830", "370812"),
-        ("嘉祥街道", "卧龙山街道", "纸坊镇", "梁宝寺镇", "红运镇", "万张镇", "孟姑集镇", "老僧堂镇", "黄垓乡",
-         "马村镇", "金屯镇", "大张楼镇", "马集镇", "仲山镇", "满硐镇"),
+        "370829",
+        ("370829", "370829", "370829", "370882", "372929"),
+        ("370811", "370830", "370812"),
+        (
+            "嘉祥街道",
+            "卧龙山街道",
+            "纸坊镇",
+            "梁宝寺镇",
+            "红运镇",
+            "万张镇",
+            "孟姑集镇",
+            "老僧堂镇",
+            "黄垓乡",
+            "马村镇",
+            "金屯镇",
+            "大张楼镇",
+            "马集镇",
+            "仲山镇",
+            "满硐镇",
+        ),
         ("中国农业银行嘉祥县支行", "嘉祥农村商业银行", "中国邮政储蓄银行嘉祥县支行", "中国工商银行嘉祥支行"),
     ),
     "yanzhou": Place(
-        "370812", ("370812", "370812", "370812", "370882", "372922"), ("370811", "370829", "370883"),
-        ("鼓楼街道", "酒仙桥街道", "龙桥街道", "兴隆庄街道", "大安镇", "新驿镇", "颜店镇", "新兖镇", "漕河镇",
-         "小孟镇"),
+        "370812",
+        ("370812", "370812", "370812", "370882", "372922"),
+        ("370811", "370829", "370883"),
+        (
+            "鼓楼街道",
+            "酒仙桥街道",
+            "龙桥街道",
+            "兴隆庄街道",
+            "大安镇",
+            "新驿镇",
+            "颜店镇",
+            "新兖镇",
+            "漕河镇",
+            "小孟镇",
+        ),
         ("兖州农村商业银行", "中国农业银行兖州支行", "中国邮政储蓄银行兖州区支行", "中国建设银行兖州支行"),
     ),
     "youyi": Place(
-        "230522", ("230522", "230522", "230522", "230824"), ("230502", "230521", "230523", "230524"),
-        ("友谊镇", "兴隆镇", "龙山镇", "凤岗镇", "兴盛乡", "东建乡", "庆丰乡", "建设乡", "友邻乡", "新镇乡",
-         "成富朝鲜族满族乡"),
+        "230522",
+        ("230522", "230522", "230522", "230824"),
+        ("230502", "230521", "230523", "230524"),
+        (
+            "友谊镇",
+            "兴隆镇",
+            "龙山镇",
+            "凤岗镇",
+            "兴盛乡",
+            "东建乡",
+            "庆丰乡",
+            "建设乡",
+            "友邻乡",
+            "新镇乡",
+            "成富朝鲜族满族乡",
+        ),
         ("中国农业银行友谊县支行", "中国邮政储蓄银行友谊县支行", "友谊县农村信用合作联社"),
     ),
     "anqiu": Place(
-        "370784", ("370784", "370784", "370784", "370722"), ("370702", "370781", "370786", "370783"),
-        ("兴安街道", "新安街道", "凌河街道", "景芝镇", "官庄镇", "大盛镇", "石埠子镇", "石堆镇", "柘山镇",
-         "辉渠镇", "吾山镇", "金冢子镇"),
+        "370784",
+        ("370784", "370784", "370784", "370722"),
+        ("370702", "370781", "370786", "370783"),
+        (
+            "兴安街道",
+            "新安街道",
+            "凌河街道",
+            "景芝镇",
+            "官庄镇",
+            "大盛镇",
+            "石埠子镇",
+            "石堆镇",
+            "柘山镇",
+            "辉渠镇",
+            "吾山镇",
+            "金冢子镇",
+        ),
         ("安丘农村商业银行", "中国农业银行安丘支行", "中国邮政储蓄银行安丘市支行", "潍坊银行安丘支行"),
     ),
     "caoxian": Place(
-        "371721", ("371721", "371721", "371721", "372729"), ("371702", "371722", "371723", "371728"),
-        ("曹城街道", "磐石街道", "青菏街道", "郑庄街道", "倪集街道", "庄寨镇", "普连集镇", "青固集镇", "桃源集镇",
-         "韩集镇", "砖庙镇", "古营集镇", "魏湾镇", "侯集回族镇", "梁堤头镇", "常乐集镇", "邵庄镇", "大集镇"),
+        "371721",
+        ("371721", "371721", "371721", "372729"),
+        ("371702", "371722", "371723", "371728"),
+        (
+            "曹城街道",
+            "磐石街道",
+            "青菏街道",
+            "郑庄街道",
+            "倪集街道",
+            "庄寨镇",
+            "普连集镇",
+            "青固集镇",
+            "桃源集镇",
+            "韩集镇",
+            "砖庙镇",
+            "古营集镇",
+            "魏湾镇",
+            "侯集回族镇",
+            "梁堤头镇",
+            "常乐集镇",
+            "邵庄镇",
+            "大集镇",
+        ),
         ("曹县农村商业银行", "中国农业银行曹县支行", "中国邮政储蓄银行曹县支行", "菏泽农商银行曹县支行"),
     ),
 }
 
-SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎"
+SURNAMES = (
+    "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎"
+)
 GIVEN = "秀英桂兰玉凤淑珍翠华明德金荣庆国建军文芳春梅海霞福贵长山永志忠家宝兴成俊秀云清"
 
 # Cumulative shares (per mille) for each draw; chosen to resemble a county's 60+ population.
@@ -95,8 +174,10 @@ def roster(county: str, people: int, period: Period, seed: int = 20240501) -> pl
     # boundary cases: birthdays in the period's month and on 29 February
     special = _draw(n, seed, 5)
     birth = (
-        pl.when(special < 10).then(pl.date(pl.lit(first.year - 80), first.month, 1 + _draw(n, seed, 6) % 28))
-        .when(special < 13).then(pl.date(pl.lit(1944) - (_draw(n, seed, 6) % 6) * 4, 2, 29))
+        pl.when(special < 10)
+        .then(pl.date(pl.lit(first.year - 80), first.month, 1 + _draw(n, seed, 6) % 28))
+        .when(special < 13)
+        .then(pl.date(pl.lit(1944) - (_draw(n, seed, 6) % 6) * 4, 2, 29))
         .otherwise(birth)
     )
     area = _choice(_draw(n, seed, 7), place.id_areas)
@@ -108,7 +189,9 @@ def roster(county: str, people: int, period: Period, seed: int = 20240501) -> pl
         other_code=_choice(_draw(n, seed, 10), place.province_neighbours),
         name=_choice(_draw(n, seed, 11), tuple(SURNAMES))
         + _choice(_draw(n, seed, 12), tuple(GIVEN))
-        + pl.when(_draw(n, seed, 13) < 700).then(_choice(_draw(n, seed, 14), tuple(GIVEN))).otherwise(pl.lit("")),
+        + pl.when(_draw(n, seed, 13) < 700)
+        .then(_choice(_draw(n, seed, 14), tuple(GIVEN)))
+        .otherwise(pl.lit("")),
         township=_choice(_draw(n, seed, 15), place.townships),
         residence=pl.when(_draw(n, seed, 16) < 350).then(pl.lit("城镇")).otherwise(pl.lit("农村")),
         income=_pick(_draw(n, seed, 17), INCOME),
@@ -118,28 +201,43 @@ def roster(county: str, people: int, period: Period, seed: int = 20240501) -> pl
         death_day=_draw(n, seed, 21) % 28,
         bank=_choice(_draw(n, seed, 22), place.banks),
         bank_draw=_draw(n, seed, 23),
-        account_tail=(pl.int_range(n, dtype=pl.Int64) * 7919 + _draw(n, seed, 24)).cast(pl.String).str.zfill(11),
+        account_tail=(pl.int_range(n, dtype=pl.Int64) * 7919 + _draw(n, seed, 24))
+        .cast(pl.String)
+        .str.zfill(11),
     )
     # sequence numbers unique within (area, birth date); odd for men, even for women (GB 11643)
     frame = frame.with_columns(
         seq=(pl.int_range(pl.len()).over("area", "birth") * 2 + pl.col("sex")) % 1000,
-    ).with_columns(first17=pl.col("area") + pl.col("birth").dt.strftime("%Y%m%d") + pl.col("seq").cast(pl.String).str.zfill(3))
+    ).with_columns(
+        first17=pl.col("area")
+        + pl.col("birth").dt.strftime("%Y%m%d")
+        + pl.col("seq").cast(pl.String).str.zfill(3)
+    )
     first_of_month = pl.lit(first)
     return frame.select(
         (pl.col("first17") + idnumber.check_character(pl.col("first17"))).alias("公民身份号码"),
         pl.col("name").alias("姓名"),
-        pl.when(pl.col("hukou_draw") < 940).then(pl.lit(place.code)).otherwise(pl.col("other_code")).alias("户籍地区划代码"),
+        pl.when(pl.col("hukou_draw") < 940)
+        .then(pl.lit(place.code))
+        .otherwise(pl.col("other_code"))
+        .alias("户籍地区划代码"),
         pl.col("township").alias("乡镇（街道）"),
         pl.col("residence").alias("城乡类别"),
         pl.col("income").alias("经济状况"),
         pl.col("ability").alias("能力评估等级"),
         pl.col("fp").alias("计生特扶类别"),
         # about 1.5% died: half before the period (no payment), half within it (paid, 次月停发)
-        pl.when(pl.col("death_draw") < 8).then((first_of_month - pl.duration(days=pl.col("death_day") + 1)).dt.strftime("%Y-%m-%d"))
-        .when(pl.col("death_draw") < 15).then((first_of_month + pl.duration(days=pl.col("death_day"))).dt.strftime("%Y-%m-%d"))
-        .otherwise(pl.lit("")).alias("死亡日期"),
+        pl.when(pl.col("death_draw") < 8)
+        .then((first_of_month - pl.duration(days=pl.col("death_day") + 1)).dt.strftime("%Y-%m-%d"))
+        .when(pl.col("death_draw") < 15)
+        .then((first_of_month + pl.duration(days=pl.col("death_day"))).dt.strftime("%Y-%m-%d"))
+        .otherwise(pl.lit(""))
+        .alias("死亡日期"),
         pl.col("bank").alias("开户银行"),
-        pl.when(pl.col("bank_draw") < 20).then(pl.lit("")).otherwise(pl.lit("62284") + pl.col("account_tail")).alias("银行账号"),
+        pl.when(pl.col("bank_draw") < 20)
+        .then(pl.lit(""))
+        .otherwise(pl.lit("62284") + pl.col("account_tail"))
+        .alias("银行账号"),
     )
 
 
@@ -166,4 +264,3 @@ def with_broken_rows(frame: pl.DataFrame, seed: int = 7) -> pl.DataFrame:
     rows[seed % step]["公民身份号码"] = wrong_check[:17] + ("0" if wrong_check[17] != "0" else "1")
     rows.append(dict(rows[-1]))  # the same person twice: both copies are rejected
     return pl.DataFrame(rows, schema=frame.schema)
-

@@ -45,8 +45,14 @@ def _failures(frame: pl.DataFrame, schema: RosterSchema) -> pl.DataFrame:
 
 def _problem_table(schema: RosterSchema) -> pl.DataFrame:
     rows = [
-        {"column": spec.name, "check_number": i, "problem": chk.problem, "template": chk.message,
-         "col_order": c, "sensitive": spec.name in SENSITIVE}
+        {
+            "column": spec.name,
+            "check_number": i,
+            "problem": chk.problem,
+            "template": chk.message,
+            "col_order": c,
+            "sensitive": spec.name in SENSITIVE,
+        }
         for c, spec in enumerate(schema.columns.values())
         for i, chk in enumerate(spec.checks)
     ]
@@ -66,9 +72,9 @@ def validate(raw: RawRoster, schema: RosterSchema, period: str, county: str) -> 
         failures.join(_problem_table(schema), on=["column", "check_number"], how="left")
         .join(long_values, on=["index", "column"], how="left")
         .join(
-            values.select("index").with_columns(id_given=given_id).filter(
-                pl.col("index").is_in(failures.get_column("index").unique().implode())
-            ),
+            values.select("index")
+            .with_columns(id_given=given_id)
+            .filter(pl.col("index").is_in(failures.get_column("index").unique().implode())),
             on="index",
             how="left",
         )
@@ -93,14 +99,11 @@ def validate(raw: RawRoster, schema: RosterSchema, period: str, county: str) -> 
         )
     )
     bad_rows = rejected.get_column(ROW).unique()
-    accepted = (
-        frame.filter(~pl.col(ROW).is_in(bad_rows.implode()))
-        .with_columns(
-            birth_date=idnumber.birth_date(pl.col("id_number")),
-            death_date=dates.parse_date(pl.col("death_date")),
-            ability_grade=pl.col("ability_grade").cast(pl.Int8),
-            bank_account_ok=pl.col("bank_account").str.contains(_BANK_ACCOUNT).fill_null(False)
-            & pl.col("bank_name").is_not_null(),
-        )
+    accepted = frame.filter(~pl.col(ROW).is_in(bad_rows.implode())).with_columns(
+        birth_date=idnumber.birth_date(pl.col("id_number")),
+        death_date=dates.parse_date(pl.col("death_date")),
+        ability_grade=pl.col("ability_grade").cast(pl.Int8),
+        bank_account_ok=pl.col("bank_account").str.contains(_BANK_ACCOUNT).fill_null(False)
+        & pl.col("bank_name").is_not_null(),
     )
     return Validated(accepted=accepted, rejected=rejected, rows_read=frame.height)

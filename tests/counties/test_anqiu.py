@@ -1,0 +1,42 @@
+"""Anqiu (370784): Shandong base living subsidy; the rest committed without figures; 2023-03 to 2026-02."""
+
+from decimal import Decimal
+
+import pytest
+
+from subsidy_batch.errors import NoRuleInForceError
+from tests.helpers import benefits_of, entitlements, person
+
+C = "anqiu"
+HERE = "370784"
+
+
+def test_a_dibao_elder_aged_95_gets_200_living_subsidy() -> None:
+    assert benefits_of(C, "2024-05", person("1929-01-01", hukou=HERE, income="dibao"))[
+        "low_income_living"
+    ].amount == Decimal("200.00")
+
+
+@pytest.mark.parametrize(
+    ("row", "benefit"),
+    [
+        (person("1954-01-01", hukou=HERE, income="dibao", grade="3"), "low_income_care"),
+        (person("1954-01-01", hukou=HERE, fp="child_deceased"), "family_planning_support"),
+        (person("1954-01-01", hukou=HERE, fp="child_disabled"), "family_planning_support"),
+        (person("1940-01-01", hukou=HERE), "high_age_allowance"),
+    ],
+)
+def test_benefits_committed_without_a_figure_are_held_not_paid_as_zero(
+    row: dict[str, str], benefit: str
+) -> None:
+    item = benefits_of(C, "2024-05", row)[benefit]
+    assert (item.amount, item.status, item.hold_reason) == (None, "held", "standard_not_set")
+
+
+def test_anqiu_rules_are_in_force_from_2023_03_to_2026_02_only() -> None:
+    row = person("1950-01-01", hukou=HERE, income="dibao")
+    assert benefits_of(C, "2023-03", row)["low_income_living"].amount == Decimal("80.00")
+    assert benefits_of(C, "2026-02", row)["low_income_living"].amount == Decimal("80.00")
+    for outside in ("2023-02", "2026-03"):
+        with pytest.raises(NoRuleInForceError):
+            entitlements(C, outside, [row])

@@ -1,0 +1,156 @@
+"""Jiaxiang (370829): every table row of RULES.md, and the boundary months."""
+
+from decimal import Decimal
+
+import pytest
+
+from subsidy_batch.errors import NoRuleInForceError
+from tests.helpers import benefits_of, entitlements, person
+
+C = "jiaxiang"
+
+
+@pytest.mark.parametrize(
+    ("birth", "amount"),
+    [
+        ("1960-01-15", Decimal("80.00")),  # aged 64 in 2024-05: band 60-79 -> 80
+        ("1940-01-15", Decimal("100.00")),  # aged 84: band 80-89 -> 100
+        ("1930-01-15", Decimal("200.00")),  # aged 94: band 90-99 -> 200
+    ],
+)
+def test_a_dibao_elder_gets_the_shandong_living_subsidy_of_their_age_band(
+    birth: str, amount: Decimal
+) -> None:
+    got = benefits_of(C, "2024-05", person(birth, income="dibao"))
+    assert got["low_income_living"].amount == amount
+    assert got["low_income_living"].status == "paid"
+    assert (
+        got["low_income_living"].rule
+        == f"shared/shandong_base.yaml#low_income_living/dibao_{ {80: '60_79', 100: '80_89', 200: '90_99'}[int(amount)] }"
+    )
+
+
+def test_a_dibao_centenarian_living_subsidy_is_held_because_its_standard_is_not_in_the_sources() -> None:
+    got = benefits_of(C, "2024-05", person("1920-01-15", income="dibao"))  # aged 104
+    assert got["low_income_living"].amount is None
+    assert got["low_income_living"].hold_reason == "standard_not_set"
+
+
+def test_an_elder_who_is_not_dibao_gets_no_living_subsidy() -> None:
+    assert "low_income_living" not in benefits_of(C, "2024-05", person("1950-01-15", income="marginal"))
+
+
+def test_a_dibao_elder_at_grade_3_gets_85_care_on_top_of_80_living() -> None:
+    # aged 70: living 80 (60-79) + care 85 (grade 2-3) = 165 yuan in two items
+    got = benefits_of(C, "2024-05", person("1954-03-01", income="dibao", grade="3"))
+    assert got["low_income_care"].amount == Decimal("85.00")
+    assert got["low_income_living"].amount == Decimal("80.00")
+    assert sum(i.amount for i in got.values() if i.amount) == Decimal("165.00")
+
+
+@pytest.mark.parametrize(
+    ("grade", "cared"), [("0", False), ("1", False), ("2", True), ("3", True), ("", False)]
+)
+def test_care_subsidy_needs_grade_2_or_3(grade: str, cared: bool) -> None:
+    got = benefits_of(C, "2024-05", person("1954-03-01", income="dibao", grade=grade))
+    assert ("low_income_care" in got) is cared
+
+
+@pytest.mark.parametrize(("category", "amount"), [("child_deceased", "990.00"), ("child_disabled", "810.00")])
+def test_a_family_planning_parent_aged_60_gets_the_special_support(category: str, amount: str) -> None:
+    # born 1964-04-10: 60 on 2024-04-10, counted from May (次月) -> paid in 2024-05
+    got = benefits_of(C, "2024-05", person("1964-04-10", fp=category))
+    assert got["family_planning_support"].amount == Decimal(amount)
+
+
+def test_a_family_planning_parent_turning_60_in_the_period_is_paid_from_the_next_month() -> None:
+    row = person("1964-05-10", fp="child_deceased")  # 60 on 2024-05-10
+    assert "family_planning_support" not in benefits_of(C, "2024-05", row)  # still 59 for May
+    assert benefits_of(C, "2024-06", row)["family_planning_support"].amount == Decimal("990.00")
+
+
+@pytest.mark.parametrize("birth", ["1940-01-15", "1930-01-15"])  # aged 84 and 94
+def test_high_age_allowance_80_to_99_is_held_until_the_county_sets_it(birth: str) -> None:
+    got = benefits_of(C, "2024-05", person(birth))
+    assert got["high_age_allowance"].amount is None
+    assert got["high_age_allowance"].hold_reason == "standard_not_set"
+
+
+def test_a_jiaxiang_centenarian_gets_300_high_age_allowance() -> None:
+    got = benefits_of(C, "2024-05", person("1922-02-02"))  # aged 102
+    assert got["high_age_allowance"].amount == Decimal("300.00")
+    assert got["high_age_allowance"].status == "paid"
+
+
+def test_high_age_allowance_needs_jiaxiang_hukou_not_an_id_area_code() -> None:
+    # ID issued under retired code 370882 but 户籍 in Jiaxiang: paid; 户籍 elsewhere: not paid
+    assert "high_age_allowance" in benefits_of(C, "2024-05", person("1922-02-02", area="370882"))
+    assert "high_age_allowance" not in benefits_of(C, "2024-05", person("1922-02-02", hukou="370811"))
+
+
+def test_high_age_allowance_starts_in_2024_01_not_2023_12() -> None:
+    row = person("1922-02-02")
+    assert "high_age_allowance" not in benefits_of(C, "2023-12", row)
+    assert benefits_of(C, "2024-01", row)["high_age_allowance"].amount == Decimal("300.00")
+
+
+def test_nothing_is_in_force_before_the_document_took_effect_in_2023_08() -> None:
+    with pytest.raises(NoRuleInForceError, match="no rule of jiaxiang is in force for 2023-07"):
+        entitlements(C, "2023-07", [person("1950-01-01", income="dibao")])
+    assert benefits_of(C, "2023-08", person("1950-01-01", income="dibao"))[
+        "low_income_living"
+    ].amount == Decimal("80.00")
+
+
+def test_the_birthday_month_still_counts_the_old_age_and_the_month_after_the_new() -> None:
+    row = person("1944-05-10", income="dibao")  # 80 on 2024-05-10
+    assert benefits_of(C, "2024-05", row)["low_income_living"].amount == Decimal("80.00")  # still 79
+    assert benefits_of(C, "2024-06", row)["low_income_living"].amount == Decimal("100.00")  # 80 from June
+
+
+def test_a_birthday_on_the_last_day_of_the_previous_month_counts_for_this_month() -> None:
+    row = person("1944-04-30", income="dibao")  # 80 on 2024-04-30, the last day of M-1
+    assert benefits_of(C, "2024-05", row)["low_income_living"].amount == Decimal("100.00")
+
+
+@pytest.mark.parametrize(
+    ("death", "paid"),
+    [
+        ("2024-05-01", True),  # died on the 1st of the period: the month of death is paid
+        ("2024-05-31", True),  # died on the last day of the period: paid
+        ("2024-04-30", False),  # died the day before the period: 次月停发
+        ("", True),
+    ],
+)
+def test_death_stops_payment_from_the_month_after(death: str, paid: bool) -> None:
+    got = benefits_of(C, "2024-05", person("1950-01-01", income="dibao", death=death))
+    assert ("low_income_living" in got) is paid
+
+
+def test_someone_who_died_in_may_is_not_paid_for_june() -> None:
+    assert benefits_of(C, "2024-06", person("1950-01-01", income="dibao", death="2024-05-01")) == {}
+
+
+@pytest.mark.parametrize("account", ["", "6228-48", "12345", "6228480012345678901234567890123"])
+def test_a_missing_or_malformed_bank_account_holds_the_item_with_its_amount(account: str) -> None:
+    got = benefits_of(C, "2024-05", person("1950-01-01", income="dibao", account=account))
+    item = got["low_income_living"]
+    assert (item.status, item.hold_reason, item.amount) == ("held", "no_bank_account", Decimal("80.00"))
+
+
+def test_standard_not_set_wins_over_no_bank_account() -> None:
+    got = benefits_of(C, "2024-05", person("1940-01-01", account=""))  # high-age 80-89, no account
+    assert got["high_age_allowance"].hold_reason == "standard_not_set"
+
+
+def test_benefits_stack_for_one_person() -> None:
+    # aged 85, dibao, grade 3, only child died, Jiaxiang 户籍:
+    # living 100 + care 85 + family planning 990 = 1175 paid; high-age 80-89 held (not set)
+    got = benefits_of(C, "2024-05", person("1939-01-01", income="dibao", grade="3", fp="child_deceased"))
+    paid = {b: i.amount for b, i in got.items() if i.status == "paid"}
+    assert paid == {
+        "low_income_living": Decimal("100.00"),
+        "low_income_care": Decimal("85.00"),
+        "family_planning_support": Decimal("990.00"),
+    }
+    assert got["high_age_allowance"].hold_reason == "standard_not_set"

@@ -1,0 +1,108 @@
+"""Engine pieces that no county exercises yet: age bases, rounding, yearly payment months."""
+
+import shutil
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import polars as pl
+import pytest
+import yaml
+
+from subsidy_batch.compute import age_on, line_items, reference_date, round_half_up_int
+from subsidy_batch.config import load_county
+from subsidy_batch.money import fen_array_to_decimal, yuan_to_fen
+from subsidy_batch.period import Period
+from subsidy_batch.schema import load_schema
+from subsidy_batch.validate import validate
+from tests.helpers import CONFIG, person, raw_roster
+
+
+def _age(birth: str, ref: date) -> int:
+    return pl.select(age_on(pl.lit(date.fromisoformat(birth)), ref)).item()
+
+
+@pytest.mark.parametrize(
+    ("birth", "ref", "age"),
+    [
+        ("1944-05-10", date(2024, 4, 30), 79),
+        ("1944-05-10", date(2024, 5, 31), 80),
+        ("1944-02-29", date(2023, 2, 28), 78),  # common year: not yet 79 on 28 February
+        ("1944-02-29", date(2023, 3, 31), 79),  # ... reached on 1 March
+        ("1944-02-29", date(2024, 2, 29), 80),  # leap year: reached on the day
+    ],
+)
+def test_age_in_full_years(birth: str, ref: date, age: int) -> None:
+    assert _age(birth, ref) == age
+
+
+def test_the_reference_day_is_the_end_of_the_previous_month_or_of_the_month() -> None:
+    assert reference_date(Period(2024, 5), "month_after_birthday") == date(2024, 4, 30)
+    assert reference_date(Period(2024, 1), "month_after_birthday") == date(2023, 12, 31)
+    assert reference_date(Period(2024, 2), "birthday_month") == date(2024, 2, 29)
+
+
+@pytest.mark.parametrize(
+    ("num", "den", "out"), [(30000, 12, 2500), (100, 12, 8), (6, 12, 1), (5, 12, 0), (795495, 100, 7955)]
+)
+def test_round_half_up(num: int, den: int, out: int) -> None:
+    assert round_half_up_int(num, den) == out
+
+
+def test_money_conversions_are_exact() -> None:
+    import pyarrow as pa
+
+    assert yuan_to_fen("85") == 8500 and yuan_to_fen("0.01") == 1
+    got = fen_array_to_decimal(pa.array([8500, 1, None, 99999999999], pa.int64())).to_pylist()
+    assert got == [Decimal("85.00"), Decimal("0.01"), None, Decimal("999999999.99")]
+
+
+@pytest.fixture
+def youyi_with_standards(tmp_path: Path) -> Path:
+    shutil.copytree(CONFIG, tmp_path / "config")
+    path = tmp_path / "config" / "counties" / "youyi.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    # hypothetical standards for this test only: 700.00 urban, 530.33 rural
+    data["standards"]["dibao_standard"] = {"urban": {"monthly": "700.00"}, "rural": {"monthly": "530.33"}}
+    data["age_basis"] = "birthday_month"
+    rows = data["benefits"]["high_age_allowance"]["rows"]
+    rows[0]["amount"] = {"yearly": "300.00", "disbursement": {"month": 12}}
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return tmp_path / "config"
+
+
+def _items(config_dir: Path, period: str, rows: list[dict[str, str]]) -> dict[str, Decimal | None]:
+    checked = validate(raw_roster(rows), load_schema(), period, "youyi")
+    items = line_items(
+        checked.accepted.lazy(), load_county(config_dir, "youyi"), Period.parse(period)
+    ).collect()
+    return {r["benefit"]: r["amount_fen"] for r in items.iter_rows(named=True)}
+
+
+@pytest.mark.parametrize(("residence", "fen"), [("urban", 10500), ("rural", 7955)])
+def test_a_percentage_of_a_standard_rounds_half_up_to_the_fen(
+    youyi_with_standards: Path, residence: str, fen: int
+) -> None:
+    # urban: 700.00 x 15% = 105.00; rural: 530.33 x 15% = 79.5495 -> 79.55 (half up)
+    got = _items(
+        youyi_with_standards,
+        "2024-05",
+        [person("1954-01-01", hukou="230522", income="dibao", residence=residence)],
+    )
+    assert got["dibao_supplement"] == fen
+
+
+def test_a_yearly_amount_with_one_payment_month_pays_the_whole_year_in_that_month_only(
+    youyi_with_standards: Path,
+) -> None:
+    row = person("1939-01-01", hukou="230522", income="none")
+    assert "high_age_allowance" not in _items(youyi_with_standards, "2024-05", [row])
+    assert _items(youyi_with_standards, "2024-12", [row])["high_age_allowance"] == 30000
+
+
+def test_the_birthday_month_basis_counts_the_new_age_in_the_birthday_month(
+    youyi_with_standards: Path,
+) -> None:
+    # born 1934-05-10: 90 on 2024-05-10; with birthday_month basis May already counts as 90 -> 1200/12 = 100.00
+    row = person("1934-05-10", hukou="230522", income="none")
+    assert _items(youyi_with_standards, "2024-05", [row])["high_age_allowance"] == 10000

@@ -1,0 +1,189 @@
+"""Reading rosters in every accepted form, and rejecting bad rows with every reason."""
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+import xlsxwriter
+
+from subsidy_batch.errors import RosterError
+from subsidy_batch.read import read_roster
+from subsidy_batch.schema import load_schema
+from subsidy_batch.validate import validate
+from tests.helpers import make_id, person, raw_roster
+
+ZH = {spec.name: spec.zh for spec in load_schema().columns.values()}
+
+
+def _csv(rows: list[dict[str, str]], chinese: bool = False) -> str:
+    cols = list(rows[0])
+    header = [ZH[c] if chinese else c for c in cols]
+    return "\r\n".join([",".join(header)] + [",".join(r[c] for c in cols) for r in rows]) + "\r\n"
+
+
+def _check(rows: list[dict[str, str]]):
+    return validate(raw_roster(rows), load_schema(), "2024-05", "jiaxiang")
+
+
+def _problems(rows: list[dict[str, str]]) -> list[tuple[int, str, str]]:
+    return [(r["row"], r["column"], r["problem"]) for r in _check(rows).rejected.iter_rows(named=True)]
+
+
+@pytest.mark.parametrize(("encoding", "bom"), [("utf-8", b""), ("utf-8", b"\xef\xbb\xbf"), ("gb18030", b"")])
+def test_csv_in_utf8_utf8_bom_and_gb18030_with_chinese_headers_reads_the_same(
+    tmp_path: Path, encoding: str, bom: bytes
+) -> None:
+    row = person("1950-01-01", income="低保", residence="农村", name="张秀英")
+    path = tmp_path / "r.csv"
+    path.write_bytes(bom + _csv([row], chinese=True).encode(encoding))
+    raw = read_roster(path, load_schema())
+    checked = validate(raw, load_schema(), "2024-05", "jiaxiang")
+    assert checked.rejected.height == 0
+    got = checked.accepted.row(0, named=True)
+    assert (got["name"], got["income_status"], got["residence"]) == ("张秀英", "dibao", "rural")
+
+
+def test_bytes_that_are_neither_utf8_nor_gb18030_fail_the_run_with_a_hint(tmp_path: Path) -> None:
+    path = tmp_path / "r.csv"
+    path.write_bytes(b"id_number,name\r\n\x80\xff\xfe\r\n")
+    with pytest.raises(RosterError, match="neither UTF-8 nor GB18030"):
+        read_roster(path, load_schema())
+
+
+def test_missing_required_columns_fail_the_run_naming_them_in_both_languages(tmp_path: Path) -> None:
+    path = tmp_path / "r.csv"
+    path.write_text("公民身份号码,姓名\r\n11010519491231002X,张三\r\n", encoding="utf-8")
+    with pytest.raises(RosterError) as err:
+        read_roster(path, load_schema())
+    assert "hukou_code (户籍地区划代码)" in str(err.value) and "income_status (经济状况)" in str(err.value)
+
+
+def test_headers_with_surrounding_spaces_are_recognised(tmp_path: Path) -> None:
+    row = person("1950-01-01", name="李四")
+    lines = _csv([row], chinese=True).split("\r\n")
+    lines[0] = ",".join(f"  {h} " for h in lines[0].split(","))
+    path = tmp_path / "r.csv"
+    path.write_text("\r\n".join(lines), encoding="utf-8")
+    raw = read_roster(path, load_schema())
+    assert raw.ignored_columns == ()
+    assert raw.frame.item(0, "name") == "李四"
+
+
+def test_ignored_columns_are_listed(tmp_path: Path) -> None:
+    path = tmp_path / "r.parquet"
+    pl.DataFrame([person("1950-01-01") | {"备注": "x"}]).write_parquet(path)
+    assert read_roster(path, load_schema()).ignored_columns == ("备注",)
+
+
+def test_xlsx_with_an_id_typed_as_a_number_is_rejected_with_the_text_hint(tmp_path: Path) -> None:
+    good = person("1950-01-01")
+    path = tmp_path / "r.xlsx"
+    wb = xlsxwriter.Workbook(path)
+    ws = wb.add_worksheet()
+    ws.write_row(0, 0, [ZH[c] for c in good])
+    ws.write_row(1, 0, list(good.values()), wb.add_format({"num_format": "@"}))
+    ws.write_row(2, 0, list(person("1944-05-10").values()))
+    ws.write_number(2, 0, 370829194405101234)  # what Excel does to an ID typed into a number cell
+    wb.close()
+    checked = validate(read_roster(path, load_schema()), load_schema(), "2024-05", "jiaxiang")
+    assert checked.accepted.height == 1
+    assert checked.rejected.select("row", "problem").rows() == [(2, "id_stored_as_number")]
+    assert "format the column as text" in checked.rejected.item(0, "message")
+
+
+@pytest.mark.parametrize("shown", ["3.70829E+17", "370829194405101200", "370829194405101000.0"])
+def test_ids_that_went_through_an_excel_number_cell_are_rejected_with_a_hint(shown: str) -> None:
+    row = person("1944-05-10") | {"id_number": shown}
+    assert ("id_number", "id_stored_as_number") in [(c, p) for _, c, p in _problems([row])]
+
+
+def test_full_width_digits_spaces_and_a_lower_case_x_are_normalised_not_rejected() -> None:
+    ident = make_id("1949-12-31", "110105", seq=2)  # ends in X
+    assert ident.endswith("X")
+    messy = (
+        " " + ident[:6].translate(str.maketrans("0123456789", "０１２３４５６７８９")) + ident[6:-1] + "x "
+    )
+    checked = _check([person("1949-12-31") | {"id_number": messy, "hukou_code": "３７０８２９"}])
+    assert checked.rejected.height == 0
+    assert checked.accepted.item(0, "id_number") == ident
+    assert checked.accepted.item(0, "hukou_code") == "370829"
+
+
+def test_a_wrong_check_character_is_rejected() -> None:
+    ident = make_id("1950-01-01")
+    wrong = ident[:17] + ("1" if ident[17] != "1" else "2")
+    assert _problems([person("1950-01-01") | {"id_number": wrong}]) == [
+        (1, "id_number", "id_check_character")
+    ]
+
+
+def test_a_30_february_birth_date_in_the_id_is_rejected() -> None:
+    first17 = "37082919440230001"
+    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+    ident = first17 + "10X98765432"[sum(int(c) * w for c, w in zip(first17, weights, strict=True)) % 11]
+    assert _problems([person("1950-01-01") | {"id_number": ident}]) == [(1, "id_number", "id_birth_date")]
+
+
+def test_every_problem_of_a_bad_row_is_reported_and_the_good_rows_go_on() -> None:
+    bad = person("1950-01-01") | {
+        "name": "",
+        "hukou_code": "37082",
+        "township": "",
+        "residence": "乡下",
+        "income_status": "低保户",
+        "ability_grade": "5",
+        "family_planning": "离异",
+        "death_date": "2024-02-30",
+    }
+    good = person("1951-01-01")
+    checked = _check([good, bad])
+    assert checked.accepted.height == 1
+    assert [(r, c, p) for r, c, p in _problems([good, bad])] == [
+        (2, "name", "missing_value"),
+        (2, "hukou_code", "invalid_hukou_code"),
+        (2, "township", "missing_value"),
+        (2, "residence", "invalid_value"),
+        (2, "income_status", "invalid_value"),
+        (2, "ability_grade", "invalid_value"),
+        (2, "family_planning", "invalid_value"),
+        (2, "death_date", "invalid_date"),
+    ]
+    messages = checked.rejected.get_column("message").to_list()
+    assert (
+        "经济状况 must be one of 一般 / 低保 / 低保边缘 / 特困 (none / dibao / marginal / tekun). (found: 低保户)"
+        in messages
+    )
+
+
+def test_an_empty_required_id_is_rejected_as_missing() -> None:
+    assert _problems([person("1950-01-01") | {"id_number": ""}]) == [(1, "id_number", "missing_value")]
+
+
+def test_a_death_date_before_birth_is_rejected() -> None:
+    assert _problems([person("1950-01-01", death="1949-12-31")]) == [(1, "death_date", "death_before_birth")]
+
+
+@pytest.mark.parametrize("written", ["2024-05-01", "2024/5/1", "20240501", "45413", "2024-05-01 00:00:00"])
+def test_death_dates_are_read_in_every_written_form(written: str) -> None:
+    checked = _check([person("1950-01-01", death=written)])
+    assert str(checked.accepted.item(0, "death_date")) == "2024-05-01"
+
+
+def test_a_duplicated_id_rejects_every_copy() -> None:
+    one = person("1950-01-01")
+    other = person("1951-01-01")
+    problems = _problems([one, other, dict(one), dict(one)])
+    assert problems == [
+        (1, "id_number", "duplicate_id"),
+        (3, "id_number", "duplicate_id"),
+        (4, "id_number", "duplicate_id"),
+    ]
+
+
+def test_rejection_messages_never_show_a_full_id_number() -> None:
+    ident = make_id("1950-01-01")
+    checked = _check(
+        [person("1950-01-01") | {"id_number": ident[:17] + "0" if ident[17] != "0" else ident[:17] + "1"}]
+    )
+    message = checked.rejected.item(0, "message")
+    assert ident[:17] not in message and "********" in message
