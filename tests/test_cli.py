@@ -1,0 +1,132 @@
+"""The command line: every exit status, its one-sentence errors, and help on every command."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from subsidy_batch.cli import app
+
+runner = CliRunner()
+
+
+def _run(*args: str):
+    return runner.invoke(app, list(args))
+
+
+def test_a_run_completes_with_exit_0_and_prints_the_summary(workdir: Path) -> None:
+    result = _run("run", "2024-05", "--county", "jiaxiang")
+    assert result.exit_code == 0, result.output
+    assert "people read     401" in result.stdout
+    assert "rejected rows   11" in result.stdout
+    assert (workdir / "runs" / "jiaxiang" / "2024-05" / "manifest.json").is_file()
+
+
+def test_progress_goes_to_stderr_and_quiet_silences_it(workdir: Path) -> None:
+    loud = _run("run", "2024-05", "--county", "jiaxiang", "--runs-dir", "a")
+    quiet = _run("run", "2024-05", "--county", "jiaxiang", "--runs-dir", "b", "--quiet")
+    assert "reading 2024-05.csv…" in loud.stderr
+    assert quiet.stderr == ""
+    assert quiet.exit_code == 0
+
+
+def test_the_county_may_come_from_the_environment(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SUBSIDY_COUNTY", "jiaxiang")
+    assert _run("run", "2024-05", "--quiet").exit_code == 0
+
+
+def test_the_county_may_come_from_subsidy_toml(workdir: Path) -> None:
+    (workdir / "subsidy.toml").write_text('county = "jiaxiang"\n', encoding="utf-8")
+    assert _run("run", "2024-05", "--quiet").exit_code == 0
+
+
+def test_no_county_at_all_is_refused_with_how_to_set_it(workdir: Path) -> None:
+    result = _run("run", "2024-05")
+    assert result.exit_code == 4
+    assert "pass --county SLUG, set SUBSIDY_COUNTY" in result.stderr
+
+
+@pytest.mark.parametrize("period", ["2024-13", "2024-5", "May 2024", "2024/05"])
+def test_a_malformed_period_exits_2(workdir: Path, period: str) -> None:
+    result = _run("run", period, "--county", "jiaxiang")
+    assert result.exit_code == 2
+    assert "YYYY-MM" in result.stderr
+
+
+@pytest.mark.parametrize("county", ["../x", "nowhere"])
+def test_an_unknown_county_exits_4(workdir: Path, county: str) -> None:
+    result = _run("run", "2024-05", "--county", county)
+    assert result.exit_code == 4
+    assert result.stderr.startswith("error: ")
+
+
+def test_an_invalid_config_exits_4_naming_file_and_key(workdir: Path) -> None:
+    path = workdir / "config" / "counties" / "jiaxiang.yaml"
+    path.write_text(path.read_text(encoding="utf-8") + "colour: red\n", encoding="utf-8")
+    result = _run("run", "2024-05", "--county", "jiaxiang")
+    assert result.exit_code == 4
+    assert "jiaxiang.yaml: unknown key 'colour'" in result.stderr
+
+
+def test_a_missing_roster_exits_3_and_says_where_it_looked(workdir: Path) -> None:
+    result = _run("run", "2024-06", "--county", "jiaxiang")
+    assert result.exit_code == 3
+    assert "2024-06.parquet, 2024-06.xlsx or 2024-06.csv must exist, or pass --roster PATH" in result.stderr
+
+
+def test_a_roster_without_required_columns_exits_3(workdir: Path) -> None:
+    bad = workdir / "bad.csv"
+    bad.write_text("姓名\n张三\n", encoding="utf-8")
+    result = _run("run", "2024-05", "--county", "jiaxiang", "--roster", str(bad))
+    assert result.exit_code == 3
+    assert "lacks required column(s) id_number (公民身份号码)" in result.stderr
+
+
+def test_a_second_run_of_the_same_period_exits_5_and_changes_nothing(workdir: Path) -> None:
+    assert _run("run", "2024-05", "--county", "jiaxiang", "--quiet").exit_code == 0
+    manifest = (workdir / "runs" / "jiaxiang" / "2024-05" / "manifest.json").read_bytes()
+    again = _run("run", "2024-05", "--county", "jiaxiang")
+    assert again.exit_code == 5
+    assert "already has an accepted run" in again.stderr and "--supersede" in again.stderr
+    assert (workdir / "runs" / "jiaxiang" / "2024-05" / "manifest.json").read_bytes() == manifest
+
+
+def test_a_period_with_no_rule_in_force_exits_6(workdir: Path) -> None:
+    result = _run("run", "2023-07", "--county", "jiaxiang")
+    assert result.exit_code == 6
+    assert "no rule of jiaxiang is in force for 2023-07" in result.stderr
+
+
+def test_check_config_lists_rules_and_exits_0() -> None:
+    result = runner.invoke(
+        app, ["check-config", "--county", "youyi", "--config-dir", str(Path(__file__).parents[1] / "config")]
+    )
+    assert result.exit_code == 0
+    assert "counties/youyi.yaml#high_age_allowance/province_90_plus" in result.stdout
+
+
+def test_every_command_has_help() -> None:
+    import typer.main
+
+    group = typer.main.get_group(app)
+    for name, command in group.commands.items():
+        assert command.help, f"command {name} has no help"
+        for param in command.params:
+            if param.param_type_name == "option":
+                assert getattr(param, "help", None), f"{name} {param.name} has no help"
+        assert runner.invoke(app, [name, "--help"]).exit_code == 0
+
+
+def test_the_installed_console_script_runs(workdir: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "subsidy_batch", "run", "2024-05", "--county", "jiaxiang", "--quiet"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "total paid" in done.stdout
