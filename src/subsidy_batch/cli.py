@@ -12,10 +12,11 @@ import typer
 
 from subsidy_batch import __version__
 from subsidy_batch.config import load_county
-from subsidy_batch.errors import ConfigError, SubsidyError
+from subsidy_batch.errors import ConfigError, SubsidyError, VerifyError
 from subsidy_batch.idnumber import scrub
 from subsidy_batch.period import Period
 from subsidy_batch.pipeline import RunRequest, run_month
+from subsidy_batch.verify import find_runs, verify_run
 
 app = typer.Typer(
     help="Pay elderly-care subsidies for a county, month by month, from its roster (花名册) and policy config.",
@@ -110,17 +111,68 @@ def run(
     quiet: Annotated[
         bool, typer.Option("--quiet", help="Print no progress, only the summary and errors.")
     ] = False,
+    supersede: Annotated[
+        str | None,
+        typer.Option(
+            "--supersede",
+            metavar="REASON",
+            help="Replace the period's accepted run; the old run is kept under runs/<county>/superseded/ "
+            "with this reason.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Compute and write the accepted payment run of one county for one month."""
     try:
         slug = resolve_county(county)
-        request = RunRequest(_period(period), slug, roster, runs_dir, config_dir)
+        request = RunRequest(_period(period), slug, roster, runs_dir, config_dir, supersede_reason=supersede)
         progress = (lambda _: None) if quiet else (lambda msg: typer.echo(scrub(msg), err=True))
         result = run_month(request, progress)
     except SubsidyError as exc:
         raise _fail(str(exc), exc.exit_code) from exc
     typer.echo(_summary(result.manifest))
+    replaced = result.manifest.get("supersedes")
+    if replaced:
+        typer.echo(
+            f"  supersedes      {replaced['run_id']} (kept at {replaced['path']}): {replaced['reason']}"
+        )
     typer.echo(f"  written to      {result.run_dir}")
+
+
+@app.command()
+def verify(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Run folders (runs/<county>/<period>), or a runs folder to verify every stored run in it.",
+            exists=True,
+            file_okay=False,
+            show_default=False,
+        ),
+    ],
+) -> None:
+    """Re-run stored runs from what they recorded and report byte-identical or the files that differ."""
+    failed = 0
+    try:
+        runs = [run for path in paths for run in find_runs(path)]
+    except SubsidyError as exc:
+        raise _fail(str(exc), exc.exit_code) from exc
+    for run_dir in runs:
+        verdict = verify_run(run_dir)
+        if verdict.identical:
+            typer.echo(f"{run_dir}: byte-identical ({verdict.files} files)")
+            continue
+        failed += 1
+        typer.echo(
+            f"{run_dir}: DIFFERS in {len(verdict.differing)} file(s) (made by version {verdict.recorded_version}, now {__version__})"
+        )
+        for name in verdict.differing:
+            typer.echo(f"    {name}")
+    if failed:
+        raise _fail(
+            f"{failed} of {len(runs)} stored run(s) do not reproduce; see the files listed above",
+            VerifyError.exit_code,
+        )
 
 
 @app.command("check-config")

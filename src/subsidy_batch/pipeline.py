@@ -7,7 +7,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -20,15 +20,24 @@ import structlog
 from subsidy_batch import __version__, audit, bank, emit
 from subsidy_batch.compute import line_items, payable_rules, payments
 from subsidy_batch.config import CountyConfig, load_county
-from subsidy_batch.errors import ReconciliationError
+from subsidy_batch.errors import ReconciliationError, RosterError, SubsidyError
 from subsidy_batch.money import fen_to_yuan
 from subsidy_batch.period import Period
 from subsidy_batch.read import default_roster, read_roster
-from subsidy_batch.runs import MANIFEST, RunPaths, locked, publish, refuse_if_accepted
+from subsidy_batch.runs import (
+    MANIFEST,
+    RunPaths,
+    locked,
+    next_revision,
+    publish,
+    refuse_if_accepted,
+    supersede,
+)
 from subsidy_batch.schema import SCHEMA_DIR, load_schema
 from subsidy_batch.validate import validate
 
 MANIFEST_VERSION = 1
+INPUT = "input"  # the run's own copy of roster, config and schema
 log = structlog.get_logger()
 Progress = Callable[[str], None]
 
@@ -42,6 +51,7 @@ class RunRequest:
     config_dir: Path = Path("config")
     rosters_dir: Path = Path("rosters")
     schema_dir: Path = SCHEMA_DIR
+    supersede_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -68,10 +78,10 @@ class _Stages:
         log.info(f"{name}_done", seconds=seconds, **facts)
 
 
-def run_id_for(county: str, period: Period, input_digests: list[str]) -> str:
-    """Derived from what the run reads, so a reproduction gets the same id (and the same bank batch id)."""
-    digest = hashlib.sha256("|".join([__version__, *input_digests]).encode()).hexdigest()
-    return f"{county}-{period}-{digest[:10]}"
+def run_id_for(county: str, period: Period, revision: int, input_digests: list[str]) -> str:
+    """Derived from what the run reads and its revision, so a reproduction gets the same id and bank batch id."""
+    digest = hashlib.sha256("|".join([__version__, str(revision), *input_digests]).encode()).hexdigest()
+    return f"{county}-{period}-{revision}-{digest[:10]}"
 
 
 def _money(fen: int) -> str:
@@ -155,53 +165,94 @@ def run_month(request: RunRequest, progress: Progress = lambda _: None) -> RunRe
     payable_rules(config, period)  # fails early when no rule is in force
     schema = load_schema(schema_dir=request.schema_dir)
     roster_path = request.roster or default_roster(request.rosters_dir, county, str(period))
+    if not roster_path.is_file():
+        raise RosterError(f"roster file {roster_path} does not exist")
     paths = RunPaths(request.runs_dir, county, str(period))
-    refuse_if_accepted(paths)
+    if request.supersede_reason is None:
+        refuse_if_accepted(paths)
+    elif not request.supersede_reason.strip():
+        raise SubsidyError('--supersede needs a reason, e.g. --supersede "corrected bank accounts"')
     with locked(paths) as stale_note:
         if stale_note:
             progress(stale_note)
-        refuse_if_accepted(paths)
+        if request.supersede_reason is None:
+            refuse_if_accepted(paths)
+        elif not paths.accepted.exists():
+            raise SubsidyError(
+                f"there is no accepted run of {county} {period} to supersede; run without --supersede"
+            )
         staging = paths.staging()
         shutil.rmtree(staging, ignore_errors=True)
-        (staging / "input").mkdir(parents=True)
         try:
-            result = _run_in(staging, request, config, schema, roster_path, progress, stale_note)
+            snapshot = _snapshot(staging, roster_path, config, request.config_dir, schema)
+            revision = next_revision(paths)
+            manifest = execute(snapshot, county, period, revision, roster_path.name, progress, stale_note)
+            if request.supersede_reason is not None:
+                manifest["supersedes"] = supersede(
+                    paths, request.supersede_reason, manifest["run_id"], manifest["created_at"]
+                )
+            manifest["arguments"] = {
+                "roster": str(roster_path),
+                "runs_dir": str(request.runs_dir),
+                "config_dir": str(request.config_dir),
+                "supersede": request.supersede_reason,
+            }
+            emit.write_json(manifest, staging / MANIFEST)
             publish(staging, paths)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-    return RunResult(paths.accepted, result)
+    return RunResult(paths.accepted, manifest)
 
 
-def _run_in(
-    staging: Path,
-    request: RunRequest,
-    config: CountyConfig,
-    schema: Any,
-    roster_path: Path,
+def _snapshot(staging: Path, roster: Path, config: CountyConfig, config_dir: Path, schema: Any) -> Path:
+    """Copy the roster, the config files and the schema into the run, so it can be re-run from itself."""
+    inputs = staging / INPUT
+    (inputs / "config").mkdir(parents=True)
+    shutil.copyfile(roster, inputs / f"roster{roster.suffix.lower()}")
+    for path in config.files:
+        target = inputs / "config" / path.relative_to(config_dir)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+    (inputs / "schemas").mkdir()
+    shutil.copyfile(schema.path, inputs / "schemas" / schema.path.name)
+    return inputs
+
+
+def execute(
+    inputs: Path,
+    county: str,
+    period: Period,
+    revision: int,
+    source_name: str,
     progress: Progress,
-    stale_note: str | None,
+    stale_note: str | None = None,
 ) -> dict[str, Any]:
-    period, county = request.period, request.county
-    snapshot = staging / "input" / f"roster{roster_path.suffix.lower()}"
-    shutil.copyfile(roster_path, snapshot)
+    """Run every stage from a run folder's input/ snapshot, writing outputs beside it; returns the manifest."""
+    staging = inputs.parent
+    config_dir = inputs / "config"
+    config = load_county(config_dir, county)
+    schema = load_schema(schema_dir=inputs / "schemas")
+    (snapshot,) = sorted(inputs.glob("roster.*"))
     config_entries = [
-        {"file": str(p.relative_to(request.config_dir)), "sha256": emit.sha256_file(p)} for p in config.files
+        {"file": str(p.relative_to(config_dir)), "sha256": emit.sha256_file(p)} for p in config.files
     ]
-    schema_entry = {
-        "file": schema.path.name,
-        "sha256": emit.sha256_file(schema.path),
-        "version": schema.version,
-    }
+    schema_sha = emit.sha256_file(schema.path)
     roster_sha = emit.sha256_file(snapshot)
     run_id = run_id_for(
-        county, period, [roster_sha, schema_entry["sha256"], *(c["sha256"] for c in config_entries)]
+        county, period, revision, [roster_sha, schema_sha, *(c["sha256"] for c in config_entries)]
     )
     stages = _Stages(progress)
     with audit.audit_to(staging / "audit.jsonl", run_id=run_id, county=county, period=str(period)):
-        log.info("run_started", tool_version=__version__, roster=roster_path.name, stale_lock=stale_note)
-        with stages.stage("read", f"reading {roster_path.name}") as facts:
-            raw = read_roster(snapshot, schema)
+        log.info(
+            "run_started",
+            tool_version=__version__,
+            revision=revision,
+            roster=source_name,
+            stale_lock=stale_note,
+        )
+        with stages.stage("read", f"reading {source_name}") as facts:
+            raw = replace(read_roster(snapshot, schema), source=Path(source_name))
             facts.update(
                 rows=raw.frame.height, encoding=raw.encoding, ignored_columns=list(raw.ignored_columns)
             )
@@ -216,16 +267,12 @@ def _run_in(
             pays = payments(items.lazy(), people).collect()
             facts.update(line_items=items.height, payees=pays.height)
         with stages.stage("write", "writing outputs") as facts:
-            emit.write_parquet(
-                emit.to_arrow(items, emit.LINE_ITEMS, str(period), county), staging / "line_items.parquet"
-            )
-            emit.write_parquet(
-                emit.to_arrow(pays, emit.PAYMENTS, str(period), county), staging / "payments.parquet"
-            )
-            emit.write_parquet(
-                emit.to_arrow(validated.rejected, emit.REJECTED, str(period), county),
-                staging / "rejected.parquet",
-            )
+            for name, frame, layout in (
+                ("line_items.parquet", items, emit.LINE_ITEMS),
+                ("payments.parquet", pays, emit.PAYMENTS),
+                ("rejected.parquet", validated.rejected, emit.REJECTED),
+            ):
+                emit.write_parquet(emit.to_arrow(frame, layout, str(period), county), staging / name)
             facts.update(files=3)
         with stages.stage("bank_files", "writing bank files") as facts:
             bank_files = bank.write_bank_files(
@@ -235,41 +282,35 @@ def _run_in(
         totals = _totals(raw.frame.height, validated, items, pays, config)
         with stages.stage("reconcile", "reconciling totals"):
             _reconcile(staging, totals, bank_files, config.bank_file_encoding)
-        manifest = {
-            "manifest_version": MANIFEST_VERSION,
-            "tool": "subsidy-batch",
-            "tool_version": __version__,
-            "run_id": run_id,
-            "county": county,
-            "county_name": config.name,
-            "period": str(period),
-            "status": "accepted",
-            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "arguments": {
-                "roster": str(roster_path),
-                "runs_dir": str(request.runs_dir),
-                "config_dir": str(request.config_dir),
-            },
-            "inputs": [
-                {
-                    "file": f"input/{snapshot.name}",
-                    "original_name": roster_path.name,
-                    "sha256": roster_sha,
-                    "rows": raw.frame.height,
-                    "encoding": raw.encoding,
-                    "ignored_columns": list(raw.ignored_columns),
-                }
-            ],
-            "schema": schema_entry,
-            "config": config_entries,
-            "config_gaps": list(config.gaps),
-            "outputs": _outputs(staging, items, pays, validated.rejected, bank_files),
-            "totals": totals,
-            "stages": stages.done,
-        }
-        log.info("run_accepted", **{k: totals[k] for k in ("paid_people", "paid_amount", "held_items")})
-    emit.write_json(manifest, staging / MANIFEST)
-    return manifest
+        log.info("run_complete", **{k: totals[k] for k in ("paid_people", "paid_amount", "held_items")})
+    return {
+        "manifest_version": MANIFEST_VERSION,
+        "tool": "subsidy-batch",
+        "tool_version": __version__,
+        "run_id": run_id,
+        "revision": revision,
+        "county": county,
+        "county_name": config.name,
+        "period": str(period),
+        "status": "accepted",
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "inputs": [
+            {
+                "file": f"{INPUT}/{snapshot.name}",
+                "original_name": source_name,
+                "sha256": roster_sha,
+                "rows": raw.frame.height,
+                "encoding": raw.encoding,
+                "ignored_columns": list(raw.ignored_columns),
+            }
+        ],
+        "schema": {"file": schema.path.name, "sha256": schema_sha, "version": schema.version},
+        "config": config_entries,
+        "config_gaps": list(config.gaps),
+        "outputs": _outputs(staging, items, pays, validated.rejected, bank_files),
+        "totals": totals,
+        "stages": stages.done,
+    }
 
 
 def _outputs(

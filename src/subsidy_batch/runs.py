@@ -1,4 +1,10 @@
-"""Where runs live, and how one becomes accepted: a lock, a temporary folder, one rename."""
+"""Where runs live, and how one becomes accepted: a lock, a temporary folder, one rename.
+
+Layout under <runs-dir>/<county>/:
+  <period>/                          the accepted run (never modified once there)
+  superseded/<period>/<run_id>/      a run replaced by --supersede, moved aside unchanged
+  superseded/<period>/<run_id>.json  why it was replaced, when, and by which run
+"""
 
 from __future__ import annotations
 
@@ -10,12 +16,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from subsidy_batch.errors import RunExistsError, RunLockedError
 
 MANIFEST = "manifest.json"
 SUPERSEDED_DIR = "superseded"
-SUPERSEDED_NOTE = "SUPERSEDED.json"
 
 
 @dataclass(frozen=True)
@@ -43,8 +49,43 @@ class RunPaths:
         return self.county_dir / SUPERSEDED_DIR / self.period / run_id
 
 
-def read_manifest(run_dir: Path) -> dict[str, object]:
+def read_manifest(run_dir: Path) -> dict[str, Any]:
     return json.loads((run_dir / MANIFEST).read_text(encoding="utf-8"))
+
+
+def superseded_runs(paths: RunPaths) -> list[Path]:
+    folder = paths.county_dir / SUPERSEDED_DIR / paths.period
+    return sorted(p for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+
+
+def next_revision(paths: RunPaths) -> int:
+    """1 for the first run of a period; each supersede adds one (so a new bank batch id too)."""
+    return 1 + len(superseded_runs(paths)) + (1 if paths.accepted.exists() else 0)
+
+
+def supersede(paths: RunPaths, reason: str, new_run_id: str, when: str) -> dict[str, object]:
+    """Move the accepted run aside unchanged, with a note saying why; returns what the new manifest records."""
+    old = read_manifest(paths.accepted)
+    old_id = str(old["run_id"])
+    target = paths.superseded(old_id)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    note = {
+        "run_id": old_id,
+        "reason": reason,
+        "superseded_at": when,
+        "superseded_by": new_run_id,
+        "created_at": old.get("created_at"),
+    }
+    target.with_suffix(".json").write_text(
+        json.dumps(note, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+    )
+    os.rename(paths.accepted, target)
+    return {
+        "run_id": old_id,
+        "reason": reason,
+        "path": str(target.relative_to(paths.runs_dir)),
+        "created_at": old.get("created_at"),
+    }
 
 
 def refuse_if_accepted(paths: RunPaths) -> None:
