@@ -1,19 +1,25 @@
-"""Regenerate the bundled synthetic sample rosters under rosters/<county>/ (fixed seed, no real people).
+"""Regenerate the bundled synthetic sample rosters under rosters/<county>/ (fixed seeds, no real people).
 
 Run: uv run python scripts/make_samples.py
-Each county uses a different file format so that every reader is exercised by the quick start.
+Each county's 2024-05 roster uses a different file format so that every reader is exercised by the quick
+start. Jiaxiang and Youyi also get small rosters for 2024-03 and 2024-04, the inputs of the stored runs
+under runs/ (see scripts/regenerate_runs.py), and Youyi a corrected 2024-04 roster for the superseding run.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
+
+import polars as pl
+import xlsxwriter
 
 from subsidy_batch.period import Period
 from subsidy_batch.synth import roster, with_broken_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 PEOPLE = 3000
-PERIOD = Period(2024, 5)
+HISTORY_PEOPLE = 600
 FORMATS = {
     "jiaxiang": "csv-utf8-bom",
     "yanzhou": "xlsx",
@@ -21,26 +27,47 @@ FORMATS = {
     "anqiu": "parquet",
     "caoxian": "csv-utf8",
 }
+HISTORY = {"jiaxiang": ("2024-03", "2024-04"), "youyi": ("2024-03", "2024-04")}
+
+
+def write(frame: pl.DataFrame, path: Path, fmt: str) -> None:
+    if fmt.startswith("csv"):
+        text = frame.write_csv(line_terminator="\r\n")
+        data = text.encode("gb18030") if fmt == "csv-gb18030" else text.encode("utf-8")
+        path.write_bytes((b"\xef\xbb\xbf" if fmt == "csv-utf8-bom" else b"") + data)
+    elif fmt == "xlsx":
+        with xlsxwriter.Workbook(path) as workbook:
+            workbook.set_properties({"created": datetime(2024, 5, 1)})  # no clock time: same bytes every time
+            frame.write_excel(workbook, worksheet="花名册", autofit=False)
+    else:
+        frame.write_parquet(path, compression="zstd", statistics=False)
+    print(f"{path.relative_to(ROOT)}: {frame.height} rows")
+
+
+def corrected(frame: pl.DataFrame) -> pl.DataFrame:
+    """The township sends the missing bank accounts after the first run: fill them in."""
+    missing = pl.col("银行账号") == ""
+    filled = pl.lit("6228490") + pl.int_range(pl.len()).cast(pl.String).str.zfill(9)
+    return frame.with_columns(pl.when(missing).then(filled).otherwise(pl.col("银行账号")).alias("银行账号"))
 
 
 def main() -> None:
     for seed, (county, fmt) in enumerate(FORMATS.items(), start=1):
-        frame = with_broken_rows(roster(county, PEOPLE, PERIOD, seed=seed))
         out_dir = ROOT / "rosters" / county
         out_dir.mkdir(parents=True, exist_ok=True)
-        for old in out_dir.glob(f"{PERIOD}.*"):
-            old.unlink()
-        if fmt.startswith("csv"):
-            text = frame.write_csv(line_terminator="\r\n")
-            data = text.encode("gb18030") if fmt == "csv-gb18030" else text.encode("utf-8")
-            if fmt == "csv-utf8-bom":
-                data = b"\xef\xbb\xbf" + data
-            (out_dir / f"{PERIOD}.csv").write_bytes(data)
-        elif fmt == "xlsx":
-            frame.write_excel(out_dir / f"{PERIOD}.xlsx", worksheet="花名册", autofit=False)
-        else:
-            frame.write_parquet(out_dir / f"{PERIOD}.parquet", compression="zstd", statistics=False)
-        print(f"{county}: {frame.height} rows -> {out_dir}")
+        suffix = {"xlsx": "xlsx", "parquet": "parquet"}.get(fmt, "csv")
+        write(
+            with_broken_rows(roster(county, PEOPLE, Period(2024, 5), seed=seed)),
+            out_dir / f"2024-05.{suffix}",
+            fmt,
+        )
+        for month, period in enumerate(HISTORY.get(county, ()), start=1):
+            frame = with_broken_rows(
+                roster(county, HISTORY_PEOPLE, Period.parse(period), seed=seed * 100 + month)
+            )
+            write(frame, out_dir / f"{period}.csv", "csv-utf8")
+            if county == "youyi" and period == "2024-04":
+                write(corrected(frame), out_dir / f"{period}-corrected.csv", "csv-utf8")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,239 @@
+"""A run as a financial record: never overwritten, superseded with a reason, atomic, locked, reconciled."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from subsidy_batch import bank
+from subsidy_batch.cli import app
+from subsidy_batch.errors import ReconciliationError, RunLockedError, SubsidyError
+from subsidy_batch.period import Period
+from subsidy_batch.pipeline import RunRequest, run_month
+from subsidy_batch.synth import roster
+
+runner = CliRunner()
+
+
+def _request(workdir: Path, **kw) -> RunRequest:
+    return RunRequest(
+        Period(2024, 5), "jiaxiang", None, workdir / "runs", workdir / "config", workdir / "rosters", **kw
+    )
+
+
+def _accepted(workdir: Path) -> Path:
+    return workdir / "runs" / "jiaxiang" / "2024-05"
+
+
+def _leftovers(workdir: Path) -> list[str]:
+    county = workdir / "runs" / "jiaxiang"
+    return sorted(p.name for p in county.iterdir()) if county.exists() else []
+
+
+def test_supersede_keeps_the_old_run_and_the_new_manifest_names_it(workdir: Path) -> None:
+    first = run_month(_request(workdir))
+    old_id = first.manifest["run_id"]
+    second = run_month(_request(workdir, supersede_reason="3 bank accounts supplied by 纸坊镇"))
+    kept = workdir / "runs" / "jiaxiang" / "superseded" / "2024-05" / old_id
+    assert (kept / "manifest.json").is_file()
+    assert json.loads((kept / "manifest.json").read_text(encoding="utf-8"))["run_id"] == old_id
+    note = json.loads(kept.with_suffix(".json").read_text(encoding="utf-8"))
+    assert note["reason"] == "3 bank accounts supplied by 纸坊镇"
+    assert note["superseded_by"] == second.manifest["run_id"]
+    assert second.manifest["supersedes"]["run_id"] == old_id
+    assert second.manifest["revision"] == 2 and first.manifest["revision"] == 1
+    # a new revision is a new bank batch: the bank can never take it for the old one
+    assert second.manifest["run_id"] != old_id
+    header = next((second.run_dir / "bank").glob("*.csv")).read_bytes().decode("gb18030").split(",")[1]
+    assert header == second.manifest["run_id"]
+
+
+def test_supersede_needs_an_existing_run_and_a_reason(workdir: Path) -> None:
+    with pytest.raises(SubsidyError, match="no accepted run of jiaxiang 2024-05 to supersede"):
+        run_month(_request(workdir, supersede_reason="x"))
+    run_month(_request(workdir))
+    with pytest.raises(SubsidyError, match="needs a reason"):
+        run_month(_request(workdir, supersede_reason="  "))
+
+
+def test_the_cli_reports_what_was_superseded(workdir: Path) -> None:
+    assert runner.invoke(app, ["run", "2024-05", "--county", "jiaxiang", "--quiet"]).exit_code == 0
+    result = runner.invoke(
+        app, ["run", "2024-05", "--county", "jiaxiang", "--quiet", "--supersede", "wrong roster"]
+    )
+    assert result.exit_code == 0
+    assert "supersedes      jiaxiang-2024-05-1-" in result.stdout and "wrong roster" in result.stdout
+
+
+def test_a_reconciliation_mismatch_fails_the_run_and_accepts_nothing(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = bank.write_bank_files
+
+    def drop_a_payee(payments: pl.DataFrame, *args, **kwargs):
+        return real(payments.slice(1), *args, **kwargs)
+
+    monkeypatch.setattr(bank, "write_bank_files", drop_a_payee)
+    with pytest.raises(ReconciliationError, match=r"paid line items .* / bank files"):
+        run_month(_request(workdir))
+    assert not _accepted(workdir).exists()
+    assert _leftovers(workdir) == []  # no staging folder, no lock
+
+
+def test_a_run_refused_by_a_live_lock_exits_8_and_a_stale_lock_is_explained(workdir: Path) -> None:
+    county = workdir / "runs" / "jiaxiang"
+    county.mkdir(parents=True)
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        (county / ".2024-05.lock").write_text(f"{holder.pid}\n")
+        result = runner.invoke(app, ["run", "2024-05", "--county", "jiaxiang"])
+        assert result.exit_code == RunLockedError.exit_code == 8
+        assert f"process {holder.pid} holds" in result.stderr
+    finally:
+        holder.kill()
+        holder.wait()
+    # the holder is dead now: its lock is stale
+    result = runner.invoke(app, ["run", "2024-05", "--county", "jiaxiang"])
+    assert result.exit_code == 0, result.output
+    assert f"removed a stale lock .2024-05.lock left by process {holder.pid}" in result.stderr
+    assert _leftovers(workdir) == ["2024-05"]
+
+
+@pytest.fixture(scope="module")
+def big_roster(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("big") / "big.parquet"
+    roster("jiaxiang", 200_000, Period(2024, 5), seed=9).write_parquet(path)
+    return path
+
+
+@pytest.mark.parametrize("moment", ["0.0", "0.3", "0.6", "0.9", "1.2", "bank files"])
+def test_a_run_killed_at_any_moment_leaves_no_accepted_run_and_the_next_run_succeeds(
+    workdir: Path, big_roster: Path, moment: str
+) -> None:
+    cmd = [
+        sys.executable,
+        "-m",
+        "subsidy_batch",
+        "run",
+        "2024-05",
+        "--county",
+        "jiaxiang",
+        "--roster",
+        str(big_roster),
+        "--quiet",
+    ]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    county = workdir / "runs" / "jiaxiang"
+    deadline = time.monotonic() + 30
+    while not (county / ".2024-05.lock").exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)  # wait until the run holds its lock, then let it work for `delay`
+    if moment == "bank files":  # late: outputs written, bank files under way, not yet published
+        while (
+            not list(county.glob(".2024-05.tmp-*/bank"))
+            and proc.poll() is None
+            and time.monotonic() < deadline
+        ):
+            time.sleep(0.002)
+    else:
+        time.sleep(float(moment))
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    accepted = _accepted(workdir)
+    if accepted.exists():  # it finished before the kill: then it is complete
+        assert (accepted / "manifest.json").is_file()
+        pytest.skip("the run finished before it was killed")
+    assert not accepted.exists()
+    assert [p for p in _leftovers(workdir) if not p.startswith(".")] == []
+    again = subprocess.run(cmd[:-1], capture_output=True, text=True, check=False)
+    assert again.returncode == 0, again.stderr
+    assert "removed a stale lock" in again.stderr
+    assert _leftovers(workdir) == ["2024-05"]
+
+
+def test_bank_files_may_be_utf8_when_the_county_says_so(workdir: Path) -> None:
+    path = workdir / "config" / "counties" / "jiaxiang.yaml"
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("bank_file_encoding: gb18030", "bank_file_encoding: utf-8"),
+        encoding="utf-8",
+    )
+    run_dir = run_month(_request(workdir)).run_dir
+    text = next((run_dir / "bank").glob("*.csv")).read_bytes().decode("utf-8")
+    assert "嘉祥县 养老补贴" in text
+
+
+def test_outputs_are_identical_with_one_or_two_polars_threads(workdir: Path) -> None:
+    outs = []
+    for threads in ("1", "2"):
+        runs = workdir / f"runs_{threads}"
+        env = dict(os.environ, POLARS_MAX_THREADS=threads)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "subsidy_batch",
+                "run",
+                "2024-05",
+                "--county",
+                "jiaxiang",
+                "--runs-dir",
+                str(runs),
+                "--quiet",
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        outs.append(runs / "jiaxiang" / "2024-05")
+    files = sorted(str(p.relative_to(outs[0])) for p in outs[0].rglob("*") if p.is_file())
+    for rel in files:
+        if rel not in {"manifest.json", "audit.jsonl"}:
+            assert (outs[0] / rel).read_bytes() == (outs[1] / rel).read_bytes(), rel
+
+
+def test_two_runs_at_once_the_second_is_refused_while_the_first_holds_the_lock(
+    workdir: Path, big_roster: Path
+) -> None:
+    cmd = [
+        sys.executable,
+        "-m",
+        "subsidy_batch",
+        "run",
+        "2024-05",
+        "--county",
+        "jiaxiang",
+        "--roster",
+        str(big_roster),
+        "--quiet",
+    ]
+    lock = workdir / "runs" / "jiaxiang" / ".2024-05.lock"
+    # the second clerk's process is already started (imports done) and waits for the word "go"
+    ready = "import sys; from subsidy_batch.cli import app; print('ready', flush=True); sys.stdin.readline(); app(prog_name='subsidy')"
+    args = ["run", "2024-05", "--county", "jiaxiang", "--roster", str(big_roster), "--quiet"]
+    second = subprocess.Popen(
+        [sys.executable, "-c", ready, *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert second.stdout is not None and second.stdout.readline().strip() == "ready"
+    first = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while not lock.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    _, err = second.communicate("go\n", timeout=60)
+    assert first.wait(timeout=120) == 0
+    assert second.returncode == 8, err
+    assert f"process {first.pid} holds" in err
+    assert _leftovers(workdir) == ["2024-05"]
