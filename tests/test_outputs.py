@@ -99,11 +99,10 @@ def test_totals_reconcile_rows_items_payments_and_bank_files(run_dir: Path) -> N
     bank_total, bank_items = Decimal(0), 0
     for path in sorted((run_dir / "bank").glob("*.csv")):
         control, details = read_bank_file(path, "gb18030")
-        assert control["items"] == len(details)
-        assert control["total"] == sum(
-            d["amount"] for d in details
-        )  # control record recomputed from the lines
-        assert all(d["memo"] == "2024-05 嘉祥县 养老补贴" for d in details)
+        assert control["items"] == details.height
+        # the control record recomputed from the detail lines through Decimal, not the tool's own code
+        assert control["total"] == sum(Decimal(a) for a in details.get_column("amount").to_list())
+        assert details.get_column("memo").unique().to_list() == ["2024-05 嘉祥县 养老补贴"]
         bank_total += control["total"]
         bank_items += control["items"]
     assert paid_items == payments == bank_total == Decimal(t["paid_amount"]) > 0
@@ -140,7 +139,11 @@ def test_a_formula_like_name_is_neutralised_in_the_bank_file(workdir: Path) -> N
     )
     path.write_text(frame.write_csv(), encoding="utf-8")
     run_dir = _run(workdir).run_dir
-    names = [d["name"] for p in (run_dir / "bank").glob("*.csv") for d in read_bank_file(p, "gb18030")[1]]
+    names = [
+        n
+        for p in (run_dir / "bank").glob("*.csv")
+        for n in read_bank_file(p, "gb18030")[1].get_column("name")
+    ]
     assert '\'=HYPERLINK("x")' in names
     assert (
         neutralise("+86") == "'+86"

@@ -187,3 +187,35 @@ def test_rejection_messages_never_show_a_full_id_number() -> None:
     )
     message = checked.rejected.item(0, "message")
     assert ident[:17] not in message and "********" in message
+
+
+@pytest.mark.parametrize("rows", [40, 40_000])  # small: distinct-value path; large: dirty-cells path
+def test_fast_normalisation_equals_normalising_every_cell(rows: int) -> None:
+    from subsidy_batch.schema import normalise_expr, normalise_frame
+
+    schema = load_schema()
+    messy = [
+        " 11010519491231002x",
+        "１１０１０５１９４９１２３１００２Ｘ",
+        "",
+        "  ",
+        "110105 1949 1231 002X",
+        None,
+        "\u3000低保 ",
+        "農村",
+        "城镇",
+        "ＵＲＢＡＮ",
+        "Rural",
+        "２",
+        " 3 ",
+        "2024／5／1",
+        "6228 4800 1234 5678",
+    ]
+    data = {
+        c: [messy[(i * 7 + j) % len(messy)] if (i % 3) else f"{c}{i}" for i in range(rows)]
+        for j, c in enumerate(schema.columns)
+    }
+    frame = pl.DataFrame(data, schema={c: pl.String for c in schema.columns})
+    fast = normalise_frame(frame, schema)
+    plain = frame.with_columns([normalise_expr(spec) for spec in schema.columns.values()])
+    assert fast.equals(plain)

@@ -31,6 +31,15 @@ def neutralise(text: str) -> str:
     return "'" + text if text.startswith(FORMULA_START) else text
 
 
+def _neutralise(col: pl.Expr) -> pl.Expr:
+    return pl.when(col.str.contains(r"^[=+\-@\t\r]")).then(pl.lit("'") + col).otherwise(col)
+
+
+def yuan_text(fen: pl.Expr) -> pl.Expr:
+    """Exact yuan text with 2 decimals from non-negative integer fen (no float on the way)."""
+    return (fen // 100).cast(pl.String) + pl.lit(".") + (fen % 100).cast(pl.String).str.zfill(2)
+
+
 def file_name(index: int, bank_name: str) -> str:
     safe = re.sub(r'[\\/:*?"<>|\s]+', "_", bank_name).strip("._") or "bank"
     return f"bank_{index:02d}_{safe}.csv"
@@ -39,42 +48,45 @@ def file_name(index: int, bank_name: str) -> str:
 def write_bank_files(
     payments: pl.DataFrame, out_dir: Path, batch_id: str, period: str, county_name: str, encoding: str
 ) -> list[BankFile]:
-    """Write one CSV per bank_name, sorted by bank name then ID number; returns what each file holds."""
+    """Write one CSV per bank_name, payees sorted by ID number; returns what each file holds."""
     out_dir.mkdir(parents=True, exist_ok=True)
     files = []
     banks = sorted(payments.get_column("bank_name").unique().to_list())
+    memo = neutralise(f"{period} {county_name} 养老补贴")
     for index, bank_name in enumerate(banks, start=1):
         rows = payments.filter(pl.col("bank_name") == bank_name).sort("id_number")
         total = int(rows.get_column("amount_fen").sum())
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\r\n")
-        writer.writerow(
+        control = io.StringIO()
+        csv.writer(control, lineterminator="\r\n").writerow(
             [HEADER, batch_id, period, neutralise(bank_name), rows.height, f"{fen_to_yuan(total):.2f}"]
         )
-        memo = neutralise(f"{period} {county_name} 养老补贴")
-        for seq, row in enumerate(rows.iter_rows(named=True), start=1):
-            writer.writerow(
-                [
-                    DETAIL,
-                    f"{batch_id}-{seq:06d}",
-                    neutralise(row["name"]),
-                    row["id_number"],
-                    row["bank_account"],
-                    f"{fen_to_yuan(row['amount_fen']):.2f}",
-                    memo,
-                ]
-            )
+        details = rows.select(
+            pl.lit(DETAIL).alias("record"),
+            pl.format(
+                "{}-{}", pl.lit(batch_id), pl.int_range(1, pl.len() + 1).cast(pl.String).str.zfill(6)
+            ).alias("reference"),
+            _neutralise(pl.col("name")),
+            pl.col("id_number"),
+            pl.col("bank_account"),
+            yuan_text(pl.col("amount_fen")).alias("amount"),
+            pl.lit(memo).alias("memo"),
+        ).write_csv(include_header=False, line_terminator="\r\n", quote_style="necessary")
         path = out_dir / file_name(index, bank_name)
-        path.write_bytes(buffer.getvalue().encode(encoding))
+        path.write_bytes((control.getvalue() + details).encode(encoding))
         files.append(BankFile(path, bank_name, rows.height, total))
     return files
 
 
-def read_bank_file(path: Path, encoding: str) -> tuple[dict[str, object], list[dict[str, object]]]:
-    """Parse a bank file back: the control record and the detail records (amounts as Decimal)."""
-    records = list(csv.reader(io.StringIO(path.read_bytes().decode(encoding), newline="")))
-    head = records[0]
-    assert head[0] == HEADER, f"{path.name}: first record is not a control record"
+DETAIL_COLUMNS = ("record", "reference", "name", "id_number", "account", "amount", "memo")
+
+
+def read_bank_file(path: Path, encoding: str) -> tuple[dict[str, object], pl.DataFrame]:
+    """Parse a bank file back: the control record, and the detail records with exact amount_fen."""
+    text = path.read_bytes().decode(encoding)
+    head_line, _, body = text.partition("\r\n")
+    head = next(csv.reader([head_line]))
+    if head[0] != HEADER:
+        raise ValueError(f"{path.name}: first record is not a control record")
     control = {
         "batch_id": head[1],
         "period": head[2],
@@ -82,15 +94,16 @@ def read_bank_file(path: Path, encoding: str) -> tuple[dict[str, object], list[d
         "items": int(head[4]),
         "total": Decimal(head[5]),
     }
-    details = [
-        {
-            "reference": r[1],
-            "name": r[2],
-            "id_number": r[3],
-            "account": r[4],
-            "amount": Decimal(r[5]),
-            "memo": r[6],
-        }
-        for r in records[1:]
-    ]
+    details = (
+        pl.read_csv(io.StringIO(body), has_header=False, new_columns=list(DETAIL_COLUMNS), infer_schema=False)
+        if body
+        else pl.DataFrame(schema={c: pl.String for c in DETAIL_COLUMNS})
+    )
+    if not details.get_column("amount").str.contains(r"^[0-9]+\.[0-9]{2}$").all():
+        raise ValueError(f"{path.name}: an amount is not written as yuan with 2 decimals")
+    if (details.get_column("record") != DETAIL).any():
+        raise ValueError(f"{path.name}: a record after the first is not a detail record")
+    details = details.with_columns(
+        amount_fen=pl.col("amount").str.replace(".", "", literal=True).cast(pl.Int64)
+    )
     return control, details

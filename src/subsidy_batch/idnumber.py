@@ -7,23 +7,30 @@ import re
 import polars as pl
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_CHECK_CHARS = "10X98765432"  # indexed by (weighted sum mod 11)
 _SHAPE = r"^[0-9]{17}[0-9X]$"
 
 
+def _check_value(first17: pl.Expr) -> pl.Expr:
+    """ISO 7064 MOD 11-2 check value 0-10 (10 is written X) of 17 digits; null unless they are 17 digits.
+
+    The digits are read as one integer (digit i = n // 10**(16-i) % 10): in a lazy query polars computes
+    n once, which is an order of magnitude faster than 17 string slices per row.
+    """
+    n = first17.cast(pl.UInt64, strict=False)  # kept plain so polars can compute it once for all 17 uses
+    total = pl.sum_horizontal((n // (10 ** (16 - i)) % 10) * weight for i, weight in enumerate(_WEIGHTS))
+    return pl.when(first17.str.contains(r"^[0-9]{17}$")).then((12 - total % 11) % 11)
+
+
 def check_character(first17: pl.Expr) -> pl.Expr:
-    """The ISO 7064 MOD 11-2 check character of the first 17 digits."""
-    total = pl.sum_horizontal(
-        first17.str.slice(i, 1).cast(pl.Int64, strict=False) * weight for i, weight in enumerate(_WEIGHTS)
-    )
-    return total.mod(11).replace_strict(list(range(11)), list(_CHECK_CHARS), return_dtype=pl.String)
+    """The check character of the first 17 digits."""
+    return _check_value(first17).replace_strict(list(range(11)), list("0123456789X"), return_dtype=pl.String)
 
 
 def check_character_ok(col: pl.Expr) -> pl.Expr:
     """True where the 18th character is the right check character; null where the shape is wrong."""
-    return pl.when(col.str.contains(_SHAPE)).then(
-        col.str.slice(17, 1) == check_character(col.str.slice(0, 17))
-    )
+    last = col.str.slice(17, 1)
+    given = pl.when(last == "X").then(pl.lit(10, pl.UInt64)).otherwise(last.cast(pl.UInt64, strict=False))
+    return pl.when(col.str.contains(_SHAPE)).then(_check_value(col.str.slice(0, 17)) == given)
 
 
 def birth_date(col: pl.Expr) -> pl.Expr:
@@ -38,12 +45,28 @@ def looks_stored_as_number(col: pl.Expr) -> pl.Expr:
     18 digits, fails the check character, and either is exactly a float64 value (what a number cell
     stores) or ends in 00 (Excel keeps 15-16 significant digits and pads with zeros).
     """
-    scientific = col.str.contains(r"^[0-9]+(\.[0-9]*)?(E\+?[0-9]+|\.[0-9]*)$")
-    as_int = col.str.contains(r"^[0-9]{18}$")
-    value = pl.when(as_int).then(col).cast(pl.UInt64, strict=False)
+    return scientific(col) | (rounded_digits(col) & ~check_character_ok(col).fill_null(False))
+
+
+def scientific(col: pl.Expr) -> pl.Expr:
+    """Written the way Excel shows a big number: 3.70829E+17, or with a decimal point."""
+    return col.str.contains(r"^[0-9]+(\.[0-9]*)?(E\+?[0-9]+|\.[0-9]*)$")
+
+
+def rounded_digits(col: pl.Expr) -> pl.Expr:
+    """18 digits that are exactly a float64 value or end in 00: what an Excel number cell leaves."""
+    value = col.cast(pl.UInt64, strict=False)
     float_exact = value.cast(pl.Float64).cast(pl.UInt64, strict=False) == value
-    rounded = float_exact | col.str.ends_with("00")
-    return scientific | (as_int & rounded & ~check_character_ok(col).fill_null(False))
+    return col.str.contains(r"^[0-9]{18}$") & (float_exact | col.str.ends_with("00"))
+
+
+def exact_key(col: pl.Expr) -> pl.Expr:
+    """A UInt64 equal for two well-formed IDs exactly when their text is equal (17 digits x 11 + check)."""
+    last = col.str.slice(17, 1)
+    check = pl.when(last == "X").then(pl.lit(10, pl.UInt64)).otherwise(last.cast(pl.UInt64, strict=False))
+    return pl.when(col.str.contains(_SHAPE)).then(
+        col.str.slice(0, 17).cast(pl.UInt64, strict=False) * 11 + check
+    )
 
 
 def mask(col: pl.Expr) -> pl.Expr:

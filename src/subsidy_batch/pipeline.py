@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-import pyarrow.parquet as pq
 import structlog
 
 from subsidy_batch import __version__, audit, bank, emit
@@ -126,19 +125,19 @@ def _reconcile(staging: Path, totals: dict[str, Any], bank_files: list[bank.Bank
     problems = []
     if totals["people_read"] != totals["people_accepted"] + totals["people_rejected"]:
         problems.append("rows read != rows accepted + rows rejected")
-    items = pl.from_arrow(pq.read_table(staging / "line_items.parquet"))
-    pays = pl.from_arrow(pq.read_table(staging / "payments.parquet"))
-    assert isinstance(items, pl.DataFrame) and isinstance(pays, pl.DataFrame)
+    items = pl.read_parquet(staging / "line_items.parquet", columns=["benefit", "status", "amount"])
+    pays = pl.read_parquet(staging / "payments.parquet", columns=["amount", "items"])
     paid_items = items.filter(pl.col("status") == "paid").get_column("amount").sum() or Decimal(0)
     paid_people = pays.get_column("amount").sum() or Decimal(0)
     bank_total = Decimal(0)
     bank_count = 0
     for bf in bank_files:
         control, details = bank.read_bank_file(bf.path, encoding)
-        if control["items"] != len(details) or control["total"] != sum(d["amount"] for d in details):  # type: ignore[misc]
+        lines_total = fen_to_yuan(int(details.get_column("amount_fen").sum()))
+        if control["items"] != details.height or control["total"] != lines_total:
             problems.append(f"{bf.path.name}: control record disagrees with its detail records")
-        bank_total += control["total"]  # type: ignore[operator]
-        bank_count += control["items"]  # type: ignore[operator]
+        bank_total += Decimal(str(control["total"]))
+        bank_count += int(str(control["items"]))
     expected = Decimal(totals["paid_amount"])
     if not paid_items == paid_people == bank_total == expected:
         problems.append(
@@ -146,12 +145,11 @@ def _reconcile(staging: Path, totals: dict[str, Any], bank_files: list[bank.Bank
         )
     if bank_count != pays.height or pays.get_column("items").sum() != totals["paid_items"]:
         problems.append("payee or item counts differ between payments and bank files")
+    written = dict(
+        items.filter(pl.col("status") == "paid").group_by("benefit").agg(pl.col("amount").sum()).iter_rows()
+    )
     for benefit, facts in totals["by_benefit"].items():
-        got = (
-            items.filter((pl.col("benefit") == benefit) & (pl.col("status") == "paid"))
-            .get_column("amount")
-            .sum()
-        )
+        got = written.get(benefit)
         if Decimal(got or 0) != Decimal(facts["paid_amount"]):
             problems.append(f"benefit {benefit}: written {got} != computed {facts['paid_amount']}")
     if problems:

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
-import pyarrow.parquet as pq
 
 from subsidy_batch.errors import RosterError
 from subsidy_batch.schema import RosterSchema
@@ -56,8 +55,8 @@ def _read_any(path: Path) -> tuple[pl.DataFrame, str]:
         if suffix == ".xlsx":
             return pl.read_excel(path, sheet_id=1, infer_schema_length=0), "xlsx"
         if suffix == ".parquet":
-            table = pq.read_table(path)
-            return pl.DataFrame(table).with_columns(pl.all().cast(pl.String)), "parquet"
+            frame = pl.read_parquet(path)
+            return frame.with_columns(pl.exclude(pl.String).cast(pl.String)), "parquet"
     except RosterError:
         raise
     except Exception as exc:  # any reader failure means the file cannot be used; say which and why

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import pandera.errors
 import polars as pl
 
-from subsidy_batch import dates, idnumber
+from subsidy_batch import idnumber
 from subsidy_batch.read import ROW, RawRoster
-from subsidy_batch.schema import RosterSchema, normalise_expr, pandera_schema
+from subsidy_batch.schema import RosterSchema, helper_columns, normalise_frame, pandera_schema
 
 SENSITIVE = ("id_number", "bank_account")
 REJECTED_COLUMNS = ("period", "county", "source", "row", "id_number", "column", "problem", "message")
@@ -62,8 +62,9 @@ def _problem_table(schema: RosterSchema) -> pl.DataFrame:
 def validate(raw: RawRoster, schema: RosterSchema, period: str, county: str) -> Validated:
     """Reject every problem of every bad row; return the good rows typed for the engine."""
     given_id = raw.frame.get_column("id_number")
-    frame = raw.frame.with_columns([normalise_expr(spec) for spec in schema.columns.values()])
-    failures = _failures(frame.drop(ROW), schema)
+    frame = normalise_frame(raw.frame, schema)
+    helpers = frame.lazy().select(helper_columns(schema)).collect()
+    failures = _failures(pl.concat([frame.drop(ROW), helpers], how="horizontal"), schema)
 
     values = frame.with_row_index("index").with_columns(pl.col("index").cast(pl.Int64))
     failing = values.filter(pl.col("index").is_in(failures.get_column("index").unique().implode()))
@@ -99,11 +100,16 @@ def validate(raw: RawRoster, schema: RosterSchema, period: str, county: str) -> 
         )
     )
     bad_rows = rejected.get_column(ROW).unique()
-    accepted = frame.filter(~pl.col(ROW).is_in(bad_rows.implode())).with_columns(
-        birth_date=idnumber.birth_date(pl.col("id_number")),
-        death_date=dates.parse_date(pl.col("death_date")),
-        ability_grade=pl.col("ability_grade").cast(pl.Int8),
-        bank_account_ok=pl.col("bank_account").str.contains(_BANK_ACCOUNT).fill_null(False)
-        & pl.col("bank_name").is_not_null(),
+    accepted = (
+        frame.with_columns(
+            birth_date=helpers.get_column("__id_number.birth"),  # dates already parsed for the checks
+            death_date=helpers.get_column("__death_date.date"),
+        )
+        .filter(~pl.col(ROW).is_in(bad_rows.implode()))
+        .with_columns(
+            ability_grade=pl.col("ability_grade").cast(pl.Int8),
+            bank_account_ok=pl.col("bank_account").str.contains(_BANK_ACCOUNT).fill_null(False)
+            & pl.col("bank_name").is_not_null(),
+        )
     )
     return Validated(accepted=accepted, rejected=rejected, rows_read=frame.height)
