@@ -115,9 +115,19 @@ def big_roster(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.mark.parametrize("moment", ["0.0", "0.3", "0.6", "0.9", "1.2", "bank files"])
+# Observable points of a run, in order: the kill lands just after each one appears in the staging folder.
+KILL_POINTS = {
+    "lock taken": "",
+    "roster copied": "input/roster.parquet",
+    "audit log started": "audit.jsonl",
+    "line items written": "line_items.parquet",
+    "bank files under way": "bank",
+}
+
+
+@pytest.mark.parametrize("point", list(KILL_POINTS))
 def test_a_run_killed_at_any_moment_leaves_no_accepted_run_and_the_next_run_succeeds(
-    workdir: Path, big_roster: Path, moment: str
+    workdir: Path, big_roster: Path, point: str
 ) -> None:
     cmd = [
         sys.executable,
@@ -133,25 +143,21 @@ def test_a_run_killed_at_any_moment_leaves_no_accepted_run_and_the_next_run_succ
     ]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     county = workdir / "runs" / "jiaxiang"
-    deadline = time.monotonic() + 30
-    while not (county / ".2024-05.lock").exists() and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.01)  # wait until the run holds its lock, then let it work for `delay`
-    if moment == "bank files":  # late: outputs written, bank files under way, not yet published
-        while (
-            not list(county.glob(".2024-05.tmp-*/bank"))
-            and proc.poll() is None
-            and time.monotonic() < deadline
-        ):
-            time.sleep(0.002)
-    else:
-        time.sleep(float(moment))
+    deadline = time.monotonic() + 60
+
+    def reached() -> bool:
+        if not KILL_POINTS[point]:
+            return (county / ".2024-05.lock").exists()
+        return any((staging / KILL_POINTS[point]).exists() for staging in county.glob(".2024-05.tmp-*"))
+
+    while not reached() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.001)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     accepted = _accepted(workdir)
-    if accepted.exists():  # it finished before the kill: then it is complete
+    if accepted.exists():  # it finished before the kill landed: then it is complete
         assert (accepted / "manifest.json").is_file()
         pytest.skip("the run finished before it was killed")
-    assert not accepted.exists()
     assert [p for p in _leftovers(workdir) if not p.startswith(".")] == []
     again = subprocess.run(cmd[:-1], capture_output=True, text=True, check=False)
     assert again.returncode == 0, again.stderr
