@@ -197,6 +197,41 @@ def check_config(
 
 
 @app.command()
+def synth(
+    county: Annotated[str, typer.Option("--county", help="County whose townships, banks and codes to use.")],
+    people: Annotated[int, typer.Option("--people", min=1, help="How many people the roster holds.")],
+    period: Annotated[str, typer.Option("--period", help="Month the roster is for, YYYY-MM.")],
+    out: Annotated[
+        Path, typer.Option("--out", help="File to write: .parquet or .csv (UTF-8).", dir_okay=False)
+    ],
+    seed: Annotated[
+        int, typer.Option("--seed", help="Random seed; the same seed gives the same roster.")
+    ] = 1,
+    broken: Annotated[
+        bool, typer.Option("--broken/--clean", help="Spoil a few rows the way real rosters are spoiled.")
+    ] = False,
+) -> None:
+    """Write a synthetic roster (no real people) of any size, with realistic shares and boundary cases."""
+    from subsidy_batch.synth import PLACES, roster, with_broken_rows
+
+    if county not in PLACES:
+        raise _fail(f"no synthetic places for {county!r}; choose one of {', '.join(sorted(PLACES))}", 2)
+    if out.suffix.lower() not in (".parquet", ".csv"):
+        raise _fail(f"{out.name}: write .parquet or .csv", 2)
+    try:
+        frame = roster(county, people, _period(period), seed=seed)
+    except ValueError as exc:
+        raise _fail(str(exc), 2) from exc
+    if broken:
+        frame = with_broken_rows(frame)
+    if out.suffix.lower() == ".parquet":
+        frame.write_parquet(out, compression="zstd")
+    else:
+        frame.write_csv(out)
+    typer.echo(f"{out}: {frame.height} people")
+
+
+@app.command()
 def version() -> None:
     """Print the tool version."""
     typer.echo(__version__)

@@ -15,6 +15,8 @@ from subsidy_batch.errors import ConfigError
 from subsidy_batch.money import yuan_to_fen
 from subsidy_batch.period import Period
 
+# libyaml's C loader when present (same safe subset of YAML, ~10x faster), else the pure-Python one
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 NOT_SET = "not set"
 SLUG = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 AGE_BASES = ("month_after_birthday", "birthday_month")
@@ -276,7 +278,7 @@ def _rules(
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
     except OSError as exc:
         raise ConfigError(f"cannot read config {path}: {exc.strerror}") from exc
     except yaml.YAMLError as exc:

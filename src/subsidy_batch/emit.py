@@ -75,15 +75,18 @@ def to_arrow(frame: pl.DataFrame, schema: pa.Schema, period: str, county: str) -
     frame = frame.with_columns(pl.lit(period).alias("period"), pl.lit(county).alias("county"))
     if "row" in frame.columns and "roster_row" in schema.names:
         frame = frame.rename({"row": "roster_row"})
+    names = [f"{f.name}_fen" if f.type == DECIMAL else f.name for f in schema]
+    # newest compat level: polars hands its buffers over without copying (text arrives as string_view)
+    table = frame.select(names).to_arrow(compat_level=pl.CompatLevel.newest())
     columns = []
-    for field in schema:
+    for field, column in zip(schema, table.columns, strict=True):
         if field.type == DECIMAL:
-            columns.append(
-                fen_array_to_decimal(frame.get_column(f"{field.name}_fen").to_arrow().cast(pa.int64()))
-            )
+            columns.append(fen_array_to_decimal(column.cast(pa.int64())))
+        elif pa.types.is_string(field.type):
+            columns.append(column)  # string_view; Parquet stores it as plain STRING
         else:
-            columns.append(frame.get_column(field.name).to_arrow().cast(field.type))
-    return pa.Table.from_arrays(columns, schema=schema)
+            columns.append(column.cast(field.type))
+    return pa.Table.from_arrays(columns, names=schema.names)
 
 
 def write_parquet(table: pa.Table, path: Path) -> None:
@@ -94,6 +97,9 @@ def write_parquet(table: pa.Table, path: Path) -> None:
         compression_level=COMPRESSION_LEVEL,
         row_group_size=ROW_GROUP_SIZE,
         write_statistics=True,
+        # No embedded Arrow schema: every reader (DuckDB, pandas, Excel add-ins, old pyarrow) goes by the
+        # plain Parquet types, STRING, DECIMAL(18,2) and INT, whatever Arrow layout wrote them.
+        store_schema=False,
     )
 
 

@@ -14,6 +14,7 @@ import yaml
 from pandera.api.polars.types import PolarsData
 
 from subsidy_batch import dates, idnumber
+from subsidy_batch.config import SAFE_LOADER
 from subsidy_batch.errors import ConfigError
 
 SCHEMA_DIR = Path(os.environ.get("SUBSIDY_SCHEMA_DIR", Path(__file__).resolve().parents[2] / "schemas"))
@@ -74,7 +75,7 @@ def load_schema(name: str = "roster", schema_dir: Path = SCHEMA_DIR) -> RosterSc
     """Read schemas/<name>.yaml strictly: an unknown key or check kind is an error naming the file."""
     path = schema_dir / f"{name}.yaml"
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"cannot read schema {path}: {exc}") from exc
     _strict_keys(str(path), raw, _TOP_KEYS)

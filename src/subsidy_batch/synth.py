@@ -132,6 +132,60 @@ PLACES: dict[str, Place] = {
     ),
 }
 
+# More real division codes per province, used as ID area codes only when a county's own codes run out of
+# sequence numbers (GB 11643 allows 500 people per area code, birth date and sex).
+OVERFLOW_AREAS = {
+    "37": (
+        "370811",
+        "370826",
+        "370827",
+        "370828",
+        "370830",
+        "370831",
+        "370832",
+        "370881",
+        "370883",
+        "370702",
+        "370703",
+        "370704",
+        "370705",
+        "370724",
+        "370725",
+        "370781",
+        "370782",
+        "370783",
+        "370785",
+        "370786",
+        "371702",
+        "371703",
+        "371722",
+        "371723",
+        "371724",
+        "371725",
+        "371726",
+        "371728",
+    ),
+    "23": (
+        "230102",
+        "230103",
+        "230104",
+        "230108",
+        "230109",
+        "230110",
+        "230111",
+        "230112",
+        "230113",
+        "230502",
+        "230503",
+        "230505",
+        "230506",
+        "230521",
+        "230523",
+        "230524",
+    ),
+}
+SLOTS = 500  # sequence numbers per area code, birth date and sex
+
 SURNAMES = (
     "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎"
 )
@@ -205,14 +259,7 @@ def roster(county: str, people: int, period: Period, seed: int = 20240501) -> pl
         .cast(pl.String)
         .str.zfill(11),
     )
-    # sequence numbers unique within (area, birth date); odd for men, even for women (GB 11643)
-    frame = frame.with_columns(
-        seq=(pl.int_range(pl.len()).over("area", "birth") * 2 + pl.col("sex")) % 1000,
-    ).with_columns(
-        first17=pl.col("area")
-        + pl.col("birth").dt.strftime("%Y%m%d")
-        + pl.col("seq").cast(pl.String).str.zfill(3)
-    )
+    frame = _unique_sequence(frame, place)
     first_of_month = pl.lit(first)
     return frame.select(
         (pl.col("first17") + idnumber.check_character(pl.col("first17"))).alias("公民身份号码"),
@@ -241,6 +288,34 @@ def roster(county: str, people: int, period: Period, seed: int = 20240501) -> pl
     )
 
 
+def _unique_sequence(frame: pl.DataFrame, place: Place) -> pl.DataFrame:
+    """Give every person a distinct (area, birth date, sequence): odd sequence for men, even for women.
+
+    Whoever is beyond the 500 slots of their area code moves, in order, to the province's further codes.
+    """
+    overflow_codes = [c for c in OVERFLOW_AREAS[place.code[:2]] if c not in place.id_areas]
+    frame = frame.with_columns(rank=pl.int_range(pl.len()).over("area", "birth", "sex"))
+    frame = frame.with_columns(
+        spill=pl.when(pl.col("rank") >= SLOTS).then(
+            pl.int_range(pl.len()).over("birth", "sex", pl.col("rank") >= SLOTS)
+        )
+    )
+    most = frame.get_column("spill").max()
+    if most is not None and int(most) // SLOTS >= len(overflow_codes):  # type: ignore[arg-type]
+        raise ValueError("too many people for distinct synthetic ID numbers; generate fewer per roster")
+    codes = pl.lit(pl.Series(overflow_codes))
+    return frame.with_columns(
+        area=pl.when(pl.col("spill").is_null())
+        .then(pl.col("area"))
+        .otherwise(codes.get(pl.col("spill") // SLOTS)),
+        seq=pl.coalesce(pl.col("spill") % SLOTS, pl.col("rank")) * 2 + pl.col("sex"),
+    ).with_columns(
+        first17=pl.col("area")
+        + pl.col("birth").dt.strftime("%Y%m%d")
+        + pl.col("seq").cast(pl.String).str.zfill(3)
+    )
+
+
 BROKEN_ROWS = (
     # (what goes wrong, column, replacement value); a clerk meets each of these in real exports
     ("Excel rounded the ID", "公民身份号码", "3.70829E+17"),
@@ -257,10 +332,16 @@ BROKEN_ROWS = (
 def with_broken_rows(frame: pl.DataFrame, seed: int = 7) -> pl.DataFrame:
     """Spoil a few rows the way real rosters are spoiled, and duplicate one person, to show rejections."""
     step = max(frame.height // (len(BROKEN_ROWS) + 2), 1)
-    rows = frame.to_dicts()
+    row = pl.int_range(pl.len())
+    spoiled: dict[str, pl.Expr] = {}
     for i, (_, column, value) in enumerate(BROKEN_ROWS):
-        rows[(i + 1) * step + seed % step][column] = value
-    wrong_check = rows[seed % step]["公民身份号码"]
-    rows[seed % step]["公民身份号码"] = wrong_check[:17] + ("0" if wrong_check[17] != "0" else "1")
-    rows.append(dict(rows[-1]))  # the same person twice: both copies are rejected
-    return pl.DataFrame(rows, schema=frame.schema)
+        at = (i + 1) * step + seed % step
+        spoiled.setdefault(column, pl.col(column))
+        spoiled[column] = pl.when(row == at).then(pl.lit(value)).otherwise(spoiled[column])
+    ident = pl.col("公民身份号码")
+    wrong_check = ident.str.slice(0, 17) + pl.when(ident.str.ends_with("0")).then(pl.lit("1")).otherwise(
+        pl.lit("0")
+    )
+    spoiled["公民身份号码"] = pl.when(row == seed % step).then(wrong_check).otherwise(spoiled["公民身份号码"])
+    out = frame.with_columns(**{c: e for c, e in spoiled.items()})
+    return pl.concat([out, out.tail(1)])  # the same person twice: both copies are rejected
