@@ -29,7 +29,6 @@ class Validated:
 
 def _failures(frame: pl.DataFrame, schema: RosterSchema) -> pl.DataFrame:
     """Every (row, column, check) that failed, as pandera reports them with lazy validation."""
-    empty = pl.DataFrame(schema={"index": pl.Int64, "column": pl.String, "check_number": pl.Int64})
     try:
         pandera_schema(schema).validate(frame, lazy=True)
     except pandera.errors.SchemaErrors as exc:
@@ -40,7 +39,7 @@ def _failures(frame: pl.DataFrame, schema: RosterSchema) -> pl.DataFrame:
         return cases.select(
             pl.col("index").cast(pl.Int64), pl.col("column"), pl.col("check_number").cast(pl.Int64)
         )
-    return empty
+    return pl.DataFrame(schema={"index": pl.Int64, "column": pl.String, "check_number": pl.Int64})
 
 
 def _problem_table(schema: RosterSchema) -> pl.DataFrame:
@@ -64,7 +63,8 @@ def validate(raw: RawRoster, schema: RosterSchema, period: str, county: str) -> 
     given_id = raw.frame.get_column("id_number")
     frame = normalise_frame(raw.frame, schema)
     helpers = frame.lazy().select(helper_columns(schema)).collect()
-    failures = _failures(pl.concat([frame.drop(ROW), helpers], how="horizontal"), schema)
+    # one contiguous chunk per column: the many small checks below run markedly faster on it
+    failures = _failures(pl.concat([frame.drop(ROW), helpers], how="horizontal").rechunk(), schema)
 
     values = frame.with_row_index("index").with_columns(pl.col("index").cast(pl.Int64))
     failing = values.filter(pl.col("index").is_in(failures.get_column("index").unique().implode()))
