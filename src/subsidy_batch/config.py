@@ -35,6 +35,7 @@ _COUNTY_KEYS = {
     "benefits",
     "ability_terms",
     "standards",
+    "facility_benefits",  # yearly facility subsidies: read by facilities.py
 }
 _SHARED_KEYS = {"title", "benefits"}
 _INHERIT_KEYS = {"from", "benefits", "effective", "note"}

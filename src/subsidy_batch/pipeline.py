@@ -59,7 +59,7 @@ class RunResult:
     manifest: dict[str, Any]
 
 
-class _Stages:
+class Stages:
     """Timings and closed-set status per stage, for the manifest and the audit log."""
 
     def __init__(self, progress: Progress) -> None:
@@ -83,7 +83,7 @@ def run_id_for(county: str, period: Period, revision: int, input_digests: list[s
     return f"{county}-{period}-{revision}-{digest[:10]}"
 
 
-def _money(fen: int) -> str:
+def money_text(fen: int) -> str:
     return f"{fen_to_yuan(fen):.2f}"
 
 
@@ -98,7 +98,7 @@ def _totals(
         paid_b = of_benefit.filter(pl.col("status") == "paid")
         by_benefit[benefit] = {
             "paid_items": paid_b.height,
-            "paid_amount": _money(int(paid_b.get_column("amount_fen").sum())),
+            "paid_amount": money_text(int(paid_b.get_column("amount_fen").sum())),
             "held_items": of_benefit.height - paid_b.height,
         }
     held_by_reason = {
@@ -113,18 +113,27 @@ def _totals(
         "line_items": items.height,
         "paid_items": paid.height,
         "paid_people": pays.height,
-        "paid_amount": _money(int(paid.get_column("amount_fen").sum())),
+        "paid_amount": money_text(int(paid.get_column("amount_fen").sum())),
         "held_items": held.height,
         "held_items_by_reason": held_by_reason,
         "by_benefit": by_benefit,
     }
 
 
-def _reconcile(staging: Path, totals: dict[str, Any], bank_files: list[bank.BankFile], encoding: str) -> None:
-    """Re-read what was written and check every total agrees; any mismatch stops the run."""
+def reconcile(
+    staging: Path,
+    rows: tuple[int, int, int],
+    totals: dict[str, Any],
+    bank_files: list[bank.BankFile],
+    encoding: str,
+) -> None:
+    """Re-read what was written and check every total agrees; any mismatch stops the run.
+
+    rows = (read, accepted, rejected); totals holds paid_amount, paid_items and by_benefit.
+    """
     problems = []
-    if totals["people_read"] != totals["people_accepted"] + totals["people_rejected"]:
-        problems.append("rows read != rows accepted + rows rejected")
+    if rows[0] != rows[1] + rows[2]:
+        problems.append(f"rows read {rows[0]} != rows accepted {rows[1]} + rows rejected {rows[2]}")
     items = pl.read_parquet(staging / "line_items.parquet", columns=["benefit", "status", "amount"])
     pays = pl.read_parquet(staging / "payments.parquet", columns=["amount", "items"])
     paid_items = items.filter(pl.col("status") == "paid").get_column("amount").sum() or Decimal(0)
@@ -162,39 +171,53 @@ def run_month(request: RunRequest, progress: Progress = lambda _: None) -> RunRe
     config = load_county(request.config_dir, county)
     payable_rules(config, period)  # fails early when no rule is in force
     schema = load_schema(schema_dir=request.schema_dir)
-    roster_path = request.roster or default_roster(request.rosters_dir, county, str(period))
-    if not roster_path.is_file():
-        raise RosterError(f"roster file {roster_path} does not exist")
+    roster = request.roster or default_roster(request.rosters_dir, county, str(period))
+
+    def build(staging: Path, revision: int, stale_note: str | None) -> dict[str, Any]:
+        inputs = snapshot(staging, roster, config.files, request.config_dir, schema.path)
+        return execute(inputs, county, period, revision, roster.name, progress, stale_note)
+
     paths = RunPaths(request.runs_dir, county, str(period))
-    if request.supersede_reason is None:
+    arguments = {
+        "roster": str(roster),
+        "runs_dir": str(request.runs_dir),
+        "config_dir": str(request.config_dir),
+    }
+    return publish_run(paths, roster, build, request.supersede_reason, arguments, progress)
+
+
+def publish_run(
+    paths: RunPaths,
+    roster: Path,
+    build: Callable[[Path, int, str | None], dict[str, Any]],
+    supersede_reason: str | None,
+    arguments: dict[str, Any],
+    progress: Progress,
+) -> RunResult:
+    """Refuse a second run, take the lock, build the run in a staging folder, and publish it atomically."""
+    if not roster.is_file():
+        raise RosterError(f"roster file {roster} does not exist")
+    what = f"{paths.county} {paths.period}"
+    if supersede_reason is None:
         refuse_if_accepted(paths)
-    elif not request.supersede_reason.strip():
+    elif not supersede_reason.strip():
         raise SubsidyError('--supersede needs a reason, e.g. --supersede "corrected bank accounts"')
     with locked(paths) as stale_note:
         if stale_note:
             progress(stale_note)
-        if request.supersede_reason is None:
+        if supersede_reason is None:
             refuse_if_accepted(paths)
         elif not paths.accepted.exists():
-            raise SubsidyError(
-                f"there is no accepted run of {county} {period} to supersede; run without --supersede"
-            )
+            raise SubsidyError(f"there is no accepted run of {what} to supersede; run without --supersede")
         staging = paths.staging()
         shutil.rmtree(staging, ignore_errors=True)
         try:
-            snapshot = _snapshot(staging, roster_path, config, request.config_dir, schema)
-            revision = next_revision(paths)
-            manifest = execute(snapshot, county, period, revision, roster_path.name, progress, stale_note)
-            if request.supersede_reason is not None:
+            manifest = build(staging, next_revision(paths), stale_note)
+            if supersede_reason is not None:
                 manifest["supersedes"] = supersede(
-                    paths, request.supersede_reason, manifest["run_id"], manifest["created_at"]
+                    paths, supersede_reason, manifest["run_id"], manifest["created_at"]
                 )
-            manifest["arguments"] = {
-                "roster": str(roster_path),
-                "runs_dir": str(request.runs_dir),
-                "config_dir": str(request.config_dir),
-                "supersede": request.supersede_reason,
-            }
+            manifest["arguments"] = {**arguments, "supersede": supersede_reason}
             emit.write_json(manifest, staging / MANIFEST)
             publish(staging, paths)
         except BaseException:
@@ -203,17 +226,19 @@ def run_month(request: RunRequest, progress: Progress = lambda _: None) -> RunRe
     return RunResult(paths.accepted, manifest)
 
 
-def _snapshot(staging: Path, roster: Path, config: CountyConfig, config_dir: Path, schema: Any) -> Path:
+def snapshot(
+    staging: Path, roster: Path, config_files: tuple[Path, ...], config_dir: Path, schema: Path
+) -> Path:
     """Copy the roster, the config files and the schema into the run, so it can be re-run from itself."""
     inputs = staging / INPUT
     (inputs / "config").mkdir(parents=True)
     shutil.copyfile(roster, inputs / f"roster{roster.suffix.lower()}")
-    for path in config.files:
+    for path in config_files:
         target = inputs / "config" / path.relative_to(config_dir)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, target)
     (inputs / "schemas").mkdir()
-    shutil.copyfile(schema.path, inputs / "schemas" / schema.path.name)
+    shutil.copyfile(schema, inputs / "schemas" / schema.name)
     return inputs
 
 
@@ -240,7 +265,7 @@ def execute(
     run_id = run_id_for(
         county, period, revision, [roster_sha, schema_sha, *(c["sha256"] for c in config_entries)]
     )
-    stages = _Stages(progress)
+    stages = Stages(progress)
     with audit.audit_to(staging / "audit.jsonl", run_id=run_id, county=county, period=str(period)):
         log.info(
             "run_started",
@@ -279,7 +304,13 @@ def execute(
             facts.update(banks=len(bank_files))
         totals = _totals(raw.frame.height, validated, items, pays, config)
         with stages.stage("reconcile", "reconciling totals"):
-            _reconcile(staging, totals, bank_files, config.bank_file_encoding)
+            reconcile(
+                staging,
+                (raw.frame.height, validated.accepted.height, validated.rejected_rows),
+                totals,
+                bank_files,
+                config.bank_file_encoding,
+            )
         log.info("run_complete", **{k: totals[k] for k in ("paid_people", "paid_amount", "held_items")})
     return {
         "manifest_version": MANIFEST_VERSION,
@@ -305,24 +336,22 @@ def execute(
         "schema": {"file": schema.path.name, "sha256": schema_sha, "version": schema.version},
         "config": config_entries,
         "config_gaps": list(config.gaps),
-        "outputs": _outputs(staging, items, pays, validated.rejected, bank_files),
+        "outputs": outputs(
+            staging,
+            {
+                "line_items.parquet": items.height,
+                "payments.parquet": pays.height,
+                "rejected.parquet": validated.rejected.height,
+            },
+            bank_files,
+        ),
         "totals": totals,
         "stages": stages.done,
     }
 
 
-def _outputs(
-    staging: Path,
-    items: pl.DataFrame,
-    pays: pl.DataFrame,
-    rejected: pl.DataFrame,
-    bank_files: list[bank.BankFile],
-) -> list[dict[str, Any]]:
-    rows = {
-        "line_items.parquet": items.height,
-        "payments.parquet": pays.height,
-        "rejected.parquet": rejected.height,
-    }
+def outputs(staging: Path, rows: dict[str, int], bank_files: list[bank.BankFile]) -> list[dict[str, Any]]:
+    """Every output file with its row count and sha256, for the manifest."""
     out = [{"file": name, "rows": n, "sha256": emit.sha256_file(staging / name)} for name, n in rows.items()]
     out += [
         {
@@ -330,7 +359,7 @@ def _outputs(
             "rows": bf.items,
             "sha256": emit.sha256_file(bf.path),
             "bank_name": bf.bank_name,
-            "total": _money(bf.total_fen),
+            "total": money_text(bf.total_fen),
         }
         for bf in bank_files
     ]

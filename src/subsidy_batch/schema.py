@@ -13,7 +13,7 @@ import polars as pl
 import yaml
 from pandera.api.polars.types import PolarsData
 
-from subsidy_batch import dates, idnumber
+from subsidy_batch import creditcode, dates, idnumber
 from subsidy_batch.config import SAFE_LOADER
 from subsidy_batch.errors import ConfigError
 
@@ -194,6 +194,7 @@ HELPERS: dict[str, Callable[[pl.Expr], pl.Expr]] = {
     "scientific": idnumber.scientific,
     "birth": lambda c: pl.when(c.str.contains(r"^[0-9]{17}[0-9X]$")).then(idnumber.birth_date(c)),
     "date": dates.parse_date,
+    "credit_ok": creditcode.check_character_ok,
 }
 
 
@@ -240,6 +241,7 @@ CHECK_KINDS: dict[str, CheckKind] = {
         lambda c, s: pl.when(helper(c, "key").is_not_null()).then(helper(c, "birth").is_not_null()),
     ),
     "date": CheckKind(((None, "date"),), lambda c, s: helper(c, "date").is_not_null() | pl.col(c).is_null()),
+    "gb32100_check_character": CheckKind(((None, "credit_ok"),), lambda c, s: helper(c, "credit_ok")),
     "not_before_birth": CheckKind(
         ((None, "date"), ("id_number", "birth")),
         lambda c, s: helper(c, "date") >= helper("id_number", "birth"),
