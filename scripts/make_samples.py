@@ -4,6 +4,7 @@ Run: uv run python scripts/make_samples.py
 Each county's 2024-05 roster uses a different file format so that every reader is exercised by the quick
 start. Jiaxiang and Youyi also get small rosters for 2024-03 and 2024-04, the inputs of the stored runs
 under runs/ (see scripts/regenerate_runs.py), and Youyi a corrected 2024-04 roster for the superseding run.
+Anqiu also gets a facility roster for 2024 (subsidy run-facilities 2024 --county anqiu).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import polars as pl
 import xlsxwriter
 
 from subsidy_batch.period import Period
-from subsidy_batch.synth import roster, with_broken_rows
+from subsidy_batch.synth import facility_roster, roster, with_broken_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 PEOPLE = 3000
@@ -68,6 +69,8 @@ def main() -> None:
             write(frame, out_dir / f"{period}.csv", "csv-utf8")
             if county == "youyi" and period == "2024-04":
                 write(corrected(frame), out_dir / f"{period}-corrected.csv", "csv-utf8")
+    # Anqiu's yearly operating subsidies to institutions, day-care centres and canteens
+    write(facility_roster("anqiu", 2024), ROOT / "rosters" / "anqiu" / "facilities-2024.csv", "csv-utf8-bom")
 
 
 if __name__ == "__main__":

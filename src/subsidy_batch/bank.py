@@ -46,13 +46,19 @@ def file_name(index: int, bank_name: str) -> str:
 
 
 def write_bank_files(
-    payments: pl.DataFrame, out_dir: Path, batch_id: str, period: str, county_name: str, encoding: str
+    payments: pl.DataFrame,
+    out_dir: Path,
+    batch_id: str,
+    period: str,
+    county_name: str,
+    encoding: str,
+    what: str = "养老补贴",
 ) -> list[BankFile]:
-    """Write one CSV per bank_name, payees sorted by ID number; returns what each file holds."""
+    """Write one CSV per bank_name, payees sorted by ID number (or credit code); returns what each holds."""
     out_dir.mkdir(parents=True, exist_ok=True)
     files = []
     banks = sorted(payments.get_column("bank_name").unique().to_list())
-    memo = neutralise(f"{period} {county_name} 养老补贴")
+    memo = neutralise(f"{period} {county_name} {what}")
     for index, bank_name in enumerate(banks, start=1):
         rows = payments.filter(pl.col("bank_name") == bank_name).sort("id_number")
         total = int(rows.get_column("amount_fen").sum())

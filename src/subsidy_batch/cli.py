@@ -139,6 +139,72 @@ def run(
     typer.echo(f"  written to      {result.run_dir}")
 
 
+@app.command("run-facilities")
+def run_facilities_command(
+    year: Annotated[
+        int, typer.Argument(help="The year to pay, e.g. 2024.", min=2000, max=2100, show_default=False)
+    ],
+    county: CountyOpt = None,
+    roster: Annotated[
+        Path | None,
+        typer.Option(
+            help="Facility roster (.csv, .xlsx, .parquet). Defaults to rosters/<county>/facilities-<year>.*",
+            show_default=False,
+        ),
+    ] = None,
+    runs_dir: Annotated[Path, typer.Option("--runs-dir", help="Where accepted runs are kept.")] = Path(
+        "runs"
+    ),
+    config_dir: ConfigDirOpt = Path("config"),
+    quiet: Annotated[
+        bool, typer.Option("--quiet", help="Print no progress, only the summary and errors.")
+    ] = False,
+    supersede: Annotated[
+        str | None,
+        typer.Option(
+            "--supersede",
+            metavar="REASON",
+            help="Replace the year's accepted facility run, keeping the old one.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Compute and write the yearly operating subsidies of a county's institutions, day-care centres and canteens."""
+    from subsidy_batch.facility_run import FacilityRunRequest, run_facilities
+
+    try:
+        request = FacilityRunRequest(
+            year, resolve_county(county), roster, runs_dir, config_dir, supersede_reason=supersede
+        )
+        progress = (lambda _: None) if quiet else (lambda msg: typer.echo(scrub(msg), err=True))
+        result = run_facilities(request, progress)
+    except SubsidyError as exc:
+        raise _fail(str(exc), exc.exit_code) from exc
+    m, t = result.manifest, result.manifest["totals"]
+    held = ", ".join(f"{k} {v}" for k, v in t["held_items_by_reason"].items())
+    lines = [
+        f"{m['county_name']} ({m['county']}) facilities {m['year']}  run {m['run_id']}  ({m['months_in_force']} months in force)",
+        f"  facilities read   {t['facilities_read']}",
+        f"  rejected rows     {t['facilities_rejected']} (see rejected.parquet)",
+        f"  not eligible      {t['facilities_ineligible']} (each failed condition in ineligible.parquet)",
+        f"  paid facilities   {t['paid_facilities']}",
+        f"  total paid        {t['paid_amount']} yuan",
+        f"  held items        {t['held_items']} ({held})",
+    ]
+    for kind, state in m["rating_factors"].items():
+        lines.append(f"  rating factor     {kind}: {state}")
+    for benefit, b in t["by_benefit"].items():
+        lines.append(
+            f"    {benefit:<20} paid {b['paid_items']:>4} {b['paid_amount']:>14} yuan, held {b['held_items']}, "
+            f"not eligible {b['ineligible_facilities']}"
+        )
+    replaced = m.get("supersedes")
+    if replaced:
+        lines.append(f"  supersedes        {replaced['run_id']}: {replaced['reason']}")
+    lines.append(f"  written to        {result.run_dir}")
+    typer.echo("\n".join(lines))
+
+
 @app.command()
 def verify(
     paths: Annotated[

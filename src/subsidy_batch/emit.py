@@ -48,6 +48,54 @@ PAYMENTS = pa.schema(
         ("items", pa.int32()),
     ]
 )
+FACILITY_LINE_ITEMS = pa.schema(
+    [
+        ("year", pa.string()),
+        ("county", pa.string()),
+        ("facility_id", pa.string()),
+        ("name", pa.string()),
+        ("kind", pa.string()),
+        ("benefit", pa.string()),
+        ("amount", DECIMAL),
+        ("status", pa.string()),
+        ("hold_reason", pa.string()),
+        ("rule", pa.string()),
+        ("citation", pa.string()),
+        ("base_amount", DECIMAL),
+        ("rating", pa.string()),
+        ("rating_factor", pa.string()),
+        ("months_paid", pa.int32()),
+        ("residents_moderate", pa.int64()),
+        ("residents_severe", pa.int64()),
+        ("daily_users", pa.int64()),
+        ("roster_row", pa.int64()),
+    ]
+)
+FACILITY_PAYMENTS = pa.schema(
+    [
+        ("year", pa.string()),
+        ("county", pa.string()),
+        ("facility_id", pa.string()),
+        ("name", pa.string()),
+        ("bank_name", pa.string()),
+        ("bank_account", pa.string()),
+        ("amount", DECIMAL),
+        ("items", pa.int32()),
+    ]
+)
+INELIGIBLE = pa.schema(
+    [
+        ("year", pa.string()),
+        ("county", pa.string()),
+        ("facility_id", pa.string()),
+        ("name", pa.string()),
+        ("kind", pa.string()),
+        ("benefit", pa.string()),
+        ("condition", pa.string()),
+        ("message", pa.string()),
+        ("roster_row", pa.int64()),
+    ]
+)
 REJECTED = pa.schema(
     [
         ("period", pa.string()),

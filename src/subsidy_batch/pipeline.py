@@ -77,7 +77,7 @@ class Stages:
         log.info(f"{name}_done", seconds=seconds, **facts)
 
 
-def run_id_for(county: str, period: Period, revision: int, input_digests: list[str]) -> str:
+def run_id_for(county: str, period: Period | str, revision: int, input_digests: list[str]) -> str:
     """Derived from what the run reads and its revision, so a reproduction gets the same id and bank batch id."""
     digest = hashlib.sha256("|".join([__version__, str(revision), *input_digests]).encode()).hexdigest()
     return f"{county}-{period}-{revision}-{digest[:10]}"

@@ -345,3 +345,75 @@ def with_broken_rows(frame: pl.DataFrame, seed: int = 7) -> pl.DataFrame:
     spoiled["公民身份号码"] = pl.when(row == seed % step).then(wrong_check).otherwise(spoiled["公民身份号码"])
     out = frame.with_columns(**{c: e for c, e in spoiled.items()})
     return pl.concat([out, out.tail(1)])  # the same person twice: both copies are rejected
+
+
+# (name suffix, kind, ownership, location, beds, area, rating, months, daily users, 中度, 重度, account?)
+# Each row exercises one case: eligible ones, every tier boundary, every failed condition.
+FACILITY_CASES = (
+    ("颐养院", "养老机构", "民办", "城市社区", "120", "3500", "三级", "12", "", "40", "25", True),
+    ("康乐养老中心", "养老机构", "公建民营", "农村", "20", "900", "二级", "12", "", "8", "3", True),
+    ("福寿院", "养老机构", "民办", "农村", "19", "600", "一级", "12", "", "6", "2", True),
+    ("敬老院", "养老机构", "公办", "农村", "80", "2000", "二级", "12", "", "30", "12", True),
+    ("夕阳红养老院", "养老机构", "民办", "城市社区", "45", "1200", "", "12", "", "10", "5", True),
+    ("安康老年公寓", "养老机构", "民办", "城市社区", "60", "1500", "四级", "12", "", "18", "9", False),
+    ("社区日间照料中心", "日间照料中心", "公建民营", "城市社区", "", "320", "三星级", "12", "", "", "", True),
+    ("街道日间照料中心", "日间照料中心", "民办", "城市社区", "", "300", "二星级", "6", "", "", "", True),
+    ("小区日间照料中心", "日间照料中心", "民办", "城市社区", "", "299.5", "二星级", "12", "", "", "", True),
+    ("新建日间照料中心", "日间照料中心", "民办", "城市社区", "", "400", "一星级", "5", "", "", "", True),
+    ("村日间照料中心", "日间照料中心", "民办", "农村", "", "350", "一星级", "12", "", "", "", True),
+    ("幸福食堂", "助老食堂", "民办", "城市社区", "", "", "", "12", "10", "", "", True),
+    ("长者食堂", "助老食堂", "民办", "城市社区", "", "", "", "12", "30", "", "", True),
+    ("爱心食堂", "助老食堂", "公建民营", "农村", "", "", "", "12", "31", "", "", True),
+    ("邻里食堂", "助老食堂", "民办", "城市社区", "", "", "", "9", "60", "", "", True),
+    ("孝善食堂", "助老食堂", "民办", "农村", "", "", "", "12", "61", "", "", True),
+    ("百姓食堂", "助老食堂", "民办", "城市社区", "", "", "", "7", "85", "", "", True),
+    ("小院食堂", "助老食堂", "民办", "农村", "", "", "", "12", "9", "", "", True),
+    ("新开食堂", "助老食堂", "民办", "城市社区", "", "", "", "5", "40", "", "", True),
+)
+
+
+def facility_roster(county: str, year: int) -> pl.DataFrame:
+    """A facility roster (Chinese headers) with valid unified social credit codes; no real facilities."""
+    from subsidy_batch import creditcode
+
+    place = PLACES[county]
+    rows = []
+    for i, (
+        suffix,
+        kind,
+        ownership,
+        location,
+        beds,
+        area,
+        rating,
+        months,
+        users,
+        moderate,
+        severe,
+        has_account,
+    ) in enumerate(FACILITY_CASES):
+        township = place.townships[i % len(place.townships)]
+        rows.append(
+            {
+                "统一社会信用代码": f"52{place.code}MJ{i:07d}",
+                "机构名称": f"安丘市{township}{suffix}",
+                "机构类型": kind,
+                "运营性质": ownership,
+                "所在区域": location,
+                "床位数": beds,
+                "建筑面积（平方米）": area,
+                "开业日期": f"{year - 3 + i % 3}-0{1 + i % 9}-15"
+                if months == "12"
+                else f"{year}-0{13 - int(months)}-01",
+                "等级评定结果": rating,
+                "年内运营月数": months,
+                "日均服务老年人数": users,
+                "中度失能人数": moderate,
+                "重度失能人数": severe,
+                "开户银行": place.banks[i % len(place.banks)],
+                "银行账号": f"1560{i:012d}" if has_account else "",
+            }
+        )
+    frame = pl.DataFrame(rows)
+    first17 = pl.col("统一社会信用代码").str.slice(0, 17)
+    return frame.with_columns((first17 + creditcode.check_character(first17)).alias("统一社会信用代码"))

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from subsidy_batch import emit
 from subsidy_batch.errors import VerifyError
+from subsidy_batch.facility_run import KIND, execute_facilities
 from subsidy_batch.period import Period
 from subsidy_batch.pipeline import INPUT, execute
 from subsidy_batch.runs import MANIFEST, read_manifest
@@ -54,14 +55,24 @@ def verify_run(run_dir: Path) -> Verdict:
     with tempfile.TemporaryDirectory(prefix="subsidy-verify-") as tmp:
         shutil.copytree(run_dir / INPUT, Path(tmp) / INPUT)
         (original,) = manifest["inputs"]
-        fresh = execute(
-            Path(tmp) / INPUT,
-            str(manifest["county"]),
-            Period.parse(str(manifest["period"])),
-            int(manifest.get("revision", 1)),
-            original["original_name"],
-            lambda _: None,
-        )
+        if manifest.get("kind") == KIND:  # a yearly facility run
+            fresh = execute_facilities(
+                Path(tmp) / INPUT,
+                str(manifest["county"]),
+                int(manifest["year"]),
+                int(manifest.get("revision", 1)),
+                original["original_name"],
+                lambda _: None,
+            )
+        else:
+            fresh = execute(
+                Path(tmp) / INPUT,
+                str(manifest["county"]),
+                Period.parse(str(manifest["period"])),
+                int(manifest.get("revision", 1)),
+                original["original_name"],
+                lambda _: None,
+            )
         emit.write_json(fresh, Path(tmp) / MANIFEST)
         stored, again = _files(run_dir) - TIMESTAMPED, _files(Path(tmp)) - TIMESTAMPED
         verdict.files = len(stored | again)
