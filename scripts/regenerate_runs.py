@@ -32,11 +32,13 @@ STEPS = [
         "--supersede",
         "missing bank accounts supplied by the townships after the first run",
     ],
+    # Anqiu's yearly operating subsidies to facilities
+    ["run-facilities", "2024", "--county", "anqiu"],
 ]
 
 
 def main() -> None:
-    for county in ("jiaxiang", "youyi"):
+    for county in ("jiaxiang", "youyi", "anqiu"):
         shutil.rmtree(RUNS / county, ignore_errors=True)
     for step in STEPS:
         subprocess.run([sys.executable, "-m", "subsidy_batch", *step, "--quiet"], cwd=ROOT, check=True)
