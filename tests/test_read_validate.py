@@ -219,3 +219,30 @@ def test_fast_normalisation_equals_normalising_every_cell(rows: int) -> None:
     fast = normalise_frame(frame, schema)
     plain = frame.with_columns([normalise_expr(spec) for spec in schema.columns.values()])
     assert fast.equals(plain)
+
+
+def test_checking_in_chunks_gives_the_same_result_even_for_duplicates_across_chunks() -> None:
+    from subsidy_batch.validate import check_rows
+
+    one, two = person("1950-01-01"), person("1951-01-01")
+    rows = [
+        one,
+        person("1952-01-01"),
+        person("1953-01-01") | {"income_status": "低保户"},
+        dict(one),
+        two,
+        person("1954-01-01"),
+        dict(two),
+    ]
+    raw = raw_roster(rows)
+    whole = check_rows(raw, load_schema(), "2024-05", "jiaxiang", key="id_number")
+    chunked = check_rows(raw, load_schema(), "2024-05", "jiaxiang", key="id_number", chunk_rows=2)
+    assert chunked.rejected.equals(whole.rejected)
+    assert chunked.accepted.equals(whole.accepted)
+    assert whole.rejected.select("row", "problem").rows() == [
+        (1, "duplicate_id"),
+        (3, "invalid_value"),
+        (4, "duplicate_id"),
+        (5, "duplicate_id"),
+        (7, "duplicate_id"),
+    ]
