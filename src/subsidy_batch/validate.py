@@ -106,19 +106,14 @@ def check_rows(
     failures = pl.concat(found)
     helpers = pl.concat(helper_parts)
 
-    values = frame.with_row_index("index").with_columns(pl.col("index").cast(pl.Int64))
-    failing = values.filter(pl.col("index").is_in(failures.get_column("index").unique().implode()))
+    # only the failing rows are looked at again: taken by position, never by scanning the roster
+    bad = failures.get_column("index").unique().sort()
+    failing = frame.select(pl.all().gather(bad)).with_columns(index=bad, id_given=given_id.gather(bad))
     long_values = failing.unpivot(index=["index", ROW], on=list(schema.columns), variable_name="column")
     rejected = (
         failures.join(_problem_table(schema), on=["column", "check_number"], how="left")
         .join(long_values, on=["index", "column"], how="left")
-        .join(
-            values.select("index")
-            .with_columns(id_given=given_id)
-            .filter(pl.col("index").is_in(failures.get_column("index").unique().implode())),
-            on="index",
-            how="left",
-        )
+        .join(failing.select("index", "id_given"), on="index", how="left")
         .with_columns(
             shown=pl.when(pl.col("sensitive")).then(idnumber.mask(pl.col("value"))).otherwise(pl.col("value"))
         )
@@ -139,8 +134,13 @@ def check_rows(
             "message",
         )
     )
-    bad_rows = rejected.get_column(ROW).unique().implode()
-    accepted = pl.concat([frame, helpers], how="horizontal").filter(~pl.col(ROW).is_in(bad_rows))
+    keep = (
+        pl.Series([True]).extend_constant(True, frame.height - 1)
+        if frame.height
+        else pl.Series([], dtype=pl.Boolean)
+    )
+    keep = keep.scatter(bad, False) if bad.len() else keep
+    accepted = pl.concat([frame, helpers], how="horizontal").filter(keep)
     return Checked(accepted=accepted, rejected=rejected, rows_read=frame.height)
 
 
@@ -155,10 +155,15 @@ def bank_account_ok() -> pl.Expr:
 def validate(raw: RawRoster, schema: RosterSchema, period: str, county: str) -> Validated:
     """Reject every problem of every bad row; return the good rows typed for the engine."""
     checked = check_rows(raw, schema, period, county, key="id_number")
-    accepted = checked.accepted.with_columns(
-        birth_date=pl.col("__id_number.birth"),  # dates already parsed for the checks
-        death_date=pl.col("__death_date.date"),
-        ability_grade=pl.col("ability_grade").cast(pl.Int8),
-        bank_account_ok=bank_account_ok(),
-    ).select(pl.exclude("^__.*$"))
+    accepted = (
+        checked.accepted.lazy()
+        .with_columns(
+            birth_date=pl.col("__id_number.birth"),  # dates already parsed for the checks
+            death_date=pl.col("__death_date.date"),
+            ability_grade=pl.col("ability_grade").cast(pl.Int8),
+            bank_account_ok=bank_account_ok(),
+        )
+        .select(pl.exclude("^__.*$"))
+        .collect()
+    )
     return Validated(accepted=accepted, rejected=checked.rejected, rows_read=checked.rows_read)
