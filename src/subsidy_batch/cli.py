@@ -40,6 +40,17 @@ CountyOpt = Annotated[
 ConfigDirOpt = Annotated[
     Path, typer.Option("--config-dir", help="Folder holding counties/ and shared/ configs.")
 ]
+RunsDirOpt = Annotated[Path, typer.Option("--runs-dir", help="Where accepted runs are kept.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", help="Print no progress, only the summary and errors.")]
+SupersedeOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--supersede",
+        metavar="REASON",
+        help="Replace the accepted run; the old one is kept under runs/<county>/superseded/ with this reason.",
+        show_default=False,
+    ),
+]
 
 
 def _fail(message: str, code: int) -> typer.Exit:
@@ -104,23 +115,10 @@ def run(
             show_default=False,
         ),
     ] = None,
-    runs_dir: Annotated[Path, typer.Option("--runs-dir", help="Where accepted runs are kept.")] = Path(
-        "runs"
-    ),
+    runs_dir: RunsDirOpt = Path("runs"),
     config_dir: ConfigDirOpt = Path("config"),
-    quiet: Annotated[
-        bool, typer.Option("--quiet", help="Print no progress, only the summary and errors.")
-    ] = False,
-    supersede: Annotated[
-        str | None,
-        typer.Option(
-            "--supersede",
-            metavar="REASON",
-            help="Replace the period's accepted run; the old run is kept under runs/<county>/superseded/ "
-            "with this reason.",
-            show_default=False,
-        ),
-    ] = None,
+    quiet: QuietOpt = False,
+    supersede: SupersedeOpt = None,
 ) -> None:
     """Compute and write the accepted payment run of one county for one month."""
     try:
@@ -152,22 +150,10 @@ def run_facilities_command(
             show_default=False,
         ),
     ] = None,
-    runs_dir: Annotated[Path, typer.Option("--runs-dir", help="Where accepted runs are kept.")] = Path(
-        "runs"
-    ),
+    runs_dir: RunsDirOpt = Path("runs"),
     config_dir: ConfigDirOpt = Path("config"),
-    quiet: Annotated[
-        bool, typer.Option("--quiet", help="Print no progress, only the summary and errors.")
-    ] = False,
-    supersede: Annotated[
-        str | None,
-        typer.Option(
-            "--supersede",
-            metavar="REASON",
-            help="Replace the year's accepted facility run, keeping the old one.",
-            show_default=False,
-        ),
-    ] = None,
+    quiet: QuietOpt = False,
+    supersede: SupersedeOpt = None,
 ) -> None:
     """Compute and write the yearly operating subsidies of a county's institutions, day-care centres and canteens."""
     from subsidy_batch.facility_run import FacilityRunRequest, run_facilities

@@ -20,11 +20,11 @@ from subsidy_batch.pipeline import (
     Progress,
     RunResult,
     Stages,
+    fingerprint,
     money_text,
     outputs,
     publish_run,
     reconcile,
-    run_id_for,
     snapshot,
 )
 from subsidy_batch.read import default_roster, read_roster
@@ -98,13 +98,8 @@ def execute_facilities(
     county_config = load_county(config_dir, county)
     encoding = county_config.bank_file_encoding
     schema = load_schema("facility", schema_dir=inputs / "schemas")
-    (roster,) = sorted(inputs.glob("roster.*"))
-    schema_sha, roster_sha = emit.sha256_file(schema.path), emit.sha256_file(roster)
-    config_entries = [
-        {"file": str(p.relative_to(config_dir)), "sha256": emit.sha256_file(p)} for p in county_config.files
-    ]
-    run_id = run_id_for(
-        county, label(year), revision, [roster_sha, schema_sha, *(c["sha256"] for c in config_entries)]
+    roster, roster_sha, schema_sha, config_entries, run_id = fingerprint(
+        inputs, county, label(year), revision, county_config.files, schema.path
     )
     stages = Stages(progress)
     year_text = str(year)

@@ -242,6 +242,19 @@ def snapshot(
     return inputs
 
 
+def fingerprint(
+    inputs: Path, county: str, label: str, revision: int, config_files: tuple[Path, ...], schema: Path
+) -> tuple[Path, str, str, list[dict[str, str]], str]:
+    """The run's roster snapshot, the sha256 of roster, schema and each config file, and the run id."""
+    (roster,) = sorted(inputs.glob("roster.*"))
+    config = [
+        {"file": str(p.relative_to(inputs / "config")), "sha256": emit.sha256_file(p)} for p in config_files
+    ]
+    roster_sha, schema_sha = emit.sha256_file(roster), emit.sha256_file(schema)
+    run_id = run_id_for(county, label, revision, [roster_sha, schema_sha, *(c["sha256"] for c in config)])
+    return roster, roster_sha, schema_sha, config, run_id
+
+
 def execute(
     inputs: Path,
     county: str,
@@ -256,14 +269,8 @@ def execute(
     config_dir = inputs / "config"
     config = load_county(config_dir, county)
     schema = load_schema(schema_dir=inputs / "schemas")
-    (snapshot,) = sorted(inputs.glob("roster.*"))
-    config_entries = [
-        {"file": str(p.relative_to(config_dir)), "sha256": emit.sha256_file(p)} for p in config.files
-    ]
-    schema_sha = emit.sha256_file(schema.path)
-    roster_sha = emit.sha256_file(snapshot)
-    run_id = run_id_for(
-        county, period, revision, [roster_sha, schema_sha, *(c["sha256"] for c in config_entries)]
+    snapshot, roster_sha, schema_sha, config_entries, run_id = fingerprint(
+        inputs, county, str(period), revision, config.files, schema.path
     )
     stages = Stages(progress)
     with audit.audit_to(staging / "audit.jsonl", run_id=run_id, county=county, period=str(period)):
