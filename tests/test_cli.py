@@ -130,3 +130,16 @@ def test_the_installed_console_script_runs(workdir: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "total paid" in done.stdout
+
+
+def test_totals_that_do_not_reconcile_exit_7_and_accept_nothing(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from subsidy_batch import bank
+
+    real = bank.write_bank_files
+    monkeypatch.setattr(bank, "write_bank_files", lambda payments, *a, **k: real(payments.slice(1), *a, **k))
+    result = _run("run", "2024-05", "--county", "jiaxiang")
+    assert result.exit_code == 7
+    assert "totals do not reconcile, nothing was accepted" in result.stderr
+    assert not (workdir / "runs" / "jiaxiang" / "2024-05").exists()

@@ -246,3 +246,8 @@ def test_checking_in_chunks_gives_the_same_result_even_for_duplicates_across_chu
         (5, "duplicate_id"),
         (7, "duplicate_id"),
     ]
+
+
+@pytest.mark.parametrize("ident", ["37082919440510123", "37082919440510123Y", "37082919440510123456"])
+def test_an_id_that_is_not_17_digits_and_a_check_character_is_rejected_as_id_format(ident: str) -> None:
+    assert _problems([person("1944-05-10") | {"id_number": ident}]) == [(1, "id_number", "id_format")]

@@ -233,6 +233,24 @@ def _typed(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+# The roster's own words for coded values, so that messages read as the clerk wrote the roster.
+LABELS = {
+    "private": "民办",
+    "public_built_private_run": "公建民营",
+    "public": "公办",
+    "urban": "城市社区",
+    "rural": "农村",
+}
+
+
+def _label(col: pl.Expr) -> pl.Expr:
+    return col.replace(LABELS).fill_null("empty")
+
+
+def _labels(values: frozenset[str]) -> str:
+    return " / ".join(LABELS.get(v, v) for v in sorted(values))
+
+
 def _conditions(rule: FacilityRule) -> list[tuple[str, pl.Expr, pl.Expr]]:
     """(condition code, failed?, message) for each condition the rule sets."""
     out: list[tuple[str, pl.Expr, pl.Expr]] = []
@@ -243,8 +261,8 @@ def _conditions(rule: FacilityRule) -> list[tuple[str, pl.Expr, pl.Expr]]:
                 ~pl.col("ownership").is_in(sorted(rule.ownership)),
                 pl.format(
                     "运营性质 is {}; only {} qualify",
-                    pl.col("ownership"),
-                    pl.lit(", ".join(sorted(rule.ownership))),
+                    _label(pl.col("ownership")),
+                    pl.lit(_labels(rule.ownership)),
                 ),
             )
         )
@@ -255,8 +273,8 @@ def _conditions(rule: FacilityRule) -> list[tuple[str, pl.Expr, pl.Expr]]:
                 ~pl.col("location").is_in(sorted(rule.location)).fill_null(False),
                 pl.format(
                     "所在区域 is {}; only {} qualify",
-                    pl.col("location").fill_null("empty"),
-                    pl.lit(", ".join(sorted(rule.location))),
+                    _label(pl.col("location")),
+                    pl.lit(_labels(rule.location)),
                 ),
             )
         )
