@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -56,6 +57,11 @@ SupersedeOpt = Annotated[
 def _fail(message: str, code: int) -> typer.Exit:
     typer.echo(f"error: {scrub(message)}", err=True)
     return typer.Exit(code)
+
+
+def _progress(quiet: bool) -> Callable[[str], None]:
+    """Stage lines on stderr (masked, like everything shown), or nothing with --quiet."""
+    return (lambda _: None) if quiet else (lambda msg: typer.echo(scrub(msg), err=True))
 
 
 def resolve_county(county: str | None) -> str:
@@ -124,7 +130,7 @@ def run(
     try:
         slug = resolve_county(county)
         request = RunRequest(_period(period), slug, roster, runs_dir, config_dir, supersede_reason=supersede)
-        progress = (lambda _: None) if quiet else (lambda msg: typer.echo(scrub(msg), err=True))
+        progress = _progress(quiet)
         result = run_month(request, progress)
     except SubsidyError as exc:
         raise _fail(str(exc), exc.exit_code) from exc
@@ -162,7 +168,7 @@ def run_facilities_command(
         request = FacilityRunRequest(
             year, resolve_county(county), roster, runs_dir, config_dir, supersede_reason=supersede
         )
-        progress = (lambda _: None) if quiet else (lambda msg: typer.echo(scrub(msg), err=True))
+        progress = _progress(quiet)
         result = run_facilities(request, progress)
     except SubsidyError as exc:
         raise _fail(str(exc), exc.exit_code) from exc

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,10 +24,11 @@ from subsidy_batch.pipeline import (
     money_text,
     outputs,
     publish_run,
+    read_stage,
     reconcile,
     snapshot,
 )
-from subsidy_batch.read import default_roster, read_roster
+from subsidy_batch.read import default_roster
 from subsidy_batch.runs import RunPaths
 from subsidy_batch.schema import SCHEMA_DIR, load_schema
 from subsidy_batch.validate import bank_account_ok, check_rows
@@ -104,16 +105,7 @@ def execute_facilities(
     stages = Stages(progress)
     year_text = str(year)
     with audit.audit_to(staging / "audit.jsonl", run_id=run_id, county=county, period=label(year)):
-        log.info(
-            "run_started",
-            tool_version=__version__,
-            revision=revision,
-            roster=source_name,
-            stale_lock=stale_note,
-        )
-        with stages.stage("read", f"reading {source_name}") as facts:
-            raw = replace(read_roster(roster, schema), source=Path(source_name))
-            facts.update(rows=raw.frame.height, encoding=raw.encoding)
+        raw = read_stage(stages, roster, schema, source_name, revision, stale_note)
         with stages.stage("validate", f"checking {raw.frame.height} facilities") as facts:
             checked = check_rows(raw, schema, year_text, county, key="facility_id")
             facts.update(

@@ -22,7 +22,7 @@ from subsidy_batch.config import CountyConfig, load_county
 from subsidy_batch.errors import ReconciliationError, RosterError, SubsidyError
 from subsidy_batch.money import fen_to_yuan
 from subsidy_batch.period import Period
-from subsidy_batch.read import default_roster, read_roster
+from subsidy_batch.read import RawRoster, default_roster, read_roster
 from subsidy_batch.runs import (
     MANIFEST,
     RunPaths,
@@ -242,6 +242,19 @@ def snapshot(
     return inputs
 
 
+def read_stage(
+    stages: Stages, roster: Path, schema: Any, source_name: str, revision: int, stale_note: str | None
+) -> RawRoster:
+    """Log the run's start, then read its roster snapshot, reported under the clerk's file name."""
+    log.info(
+        "run_started", tool_version=__version__, revision=revision, roster=source_name, stale_lock=stale_note
+    )
+    with stages.stage("read", f"reading {source_name}") as facts:
+        raw = replace(read_roster(roster, schema), source=Path(source_name))
+        facts.update(rows=raw.frame.height, encoding=raw.encoding, ignored_columns=list(raw.ignored_columns))
+    return raw
+
+
 def fingerprint(
     inputs: Path, county: str, label: str, revision: int, config_files: tuple[Path, ...], schema: Path
 ) -> tuple[Path, str, str, list[dict[str, str]], str]:
@@ -274,18 +287,7 @@ def execute(
     )
     stages = Stages(progress)
     with audit.audit_to(staging / "audit.jsonl", run_id=run_id, county=county, period=str(period)):
-        log.info(
-            "run_started",
-            tool_version=__version__,
-            revision=revision,
-            roster=source_name,
-            stale_lock=stale_note,
-        )
-        with stages.stage("read", f"reading {source_name}") as facts:
-            raw = replace(read_roster(snapshot, schema), source=Path(source_name))
-            facts.update(
-                rows=raw.frame.height, encoding=raw.encoding, ignored_columns=list(raw.ignored_columns)
-            )
+        raw = read_stage(stages, snapshot, schema, source_name, revision, stale_note)
         if raw.ignored_columns:
             progress(f"ignored columns not used by the rules: {', '.join(raw.ignored_columns)}")
         with stages.stage("validate", f"checking {raw.frame.height} rows") as facts:
