@@ -221,7 +221,7 @@ def test_fast_normalisation_equals_normalising_every_cell(rows: int) -> None:
     assert fast.equals(plain)
 
 
-def test_checking_in_chunks_gives_the_same_result_even_for_duplicates_across_chunks() -> None:
+def test_duplicates_far_apart_and_next_to_each_other_reject_every_copy() -> None:
     from subsidy_batch.validate import check_rows
 
     one, two = person("1950-01-01"), person("1951-01-01")
@@ -234,18 +234,44 @@ def test_checking_in_chunks_gives_the_same_result_even_for_duplicates_across_chu
         person("1954-01-01"),
         dict(two),
     ]
-    raw = raw_roster(rows)
-    whole = check_rows(raw, load_schema(), "2024-05", "jiaxiang", key="id_number")
-    chunked = check_rows(raw, load_schema(), "2024-05", "jiaxiang", key="id_number", chunk_rows=2)
-    assert chunked.rejected.equals(whole.rejected)
-    assert chunked.accepted.equals(whole.accepted)
-    assert whole.rejected.select("row", "problem").rows() == [
+    checked = check_rows(raw_roster(rows), load_schema(), "2024-05", "jiaxiang", key="id_number")
+    assert checked.rejected.select("row", "problem").rows() == [
         (1, "duplicate_id"),
         (3, "invalid_value"),
         (4, "duplicate_id"),
         (5, "duplicate_id"),
         (7, "duplicate_id"),
     ]
+    assert checked.accepted.get_column("row").to_list() == [2, 6]
+
+
+def test_pandera_over_every_row_reports_exactly_the_problems_of_the_one_pass_check() -> None:
+    """The run lets pandera look only at the rows the one-pass check fails; over every row it finds the same."""
+    import pandera.errors
+
+    from subsidy_batch.period import Period
+    from subsidy_batch.read import ROW
+    from subsidy_batch.schema import normalise_frame, pandera_schema, with_checks
+    from subsidy_batch.synth import roster, with_broken_rows
+    from subsidy_batch.validate import check_rows
+
+    schema = load_schema()
+    sample = with_broken_rows(roster("jiaxiang", 5_000, Period(2024, 5), seed=9))
+    rows = sample.rename(schema.header_map(), strict=False).to_dicts()
+    rows += [person("1944-02-29") | {"id_number": v} for v in ("", "3.70829E+17", "370829194402291234")]
+    rows += [person("1950-01-01") | {"death_date": "1949-12-31", "ability_grade": "5", "residence": "x"}]
+    raw = raw_roster(rows)
+    checked = check_rows(raw, schema, "2024-05", "jiaxiang", key="id_number")
+    everything = with_checks(normalise_frame(raw.frame, schema), schema)
+    with pytest.raises(pandera.errors.SchemaErrors) as exc:
+        pandera_schema(schema).validate(everything.drop(ROW), lazy=True)
+    cases = pl.DataFrame(exc.value.failure_cases).select(
+        (pl.col("index").cast(pl.Int64) + 1).alias("row"), "column", pl.col("check").alias("problem")
+    )
+    expected = sorted(cases.unique().rows())
+    assert sorted(checked.rejected.select("row", "column", "problem").rows()) == expected
+    assert len({r for r, _, _ in expected}) >= 14  # the broken sample rows, a duplicate pair and ours
+    assert checked.accepted.height + len({r for r, _, _ in expected}) == raw.frame.height
 
 
 @pytest.mark.parametrize("ident", ["37082919440510123", "37082919440510123Y", "37082919440510123456"])

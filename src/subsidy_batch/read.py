@@ -9,6 +9,7 @@ from pathlib import Path
 import polars as pl
 
 from subsidy_batch.errors import RosterError
+from subsidy_batch.frames import cut_like
 from subsidy_batch.schema import RosterSchema
 
 ROW = "row"  # 1-based data row number, as a clerk counts rows below the header
@@ -88,8 +89,9 @@ def read_roster(path: Path, schema: RosterSchema) -> RawRoster:
     frame = frame.select(
         [pl.col(src).cast(pl.String).alias(dst) for src, dst in renames.items()]
         + [pl.lit(None, pl.String).alias(c) for c in schema.columns if c not in renames.values()]
-    ).with_row_index(ROW, offset=1)
-    frame = frame.with_columns(pl.col(ROW).cast(pl.Int64))
+    )
+    rows = pl.int_range(1, frame.height + 1, dtype=pl.Int64, eager=True).alias(ROW)
+    frame = frame.insert_column(0, cut_like(rows, frame.to_series(0)) if frame.width else rows)
     return RawRoster(frame, path, encoding, tuple(ignored))
 
 

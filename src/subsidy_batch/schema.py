@@ -16,6 +16,7 @@ from pandera.api.polars.types import PolarsData
 from subsidy_batch import creditcode, dates, idnumber
 from subsidy_batch.config import SAFE_LOADER
 from subsidy_batch.errors import ConfigError
+from subsidy_batch.frames import cut_like
 
 SCHEMA_DIR = Path(os.environ.get("SUBSIDY_SCHEMA_DIR", Path(__file__).resolve().parents[2] / "schemas"))
 
@@ -158,9 +159,10 @@ def _rewrite(column: str, old: pl.Series, new: pl.Series) -> pl.Expr:
 def normalise_frame(frame: pl.DataFrame, schema: RosterSchema) -> pl.DataFrame:
     """Normalise every schema column by rewriting only the values that change; same as normalise_expr.
 
-    The distinct values a normalise step would change are found in one lazy query over all columns (all
-    distinct values of a repetitive column such as township or 经济状况; the distinct "dirty" values of
-    any other), normalised once each, and rewritten in one more lazy query. Clean columns are not touched.
+    The distinct values a normalise step would change are found by one lazy query per column, run in
+    parallel (all distinct values of a repetitive column such as township or 经济状况; the distinct "dirty"
+    values of any other), normalised once each, and rewritten in one more lazy query. Clean columns are
+    not touched.
     """
     specs = list(schema.columns.values())
     sample = frame.head(10_000)
@@ -172,11 +174,12 @@ def normalise_frame(frame: pl.DataFrame, schema: RosterSchema) -> pl.DataFrame:
         else:
             dirty = "|".join(["^$", "^\\s|\\s$", *(_DIRTY[step] for step in spec.normalise)])
             candidates = values.filter(values.str.contains(dirty))
-        scans.append(candidates.drop_nulls().unique().sort().implode().alias(spec.name))
-    found = frame.lazy().select(scans).collect().row(0, named=True)
+        scans.append(frame.lazy().select(candidates.drop_nulls().unique().sort().alias(spec.name)))
+    # one query per column, run side by side: in a single select polars 2.1 ran them one after another
+    found = {spec.name: part.to_series() for spec, part in zip(specs, pl.collect_all(scans), strict=True)}
     rewrites = []
     for spec in specs:
-        old = pl.Series(spec.name, found[spec.name], dtype=pl.String)
+        old = found[spec.name]
         new = old.to_frame().select(normalise_expr(spec)).to_series()
         changed = (old != new) | new.is_null()
         if changed.any():
@@ -184,51 +187,61 @@ def normalise_frame(frame: pl.DataFrame, schema: RosterSchema) -> pl.DataFrame:
     return frame.lazy().with_columns(rewrites).collect() if rewrites else frame
 
 
-# Expensive values that checks compare (ID key and checksum, dates). They are computed once per roster in
-# one parallel polars pass (helper_columns) instead of once per check; the checks themselves stay small
-# expressions that pandera evaluates column by column.
-HELPERS: dict[str, Callable[[pl.Expr], pl.Expr]] = {
-    "key": idnumber.exact_key,
-    "check_ok": idnumber.check_character_ok,
-    "rounded": idnumber.rounded_digits,
-    "scientific": idnumber.scientific,
-    "birth": lambda c: pl.when(c.str.contains(r"^[0-9]{17}[0-9X]$")).then(idnumber.birth_date(c)),
-    "date": dates.parse_date,
-    "credit_ok": creditcode.check_character_ok,
-    "duplicated": lambda c: _duplicated(c),
+@dataclass(frozen=True)
+class Helper:
+    """A value that checks compare (ID key and checksum, dates), computed once per roster, not per check."""
+
+    value: Callable[[str], pl.Expr]  # from the column's name
+    # Only rows where `where` holds need the value; the others get `otherwise`. A rare case (a date given,
+    # an Excel-mangled ID) is then worked out on a few rows instead of millions.
+    where: Callable[[str], pl.Expr] | None = None
+    otherwise: object = None
+    uses: tuple[str, ...] = ()  # helpers of the same column that `where` reads (computed first)
+
+
+HELPERS: dict[str, Helper] = {
+    "key": Helper(lambda c: idnumber.exact_key(pl.col(c))),
+    "check_ok": Helper(lambda c: idnumber.check_character_ok(pl.col(c))),
+    "birth": Helper(
+        lambda c: pl.when(pl.col(c).str.contains(r"^[0-9]{17}[0-9X]$")).then(idnumber.birth_date(pl.col(c)))
+    ),
+    "credit_ok": Helper(lambda c: creditcode.check_character_ok(pl.col(c))),
+    # Excel notation never has an ID's shape, and check_ok is null exactly where the shape is wrong
+    "scientific": Helper(
+        lambda c: idnumber.scientific(pl.col(c)),
+        where=lambda c: helper(c, "check_ok").is_null(),
+        otherwise=False,
+        uses=("check_ok",),
+    ),
+    # only an ID whose check character fails can be reported as rounded by Excel (see CHECK_KINDS)
+    "rounded": Helper(
+        lambda c: idnumber.rounded_digits(pl.col(c)),
+        where=lambda c: ~helper(c, "check_ok").fill_null(False),
+        otherwise=False,
+        uses=("check_ok",),
+    ),
+    "date": Helper(lambda c: dates.parse_date(pl.col(c)), where=lambda c: pl.col(c).is_not_null()),
 }
-# Helpers that need every row of the roster at once; the others are computed chunk by chunk.
-WHOLE_ROSTER_HELPERS = frozenset({"duplicated"})
+OK = "__ok"  # every check of the row passes
 
 
-def _duplicated(col: pl.Expr) -> pl.Expr:
-    """Another row has the same value.
+def _duplicated(frame: pl.DataFrame, column: str) -> pl.Series:
+    """Another row has the same value (needs the whole roster at once).
 
-    Well-formed IDs compare as exact integer keys (computed once, in whole_roster_helpers): sorting them
-    and taking the values equal to a neighbour is ~10x faster than hashing every row. Empty or malformed
-    values, few by nature, compare as text among themselves.
+    Well-formed IDs compare as exact integer keys (the "key" helper): sorting them and taking the values
+    equal to a neighbour is ~10x faster than hashing every row. Empty or malformed values (and credit
+    codes, which have no key) compare as text among themselves, taken by position.
     """
-    key = pl.col("__key")
+    text, key = frame.get_column(column), frame.get_column(f"__{column}.key")
     ordered = key.drop_nulls().sort()
     repeated = ordered.filter((ordered == ordered.shift(1)) | (ordered == ordered.shift(-1))).unique()
-    odd = col.filter(key.is_null() & col.is_not_null())
-    repeated_odd = odd.filter(odd.is_duplicated()).unique()
-    return key.is_in(repeated.implode()).fill_null(False) | (
-        key.is_null() & col.is_in(repeated_odd.implode()).fill_null(False)
-    )
+    flags = key.is_in(repeated.implode()).fill_null(False)
+    odd = (key.is_null() & text.is_not_null()).arg_true()
+    twice = odd.filter(text.gather(odd).is_duplicated())
+    return (flags.scatter(twice, True) if twice.len() else flags).alias(f"__{column}.duplicated")
 
 
-def whole_roster_helpers(frame: pl.DataFrame, schema: RosterSchema) -> pl.DataFrame:
-    """The helpers that need every row at once (duplicates), one column at a time over its exact key."""
-    out = []
-    for alias, (column, name) in _needed(schema, whole_roster=True).items():
-        out.append(
-            frame.lazy()
-            .select(pl.col(column), idnumber.exact_key(pl.col(column)).alias("__key"))
-            .select(HELPERS[name](pl.col(column)).alias(alias))
-            .collect()
-        )
-    return pl.concat(out, how="horizontal") if out else pl.DataFrame()
+WHOLE_ROSTER_HELPERS: dict[str, Callable[[pl.DataFrame, str], pl.Series]] = {"duplicated": _duplicated}
 
 
 def helper(column: str, name: str) -> pl.Expr:
@@ -254,7 +267,7 @@ CHECK_KINDS: dict[str, CheckKind] = {
     "not_empty": CheckKind((), lambda c, s: pl.col(c).is_not_null()),
     "matches": CheckKind((), lambda c, s: pl.col(c).str.contains(s.pattern or "")),
     "one_of": CheckKind((), lambda c, s: pl.col(c).is_in(list(s.values))),
-    "unique": CheckKind(((None, "duplicated"),), lambda c, s: ~helper(c, "duplicated")),
+    "unique": CheckKind(((None, "key"), (None, "duplicated")), lambda c, s: ~helper(c, "duplicated")),
     "not_stored_as_number": CheckKind(
         ((None, "scientific"), (None, "rounded"), (None, "check_ok")), lambda c, s: ~_stored_as_number(c)
     ),
@@ -275,31 +288,63 @@ CHECK_KINDS: dict[str, CheckKind] = {
 }
 
 
-def _needed(schema: RosterSchema, whole_roster: bool) -> dict[str, tuple[str, str]]:
-    """alias -> (column, helper) for every helper the schema's checks need, each once."""
+def _needed(schema: RosterSchema) -> dict[str, tuple[str, str]]:
+    """alias -> (column, helper) for every helper the schema's checks need, each once, those used first."""
     wanted: dict[str, tuple[str, str]] = {}
     for spec in schema.columns.values():
         for chk in spec.checks:
             for column, name in CHECK_KINDS[chk.kind].needs:
-                if (name in WHOLE_ROSTER_HELPERS) == whole_roster:
-                    wanted[f"__{column or spec.name}.{name}"] = (column or spec.name, name)
+                column = column or spec.name
+                uses = HELPERS[name].uses if name in HELPERS else ()
+                for used in (*uses, name):
+                    wanted[f"__{column}.{used}"] = (column, used)
     return wanted
 
 
-def helper_columns(schema: RosterSchema, whole_roster: bool) -> list[pl.Expr]:
-    """The helper values the checks need: those that need the whole roster at once, or the rest."""
-    return [
-        HELPERS[name](pl.col(column)).alias(alias)
-        for alias, (column, name) in _needed(schema, whole_roster).items()
+def _with_helpers(frame: pl.DataFrame, schema: RosterSchema) -> pl.DataFrame:
+    """Every helper the checks need: per-row ones in one parallel pass, rare ones on the rows that need
+    them, then the ones that compare rows with each other."""
+    needed = _needed(schema)
+    every_row = [
+        HELPERS[name].value(column).alias(alias)
+        for alias, (column, name) in needed.items()
+        if name in HELPERS and HELPERS[name].where is None
     ]
+    frame = frame.lazy().with_columns(every_row).collect()
+    for alias, (column, name) in needed.items():
+        made = HELPERS.get(name)
+        if made is None or made.where is None:
+            continue
+        rows = frame.select(made.where(column).fill_null(False)).to_series().arg_true()
+        found = frame.select(pl.col(column).gather(rows)).select(made.value(column).alias(alias)).to_series()
+        default = pl.repeat(made.otherwise, frame.height, dtype=found.dtype, eager=True).alias(alias)
+        made_here = default.scatter(rows, found) if rows.len() else default
+        frame = frame.with_columns(cut_like(made_here, frame.get_column(column)))
+    whole = [
+        cut_like(WHOLE_ROSTER_HELPERS[name](frame, column), frame.get_column(column))
+        for column, name in needed.values()
+        if name not in HELPERS
+    ]
+    return frame.with_columns(whole)
+
+
+def _passes(spec: CheckSpec) -> pl.Expr:
+    """True where the value passes; null means "not applicable" (an empty optional cell, or a value another
+    check already rejects), which passes too."""
+    return CHECK_KINDS[spec.kind].passes(spec.column, spec).fill_null(True)
+
+
+def with_checks(frame: pl.DataFrame, schema: RosterSchema) -> pl.DataFrame:
+    """The frame with every helper value and OK: whether every check of the schema passes on the row."""
+    checks = [_passes(chk) for spec in schema.columns.values() for chk in spec.checks]
+    return _with_helpers(frame, schema).with_columns(
+        pl.all_horizontal(checks).alias(OK) if checks else pl.lit(True).alias(OK)
+    )
 
 
 def _pandera_check(spec: CheckSpec) -> pa.Check:
-    kind = CHECK_KINDS[spec.kind]
-
     def check(data: PolarsData) -> pl.LazyFrame:
-        # null means "not applicable" (an empty optional cell, or a value another check already rejects)
-        return data.lazyframe.select(kind.passes(data.key, spec).fill_null(True))
+        return data.lazyframe.select(_passes(spec))
 
     return pa.Check(check, name=spec.problem)
 
