@@ -80,7 +80,7 @@ def entitlements(county: str, period: str, rows: list[dict[str, str]]) -> dict[t
     schema = load_schema()
     checked = validate(raw_roster(rows), schema, period, county)
     assert checked.rejected.height == 0, checked.rejected.to_dicts()
-    items = line_items(checked.accepted.lazy(), load_county(CONFIG, county), Period.parse(period)).collect()
+    items = line_items(checked.accepted, load_county(CONFIG, county), Period.parse(period))
     return {
         (r["id_number"], r["benefit"]): Item(
             None if r["amount_fen"] is None else Decimal(r["amount_fen"]) / 100,

@@ -11,7 +11,7 @@ import yaml
 
 from subsidy_batch.compute import age_on, line_items, reference_date, round_half_up_int
 from subsidy_batch.config import load_county
-from subsidy_batch.money import fen_array_to_decimal, yuan_to_fen
+from subsidy_batch.money import fen_to_decimal, yuan_to_fen
 from subsidy_batch.period import Period
 from subsidy_batch.schema import load_schema
 from subsidy_batch.validate import validate
@@ -50,11 +50,22 @@ def test_round_half_up(num: int, den: int, out: int) -> None:
 
 
 def test_money_conversions_are_exact() -> None:
-    import pyarrow as pa
-
     assert yuan_to_fen("85") == 8500 and yuan_to_fen("0.01") == 1
-    got = fen_array_to_decimal(pa.array([8500, 1, None, 99999999999], pa.int64())).to_pylist()
-    assert got == [Decimal("85.00"), Decimal("0.01"), None, Decimal("999999999.99")]
+    fen = pl.Series("fen", [8500, 1, None, 99999999999, 999999999999999999], dtype=pl.Int64)
+    got = fen.to_frame().select(fen_to_decimal(pl.col("fen")))
+    assert got.dtypes == [pl.Decimal(18, 2)]
+    assert got.to_series().to_list() == [
+        Decimal("85.00"),
+        Decimal("0.01"),
+        None,
+        Decimal("999999999.99"),
+        Decimal("9999999999999999.99"),
+    ]
+
+
+def test_an_amount_beyond_18_digits_raises_instead_of_being_cut() -> None:
+    with pytest.raises(pl.exceptions.InvalidOperationError):
+        pl.DataFrame({"fen": [10**18]}).select(fen_to_decimal(pl.col("fen")))
 
 
 @pytest.fixture
@@ -73,9 +84,7 @@ def youyi_with_standards(tmp_path: Path) -> Path:
 
 def _items(config_dir: Path, period: str, rows: list[dict[str, str]]) -> dict[str, Decimal | None]:
     checked = validate(raw_roster(rows), load_schema(), period, "youyi")
-    items = line_items(
-        checked.accepted.lazy(), load_county(config_dir, "youyi"), Period.parse(period)
-    ).collect()
+    items = line_items(checked.accepted, load_county(config_dir, "youyi"), Period.parse(period))
     return {r["benefit"]: r["amount_fen"] for r in items.iter_rows(named=True)}
 
 

@@ -14,6 +14,8 @@ from subsidy_batch.period import Period
 STANDARD_NOT_SET = "standard_not_set"
 NO_BANK_ACCOUNT = "no_bank_account"
 PERSON_KEYS = ("id_number", "name", "township")
+# columns that rule conditions may test (condition_expr)
+MATCHED_ON = ("income_status", "family_planning", "residence", "ability_grade", "hukou_code")
 LINE_ITEM_SCHEMA = {
     "id_number": pl.String,
     "name": pl.String,
@@ -117,39 +119,48 @@ def rules_table(rules: list[Rule], config: CountyConfig) -> pl.DataFrame:
     )
 
 
-def eligible_people(people: pl.LazyFrame, config: CountyConfig, period: Period) -> pl.LazyFrame:
-    """People alive on the first day of the period (the month of death is paid), with their age."""
-    ref = reference_date(period, config.age_basis)
-    return people.filter(
-        pl.col("death_date").is_null() | (pl.col("death_date") >= period.first_day)
-    ).with_columns(age=age_on(pl.col("birth_date"), ref))
+def line_items(people: pl.DataFrame, config: CountyConfig, period: Period) -> pl.DataFrame:
+    """One row per person x benefit matched, with amount in fen (null when not set), status and reason.
 
-
-def line_items(people: pl.LazyFrame, config: CountyConfig, period: Period) -> pl.LazyFrame:
-    """One row per person x benefit matched, with amount in fen (null when not set), status and reason."""
+    The rules are matched on integers only (each person's position and, per benefit, the index of the
+    rule that applies); the person's text columns are then taken once, by position, for the matched
+    items. Items are ordered by ID number (its integer key orders exactly as its text) and benefit.
+    """
     rules = payable_rules(config, period)
-    table = rules_table(rules, config)
-    eligible = eligible_people(people, config, period)
+    benefits = sorted({r.benefit for r in rules})
+    if not benefits:  # e.g. only yearly rules whose payment month is another month
+        return pl.DataFrame(schema=LINE_ITEM_SCHEMA)
+    ref = reference_date(period, config.age_basis)
+    # people alive on the first day of the period (the month of death is paid), with their age
+    matching = (
+        people.lazy()
+        .select(
+            pl.int_range(pl.len(), dtype=pl.UInt32).alias("pos"),
+            "id_key",
+            age=age_on(pl.col("birth_date"), ref),
+            alive=pl.col("death_date").is_null() | (pl.col("death_date") >= period.first_day),
+            **{name: pl.col(name) for name in MATCHED_ON},
+        )
+        .filter(pl.col("alive"))
+        .collect()
+    )
     per_benefit = []
-    for benefit in sorted({r.benefit for r in rules}):
+    for rank, benefit in enumerate(benefits):
         cases = [(condition_expr(r.when), index) for index, r in enumerate(rules) if r.benefit == benefit]
         chain: Any = pl.when(cases[0][0]).then(pl.lit(cases[0][1], pl.Int32))
         for cond, index in cases[1:]:
             chain = chain.when(cond).then(pl.lit(index, pl.Int32))
         per_benefit.append(
-            eligible.select(
-                *PERSON_KEYS,
-                "row",
-                "age",
-                "residence",
-                "bank_account_ok",
-                pl.lit(benefit).alias("benefit"),
-                chain.otherwise(None).alias("rule_index"),
-            ).filter(pl.col("rule_index").is_not_null())
+            matching.lazy()
+            .select("pos", "id_key", "age", pl.lit(rank, pl.UInt8).alias("rank"), chain.alias("rule_index"))
+            .filter(pl.col("rule_index").is_not_null())
         )
-    if not per_benefit:  # e.g. only yearly rules whose payment month is another month
-        return pl.LazyFrame(schema=LINE_ITEM_SCHEMA)
-    items = pl.concat(per_benefit).join(table.lazy(), on=["benefit", "rule_index"], how="left")
+    table = rules_table(rules, config).with_columns(
+        rank=pl.col("benefit").replace_strict(benefits, list(range(len(benefits))), return_dtype=pl.UInt8)
+    )
+    # positions in increasing order: taking text columns out of a frame of many chunks is fastest so
+    items = pl.concat(per_benefit).sort("pos").collect()
+    person = people.select(pl.col(*PERSON_KEYS, "row", "residence", "bank_account_ok").gather(items["pos"]))
     amount = pl.when(pl.col("residence") == "urban").then(pl.col("fen_urban")).otherwise(pl.col("fen_rural"))
     hold = (
         pl.when(pl.col("amount_fen").is_null())
@@ -158,27 +169,29 @@ def line_items(people: pl.LazyFrame, config: CountyConfig, period: Period) -> pl
         .then(pl.lit(NO_BANK_ACCOUNT))
     )
     return (
-        items.with_columns(amount_fen=amount)
+        pl.concat([items, person], how="horizontal")
+        .lazy()
+        .join(table.lazy(), on=["rank", "rule_index"], how="left", maintain_order="left")
+        .with_columns(amount_fen=amount)
         .with_columns(hold_reason=hold)
         .with_columns(
             status=pl.when(pl.col("hold_reason").is_null()).then(pl.lit("paid")).otherwise(pl.lit("held"))
         )
-        .select(
-            *PERSON_KEYS, "benefit", "amount_fen", "status", "hold_reason", "rule", "citation", "row", "age"
-        )
-        .sort("id_number", "benefit")
+        .sort("id_key", "rank")
+        .select(*LINE_ITEM_SCHEMA, "pos", "id_key")  # the last two for payments()
+        .collect()
     )
 
 
-def payments(items: pl.LazyFrame, people: pl.LazyFrame) -> pl.LazyFrame:
-    """One row per person with at least one paid item: the sum of the paid items."""
+def payments(items: pl.DataFrame, people: pl.DataFrame) -> pl.DataFrame:
+    """One row per person with at least one paid item: the sum of the paid items, ordered by ID number."""
     paid = (
-        items.filter(pl.col("status") == "paid")
-        .group_by("id_number")
-        .agg(amount_fen=pl.col("amount_fen").sum(), items=pl.len().cast(pl.Int32))
+        items.lazy()
+        .filter(pl.col("status") == "paid")
+        .group_by("pos")
+        .agg(pl.col("id_key").first(), amount_fen=pl.col("amount_fen").sum(), items=pl.len().cast(pl.Int32))
+        .sort("id_key")
+        .collect()
     )
-    return (
-        paid.join(people.select(*PERSON_KEYS, "bank_name", "bank_account"), on="id_number", how="left")
-        .select(*PERSON_KEYS, "bank_name", "bank_account", "amount_fen", "items")
-        .sort("id_number")
-    )
+    person = people.select(pl.col(*PERSON_KEYS, "bank_name", "bank_account").gather(paid["pos"]))
+    return pl.concat([person, paid.select("amount_fen", "items")], how="horizontal")

@@ -128,7 +128,7 @@ def execute_facilities(
                 ("ineligible.parquet", ineligible, emit.INELIGIBLE),
                 ("rejected.parquet", checked.rejected, emit.REJECTED),
             ):
-                table = emit.to_arrow(frame.with_columns(year=pl.lit(year_text)), layout, year_text, county)
+                table = emit.to_output(frame.with_columns(year=pl.lit(year_text)), layout, year_text, county)
                 emit.write_parquet(table, staging / name)
         with stages.stage("bank_files", "writing bank files") as facts:
             bank_files = bank.write_bank_files(

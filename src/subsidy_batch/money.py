@@ -5,10 +5,9 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-import pyarrow as pa
-import pyarrow.compute as pc
+import polars as pl
 
-DECIMAL = pa.decimal128(18, 2)
+DECIMAL = pl.Decimal(18, 2)
 _YUAN = re.compile(r"^\d{1,13}(\.\d{1,2})?$")
 
 
@@ -24,7 +23,6 @@ def fen_to_yuan(fen: int) -> Decimal:
     return (Decimal(fen) / 100).quantize(Decimal("0.01"))
 
 
-def fen_array_to_decimal(values: pa.Array) -> pa.Array:
-    """Convert an int64 fen array to decimal128(18,2) yuan exactly (multiplying by 0.01 is exact in decimal)."""
-    scaled = pc.multiply(values.cast(pa.decimal128(19, 0)), pa.scalar(Decimal("0.01"), pa.decimal128(3, 2)))
-    return scaled.cast(DECIMAL)  # raises if an amount exceeds 18 digits, never truncates
+def fen_to_decimal(fen: pl.Expr) -> pl.Expr:
+    """Integer fen as decimal(18,2) yuan, exactly: fen x 1.00 / 100 is a whole number of hundredths."""
+    return (fen.cast(pl.Decimal(38, 2)) / 100).cast(DECIMAL)  # strict: beyond 18 digits raises

@@ -294,9 +294,8 @@ def execute(
             validated = validate(raw, schema, str(period), county)
             facts.update(accepted=validated.accepted.height, rejected=validated.rejected_rows)
         with stages.stage("compute", "computing entitlements") as facts:
-            people = validated.accepted.lazy()
-            items = line_items(people, config, period).collect()
-            pays = payments(items.lazy(), people).collect()
+            items = line_items(validated.accepted, config, period)
+            pays = payments(items, validated.accepted)
             facts.update(line_items=items.height, payees=pays.height)
         with stages.stage("write", "writing outputs") as facts:
             for name, frame, layout in (
@@ -304,7 +303,7 @@ def execute(
                 ("payments.parquet", pays, emit.PAYMENTS),
                 ("rejected.parquet", validated.rejected, emit.REJECTED),
             ):
-                emit.write_parquet(emit.to_arrow(frame, layout, str(period), county), staging / name)
+                emit.write_parquet(emit.to_output(frame, layout, str(period), county), staging / name)
             facts.update(files=3)
         with stages.stage("bank_files", "writing bank files") as facts:
             bank_files = bank.write_bank_files(

@@ -18,7 +18,7 @@ _BANK_ACCOUNT = r"^[0-9]{8,30}$"
 
 @dataclass(frozen=True)
 class Validated:
-    accepted: pl.DataFrame  # typed: dates are Date, ability_grade is Int8
+    accepted: pl.DataFrame  # typed: dates are Date, ability_grade is Int8; id_key (UInt64) orders as the ID
     rejected: pl.DataFrame  # one row per (row, problem), REJECTED_COLUMNS order
     rows_read: int
 
@@ -131,6 +131,7 @@ def validate(raw: RawRoster, schema: RosterSchema, period: str, county: str) -> 
     accepted = (
         checked.accepted.lazy()
         .with_columns(
+            id_key=pl.col("__id_number.key"),  # orders exactly as the ID text (idnumber.exact_key)
             birth_date=pl.col("__id_number.birth"),  # dates already parsed for the checks
             death_date=pl.col("__death_date.date"),
             ability_grade=pl.col("ability_grade").cast(pl.Int8),
