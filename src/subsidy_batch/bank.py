@@ -60,7 +60,8 @@ def write_bank_files(
     banks = sorted(payments.get_column("bank_name").unique().to_list())
     memo = neutralise(f"{period} {county_name} {what}")
     for index, bank_name in enumerate(banks, start=1):
-        rows = payments.filter(pl.col("bank_name") == bank_name).sort("id_number")
+        # select(all().filter()): polars 2.1's filter() copies every text column first (see frames.py)
+        rows = payments.select(pl.all().filter(pl.col("bank_name") == bank_name)).sort("id_number")
         total = int(rows.get_column("amount_fen").sum())
         control = io.StringIO()
         csv.writer(control, lineterminator="\r\n").writerow(

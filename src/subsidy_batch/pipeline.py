@@ -90,19 +90,26 @@ def money_text(fen: int) -> str:
 def _totals(
     rows_read: int, validated: Any, items: pl.DataFrame, pays: pl.DataFrame, config: CountyConfig
 ) -> dict[str, Any]:
-    paid = items.filter(pl.col("status") == "paid")
-    held = items.filter(pl.col("status") == "held")
+    # one aggregation over the few columns needed: filtering the whole item frame copies its text
+    counts = (
+        items.lazy()
+        .group_by("benefit", "status", "hold_reason")
+        .agg(n=pl.len(), fen=pl.col("amount_fen").sum())
+        .collect()
+        .rows(named=True)
+    )
+    paid = [c for c in counts if c["status"] == "paid"]
     by_benefit = {}
     for benefit in config.benefits:  # every benefit keeps its row in reports, even with nothing paid
-        of_benefit = items.filter(pl.col("benefit") == benefit)
-        paid_b = of_benefit.filter(pl.col("status") == "paid")
+        of_benefit = [c for c in counts if c["benefit"] == benefit]
+        paid_b = [c for c in of_benefit if c["status"] == "paid"]
         by_benefit[benefit] = {
-            "paid_items": paid_b.height,
-            "paid_amount": money_text(int(paid_b.get_column("amount_fen").sum())),
-            "held_items": of_benefit.height - paid_b.height,
+            "paid_items": sum(c["n"] for c in paid_b),
+            "paid_amount": money_text(sum(c["fen"] for c in paid_b)),
+            "held_items": sum(c["n"] for c in of_benefit) - sum(c["n"] for c in paid_b),
         }
     held_by_reason = {
-        reason: held.filter(pl.col("hold_reason") == reason).height
+        reason: sum(c["n"] for c in counts if c["status"] == "held" and c["hold_reason"] == reason)
         for reason in ("standard_not_set", "no_bank_account")
     }
     return {
@@ -111,10 +118,10 @@ def _totals(
         "people_rejected": validated.rejected_rows,
         "rejection_problems": validated.rejected.height,
         "line_items": items.height,
-        "paid_items": paid.height,
+        "paid_items": sum(c["n"] for c in paid),
         "paid_people": pays.height,
-        "paid_amount": money_text(int(paid.get_column("amount_fen").sum())),
-        "held_items": held.height,
+        "paid_amount": money_text(sum(c["fen"] for c in paid)),
+        "held_items": sum(c["n"] for c in counts if c["status"] == "held"),
         "held_items_by_reason": held_by_reason,
         "by_benefit": by_benefit,
     }
@@ -135,8 +142,9 @@ def reconcile(
     if rows[0] != rows[1] + rows[2]:
         problems.append(f"rows read {rows[0]} != rows accepted {rows[1]} + rows rejected {rows[2]}")
     items = pl.read_parquet(staging / "line_items.parquet", columns=["benefit", "status", "amount"])
+    items = items.select(pl.col("benefit", "amount").filter(pl.col("status") == "paid"))
     pays = pl.read_parquet(staging / "payments.parquet", columns=["amount", "items"])
-    paid_items = items.filter(pl.col("status") == "paid").get_column("amount").sum() or Decimal(0)
+    paid_items = items.get_column("amount").sum() or Decimal(0)
     paid_people = pays.get_column("amount").sum() or Decimal(0)
     bank_total = Decimal(0)
     bank_count = 0
@@ -154,9 +162,7 @@ def reconcile(
         )
     if bank_count != pays.height or pays.get_column("items").sum() != totals["paid_items"]:
         problems.append("payee or item counts differ between payments and bank files")
-    written = dict(
-        items.filter(pl.col("status") == "paid").group_by("benefit").agg(pl.col("amount").sum()).iter_rows()
-    )
+    written = dict(items.group_by("benefit").agg(pl.col("amount").sum()).iter_rows())
     for benefit, facts in totals["by_benefit"].items():
         got = written.get(benefit)
         if Decimal(got or 0) != Decimal(facts["paid_amount"]):
