@@ -9,6 +9,7 @@ import polars as pl
 
 from subsidy_batch.config import Condition, CountyConfig, Rule
 from subsidy_batch.errors import NoRuleInForceError
+from subsidy_batch.frames import take
 from subsidy_batch.period import Period
 
 STANDARD_NOT_SET = "standard_not_set"
@@ -99,10 +100,10 @@ def payable_rules(config: CountyConfig, period: Period) -> list[Rule]:
 
 
 def rules_table(rules: list[Rule], config: CountyConfig) -> pl.DataFrame:
+    """One row per rule, in the order of `rules`: its benefit, name, citation and monthly fen."""
     return pl.DataFrame(
         {
             "benefit": [r.benefit for r in rules],
-            "rule_index": [i for i, _ in enumerate(rules)],
             "rule": [r.name for r in rules],
             "citation": [r.citation for r in rules],
             "fen_urban": [_monthly_fen(r, config, "urban") for r in rules],
@@ -110,7 +111,6 @@ def rules_table(rules: list[Rule], config: CountyConfig) -> pl.DataFrame:
         },
         schema={
             "benefit": pl.String,
-            "rule_index": pl.Int32,
             "rule": pl.String,
             "citation": pl.String,
             "fen_urban": pl.Int64,
@@ -123,44 +123,38 @@ def line_items(people: pl.DataFrame, config: CountyConfig, period: Period) -> pl
     """One row per person x benefit matched, with amount in fen (null when not set), status and reason.
 
     The rules are matched on integers only (each person's position and, per benefit, the index of the
-    rule that applies); the person's text columns are then taken once, by position, for the matched
-    items. Items are ordered by ID number (its integer key orders exactly as its text) and benefit.
+    rule that applies) and the items ordered by ID number (its integer key orders exactly as its text)
+    and benefit; the people's text and the rules' text are then taken by position.
     """
     rules = payable_rules(config, period)
     benefits = sorted({r.benefit for r in rules})
     if not benefits:  # e.g. only yearly rules whose payment month is another month
         return pl.DataFrame(schema=LINE_ITEM_SCHEMA)
     ref = reference_date(period, config.age_basis)
-    # people alive on the first day of the period (the month of death is paid), with their age
-    matching = (
-        people.lazy()
-        .select(
-            pl.int_range(pl.len(), dtype=pl.UInt32).alias("pos"),
-            "id_key",
-            age=age_on(pl.col("birth_date"), ref),
-            alive=pl.col("death_date").is_null() | (pl.col("death_date") >= period.first_day),
-            **{name: pl.col(name) for name in MATCHED_ON},
-        )
-        .filter(pl.col("alive"))
-        .collect()
+    matching = people.lazy().select(
+        pl.int_range(pl.len(), dtype=pl.UInt32).alias("pos"),
+        "id_key",
+        age=age_on(pl.col("birth_date"), ref),
+        # people alive on the first day of the period (the month of death is paid)
+        alive=pl.col("death_date").is_null() | (pl.col("death_date") >= period.first_day),
+        **{name: pl.col(name) for name in MATCHED_ON},
     )
     per_benefit = []
     for rank, benefit in enumerate(benefits):
         cases = [(condition_expr(r.when), index) for index, r in enumerate(rules) if r.benefit == benefit]
-        chain: Any = pl.when(cases[0][0]).then(pl.lit(cases[0][1], pl.Int32))
+        chain: Any = pl.when(cases[0][0]).then(pl.lit(cases[0][1], pl.UInt32))
         for cond, index in cases[1:]:
-            chain = chain.when(cond).then(pl.lit(index, pl.Int32))
+            chain = chain.when(cond).then(pl.lit(index, pl.UInt32))
         per_benefit.append(
-            matching.lazy()
-            .select("pos", "id_key", "age", pl.lit(rank, pl.UInt8).alias("rank"), chain.alias("rule_index"))
-            .filter(pl.col("rule_index").is_not_null())
+            matching.select(
+                "pos", "id_key", "age", "alive", pl.lit(rank, pl.UInt8).alias("rank"), chain.alias("rule")
+            )
+            .filter(pl.col("alive") & pl.col("rule").is_not_null())
+            .drop("alive")
         )
-    table = rules_table(rules, config).with_columns(
-        rank=pl.col("benefit").replace_strict(benefits, list(range(len(benefits))), return_dtype=pl.UInt8)
-    )
-    # positions in increasing order: taking text columns out of a frame of many chunks is fastest so
-    items = pl.concat(per_benefit).sort("pos").collect()
-    person = people.select(pl.col(*PERSON_KEYS, "row", "residence", "bank_account_ok").gather(items["pos"]))
+    items = pl.concat(per_benefit).sort("id_key", "rank").collect()
+    person = take(people, (*PERSON_KEYS, "row", "residence", "bank_account_ok"), items.get_column("pos"))
+    rule = rules_table(rules, config).select(pl.all().gather(items.get_column("rule")))
     amount = pl.when(pl.col("residence") == "urban").then(pl.col("fen_urban")).otherwise(pl.col("fen_rural"))
     hold = (
         pl.when(pl.col("amount_fen").is_null())
@@ -169,15 +163,13 @@ def line_items(people: pl.DataFrame, config: CountyConfig, period: Period) -> pl
         .then(pl.lit(NO_BANK_ACCOUNT))
     )
     return (
-        pl.concat([items, person], how="horizontal")
+        pl.concat([items.drop("rule"), person, rule], how="horizontal")
         .lazy()
-        .join(table.lazy(), on=["rank", "rule_index"], how="left", maintain_order="left")
         .with_columns(amount_fen=amount)
         .with_columns(hold_reason=hold)
         .with_columns(
             status=pl.when(pl.col("hold_reason").is_null()).then(pl.lit("paid")).otherwise(pl.lit("held"))
         )
-        .sort("id_key", "rank")
         .select(*LINE_ITEM_SCHEMA, "pos", "id_key")  # the last two for payments()
         .collect()
     )
@@ -188,10 +180,9 @@ def payments(items: pl.DataFrame, people: pl.DataFrame) -> pl.DataFrame:
     paid = (
         items.lazy()
         .filter(pl.col("status") == "paid")
-        .group_by("pos")
-        .agg(pl.col("id_key").first(), amount_fen=pl.col("amount_fen").sum(), items=pl.len().cast(pl.Int32))
-        .sort("id_key")
+        .group_by("id_key", maintain_order=True)  # line_items() orders items by ID number
+        .agg(pl.col("pos").first(), amount_fen=pl.col("amount_fen").sum(), items=pl.len().cast(pl.Int32))
         .collect()
     )
-    person = people.select(pl.col(*PERSON_KEYS, "bank_name", "bank_account").gather(paid["pos"]))
+    person = take(people, (*PERSON_KEYS, "bank_name", "bank_account"), paid.get_column("pos"))
     return pl.concat([person, paid.select("amount_fen", "items")], how="horizontal")
