@@ -57,17 +57,19 @@ def write_bank_files(
     """Write one CSV per bank_name, payees sorted by ID number (or credit code); returns what each holds."""
     out_dir.mkdir(parents=True, exist_ok=True)
     files = []
-    banks = sorted(payments.get_column("bank_name").unique().to_list())
+    by_bank = payments.partition_by(
+        "bank_name", as_dict=True, maintain_order=True
+    )  # one pass, not one per bank
     memo = neutralise(f"{period} {county_name} {what}")
-    for index, bank_name in enumerate(banks, start=1):
-        # select(all().filter()): polars 2.1's filter() copies every text column first (see frames.py)
-        rows = payments.select(pl.all().filter(pl.col("bank_name") == bank_name)).sort("id_number")
+    for index, (bank_name,) in enumerate(sorted(by_bank), start=1):
+        rows = by_bank[(bank_name,)].sort("id_number")
         total = int(rows.get_column("amount_fen").sum())
         control = io.StringIO()
         csv.writer(control, lineterminator="\r\n").writerow(
             [HEADER, batch_id, period, neutralise(bank_name), rows.height, f"{fen_to_yuan(total):.2f}"]
         )
-        details = rows.select(
+        details = io.BytesIO()  # UTF-8 from polars, re-encoded below
+        rows.select(
             pl.lit(DETAIL).alias("record"),
             pl.format(
                 "{}-{}", pl.lit(batch_id), pl.int_range(1, pl.len() + 1).cast(pl.String).str.zfill(6)
@@ -77,9 +79,11 @@ def write_bank_files(
             pl.col("bank_account"),
             yuan_text(pl.col("amount_fen")).alias("amount"),
             pl.lit(memo).alias("memo"),
-        ).write_csv(include_header=False, line_terminator="\r\n", quote_style="necessary")
+        ).write_csv(details, include_header=False, line_terminator="\r\n", quote_style="necessary")
         path = out_dir / file_name(index, bank_name)
-        path.write_bytes((control.getvalue() + details).encode(encoding))
+        with path.open("wb") as out:
+            out.write(control.getvalue().encode(encoding))
+            out.write(details.getvalue().decode("utf-8").encode(encoding))
         files.append(BankFile(path, bank_name, rows.height, total))
     return files
 
@@ -102,7 +106,9 @@ def read_bank_file(path: Path, encoding: str) -> tuple[dict[str, object], pl.Dat
         "total": Decimal(head[5]),
     }
     details = (
-        pl.read_csv(io.StringIO(body), has_header=False, new_columns=list(DETAIL_COLUMNS), infer_schema=False)
+        pl.read_csv(
+            body.encode("utf-8"), has_header=False, new_columns=list(DETAIL_COLUMNS), infer_schema=False
+        )
         if body
         else pl.DataFrame(schema={c: pl.String for c in DETAIL_COLUMNS})
     )
