@@ -13,7 +13,7 @@ import polars as pl
 import yaml
 from pandera.api.polars.types import PolarsData
 
-from subsidy_batch import creditcode, dates, idnumber
+from subsidy_batch import creditcode, dates, digits, idnumber
 from subsidy_batch.config import SAFE_LOADER
 from subsidy_batch.errors import ConfigError
 from subsidy_batch.frames import cut_like
@@ -202,9 +202,7 @@ class Helper:
 HELPERS: dict[str, Helper] = {
     "key": Helper(lambda c: idnumber.exact_key(pl.col(c))),
     "check_ok": Helper(lambda c: idnumber.check_character_ok(pl.col(c))),
-    "birth": Helper(
-        lambda c: pl.when(pl.col(c).str.contains(r"^[0-9]{17}[0-9X]$")).then(idnumber.birth_date(pl.col(c)))
-    ),
+    "birth": Helper(lambda c: idnumber.checked_birth_date(pl.col(c))),
     "credit_ok": Helper(lambda c: creditcode.check_character_ok(pl.col(c))),
     # Excel notation never has an ID's shape, and check_ok is null exactly where the shape is wrong
     "scientific": Helper(
@@ -265,11 +263,16 @@ def _stored_as_number(column: str) -> pl.Expr:
 
 CHECK_KINDS: dict[str, CheckKind] = {
     "not_empty": CheckKind((), lambda c, s: pl.col(c).is_not_null()),
-    "matches": CheckKind((), lambda c, s: pl.col(c).str.contains(s.pattern or "")),
+    "matches": CheckKind((), lambda c, s: digits.matches(pl.col(c), s.pattern or "")),
     "one_of": CheckKind((), lambda c, s: pl.col(c).is_in(list(s.values))),
     "unique": CheckKind(((None, "key"), (None, "duplicated")), lambda c, s: ~helper(c, "duplicated")),
     "not_stored_as_number": CheckKind(
         ((None, "scientific"), (None, "rounded"), (None, "check_ok")), lambda c, s: ~_stored_as_number(c)
+    ),
+    # ^[0-9]{17}[0-9X]$, read off the ID key (null exactly where that shape is wrong) instead of testing
+    # the text again
+    "gb11643_format": CheckKind(
+        ((None, "key"),), lambda c, s: helper(c, "key").is_not_null() | pl.col(c).is_null()
     ),
     # a wrong check character on an Excel-rounded ID is reported once, as id_stored_as_number
     "gb11643_check_character": CheckKind(
