@@ -32,7 +32,7 @@ from subsidy_batch.runs import (
     refuse_if_accepted,
     supersede,
 )
-from subsidy_batch.schema import SCHEMA_DIR, load_schema
+from subsidy_batch.schema import SCHEMA_DIR, load_schema, start_loading_pandera
 from subsidy_batch.validate import validate
 
 MANIFEST_VERSION = 1
@@ -173,6 +173,7 @@ def reconcile(
 
 def run_month(request: RunRequest, progress: Progress = lambda _: None) -> RunResult:
     """Compute, write, reconcile and publish the accepted run of one county and period."""
+    start_loading_pandera()
     period, county = request.period, request.county
     config = load_county(request.config_dir, county)
     payable_rules(config, period)  # fails early when no rule is in force

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import pandera.errors
 import polars as pl
 
 from subsidy_batch import idnumber
@@ -29,6 +28,8 @@ class Validated:
 
 def _failures(frame: pl.DataFrame, schema: RosterSchema) -> pl.DataFrame:
     """Every (row, column, check) that failed, as pandera reports them with lazy validation."""
+    import pandera.errors  # on first use: see schema.start_loading_pandera
+
     try:
         pandera_schema(schema).validate(frame, lazy=True)
     except pandera.errors.SchemaErrors as exc:
