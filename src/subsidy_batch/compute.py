@@ -11,6 +11,7 @@ from subsidy_batch.config import Condition, CountyConfig, Rule
 from subsidy_batch.errors import NoRuleInForceError
 from subsidy_batch.frames import take
 from subsidy_batch.period import Period
+from subsidy_batch.validate import bank_account_ok
 
 STANDARD_NOT_SET = "standard_not_set"
 NO_BANK_ACCOUNT = "no_bank_account"
@@ -153,7 +154,10 @@ def line_items(people: pl.DataFrame, config: CountyConfig, period: Period) -> pl
             .drop("alive")
         )
     items = pl.concat(per_benefit).sort("id_key", "rank").collect()
-    person = take(people, (*PERSON_KEYS, "row", "residence", "bank_account_ok"), items.get_column("pos"))
+    # the account is checked here, on the matched people only, not on every row of the roster
+    person = take(
+        people, (*PERSON_KEYS, "row", "residence", "bank_name", "bank_account"), items.get_column("pos")
+    )
     rule = rules_table(rules, config).select(pl.all().gather(items.get_column("rule")))
     amount = pl.when(pl.col("residence") == "urban").then(pl.col("fen_urban")).otherwise(pl.col("fen_rural"))
     hold = (
@@ -165,7 +169,7 @@ def line_items(people: pl.DataFrame, config: CountyConfig, period: Period) -> pl
     return (
         pl.concat([items.drop("rule"), person, rule], how="horizontal")
         .lazy()
-        .with_columns(amount_fen=amount)
+        .with_columns(amount_fen=amount, bank_account_ok=bank_account_ok())
         .with_columns(hold_reason=hold)
         .with_columns(
             status=pl.when(pl.col("hold_reason").is_null()).then(pl.lit("paid")).otherwise(pl.lit("held"))

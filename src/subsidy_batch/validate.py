@@ -136,7 +136,6 @@ def validate(raw: RawRoster, schema: RosterSchema, period: str, county: str) -> 
             birth_date=pl.col("__id_number.birth"),  # dates already parsed for the checks
             death_date=pl.col("__death_date.date"),
             ability_grade=pl.col("ability_grade").cast(pl.Int8),
-            bank_account_ok=bank_account_ok(),
         )
         .select(pl.exclude("^__.*$"))
         .collect()
