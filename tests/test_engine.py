@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 import yaml
 
-from subsidy_batch.compute import age_on, line_items, reference_date, round_half_up_int
+from subsidy_batch.compute import age_on, at_least, line_items, reference_date, round_half_up_int
 from subsidy_batch.config import load_county
 from subsidy_batch.money import fen_to_decimal, yuan_to_fen
 from subsidy_batch.period import Period
@@ -34,6 +34,31 @@ def _age(birth: str, ref: date) -> int:
 )
 def test_age_in_full_years(birth: str, ref: date, age: int) -> None:
     assert _age(birth, ref) == age
+
+
+@pytest.mark.parametrize(
+    "ref",
+    [
+        date(2024, 2, 29),  # leap day: 124 years before is 1900, which has no 29 February
+        date(2024, 2, 28),
+        date(2023, 2, 28),
+        date(2023, 3, 1),
+        date(2024, 4, 30),
+        date(2023, 12, 31),
+        date(2100, 2, 28),
+    ],
+)
+def test_age_conditions_as_date_comparisons_agree_with_age_in_full_years_on_every_birthday(ref: date) -> None:
+    births = pl.date_range(date(ref.year - 126, 1, 1), ref, eager=True).alias("birth_date").to_frame()
+    for years in (0, 1, 59, 60, 80, 99, 100, 124, 125):
+        got = births.select(fast=at_least(years, ref), exact=age_on(pl.col("birth_date"), ref) >= years)
+        differ = births.filter(got.get_column("fast") != got.get_column("exact"))
+        assert differ.height == 0, (years, differ.head(3))
+        assert got.get_column("exact").any() and (years == 0 or not got.get_column("exact").all())
+    # the rule engine's own way in: age 80-89 on 29 February 2024
+    window = births.filter(at_least(80, ref) & ~at_least(90, ref)).get_column("birth_date")
+    if ref == date(2024, 2, 29):
+        assert (window.min(), window.max()) == (date(1934, 3, 1), date(1944, 2, 29))
 
 
 def test_the_reference_day_is_the_end_of_the_previous_month_or_of_the_month() -> None:

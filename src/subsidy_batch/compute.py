@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from calendar import monthrange
 from datetime import date
 from typing import Any
 
@@ -16,6 +17,8 @@ from subsidy_batch.validate import bank_account_ok
 STANDARD_NOT_SET = "standard_not_set"
 NO_BANK_ACCOUNT = "no_bank_account"
 PERSON_KEYS = ("id_number", "name", "township")
+# carried by line items for payments(), after the contract's columns
+PAYEE = {"pos": pl.UInt32, "id_key": pl.UInt64, "bank_name": pl.String, "bank_account": pl.String}
 # columns that rule conditions may test (condition_expr)
 MATCHED_ON = ("income_status", "family_planning", "residence", "ability_grade", "hukou_code")
 LINE_ITEM_SCHEMA = {
@@ -44,12 +47,25 @@ def age_on(birth: pl.Expr, ref: date) -> pl.Expr:
     return (pl.lit(ref.year) - birth.dt.year().cast(pl.Int32) - not_yet.cast(pl.Int32)).cast(pl.Int32)
 
 
-def condition_expr(cond: Condition) -> pl.Expr:
+def at_least(years: int, ref: date) -> pl.Expr:
+    """age_on(birth_date, ref) >= years, as one comparison of dates (no date parts per person).
+
+    Someone is `years` old on `ref` exactly when born on or before the same day `years` earlier; where
+    that day does not exist (29 February of a common year) the last day of that month stands for it.
+    """
+    year = ref.year - years
+    if year < 1:  # beyond Python's dates: the arithmetic itself
+        return age_on(pl.col("birth_date"), ref) >= years
+    return pl.col("birth_date") <= date(year, ref.month, min(ref.day, monthrange(year, ref.month)[1]))
+
+
+def condition_expr(cond: Condition, ref: date) -> pl.Expr:
+    """Whether the rule's conditions hold for a person, whose age is counted on `ref`."""
     parts: list[pl.Expr] = [pl.lit(True)]
     if cond.age_min is not None:
-        parts.append(pl.col("age") >= cond.age_min)
+        parts.append(at_least(cond.age_min, ref))
     if cond.age_max is not None:
-        parts.append(pl.col("age") <= cond.age_max)
+        parts.append(~at_least(cond.age_max + 1, ref))
     for name in ("income_status", "family_planning", "residence"):
         values = getattr(cond, name)
         if values is not None:
@@ -130,30 +146,40 @@ def line_items(people: pl.DataFrame, config: CountyConfig, period: Period) -> pl
     rules = payable_rules(config, period)
     benefits = sorted({r.benefit for r in rules})
     if not benefits:  # e.g. only yearly rules whose payment month is another month
-        return pl.DataFrame(schema=LINE_ITEM_SCHEMA)
+        return pl.DataFrame(schema=LINE_ITEM_SCHEMA | PAYEE)
     ref = reference_date(period, config.age_basis)
-    matching = people.lazy().select(
-        pl.int_range(pl.len(), dtype=pl.UInt32).alias("pos"),
-        "id_key",
-        age=age_on(pl.col("birth_date"), ref),
-        # people alive on the first day of the period (the month of death is paid)
-        alive=pl.col("death_date").is_null() | (pl.col("death_date") >= period.first_day),
-        **{name: pl.col(name) for name in MATCHED_ON},
-    )
-    per_benefit = []
+    # people alive on the first day of the period (the month of death is paid)
+    alive = pl.col("death_date").is_null() | (pl.col("death_date") >= period.first_day)
+    applies = {}  # per benefit: the index of the rule that applies to the person, or null
     for rank, benefit in enumerate(benefits):
-        cases = [(condition_expr(r.when), index) for index, r in enumerate(rules) if r.benefit == benefit]
+        cases = [
+            (condition_expr(r.when, ref), index) for index, r in enumerate(rules) if r.benefit == benefit
+        ]
         chain: Any = pl.when(cases[0][0]).then(pl.lit(cases[0][1], pl.UInt32))
         for cond, index in cases[1:]:
             chain = chain.when(cond).then(pl.lit(index, pl.UInt32))
-        per_benefit.append(
-            matching.select(
-                "pos", "id_key", "age", "alive", pl.lit(rank, pl.UInt8).alias("rank"), chain.alias("rule")
-            )
-            .filter(pl.col("alive") & pl.col("rule").is_not_null())
-            .drop("alive")
+        applies[f"rule_{rank}"] = pl.when(alive).then(chain)
+    matched = (
+        people.lazy()
+        .select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("pos"), "id_key", "birth_date", **applies)
+        .collect()
+        .lazy()
+    )
+    items = (
+        pl.concat(  # in benefit order, which the stable sort by ID number keeps within each person
+            matched.select(
+                "pos",
+                "id_key",
+                "birth_date",
+                pl.lit(rank, pl.UInt8).alias("rank"),
+                pl.col(name).alias("rule"),
+            ).filter(pl.col("rule").is_not_null())
+            for rank, name in enumerate(applies)
         )
-    items = pl.concat(per_benefit).sort("id_key", "rank").collect()
+        .sort("id_key", maintain_order=True)
+        .with_columns(age=age_on(pl.col("birth_date"), ref))  # of the matched people only
+        .collect()
+    )
     # the account is checked here, on the matched people only, not on every row of the roster
     person = take(
         people, (*PERSON_KEYS, "row", "residence", "bank_name", "bank_account"), items.get_column("pos")
@@ -174,19 +200,24 @@ def line_items(people: pl.DataFrame, config: CountyConfig, period: Period) -> pl
         .with_columns(
             status=pl.when(pl.col("hold_reason").is_null()).then(pl.lit("paid")).otherwise(pl.lit("held"))
         )
-        .select(*LINE_ITEM_SCHEMA, "pos", "id_key")  # the last two for payments()
+        .select(*LINE_ITEM_SCHEMA, *PAYEE)
         .collect()
     )
 
 
-def payments(items: pl.DataFrame, people: pl.DataFrame) -> pl.DataFrame:
-    """One row per person with at least one paid item: the sum of the paid items, ordered by ID number."""
+def payments(items: pl.DataFrame) -> pl.DataFrame:
+    """One row per person with at least one paid item: the sum of the paid items, ordered by ID number.
+
+    The payee's details come from their first item (line_items() orders items by ID number and carries
+    the bank columns for this), not from the roster again.
+    """
     paid = (
         items.lazy()
+        .with_row_index("at")
         .filter(pl.col("status") == "paid")
-        .group_by("id_key", maintain_order=True)  # line_items() orders items by ID number
-        .agg(pl.col("pos").first(), amount_fen=pl.col("amount_fen").sum(), items=pl.len().cast(pl.Int32))
+        .group_by("id_key", maintain_order=True)
+        .agg(pl.col("at").first(), amount_fen=pl.col("amount_fen").sum(), items=pl.len().cast(pl.Int32))
         .collect()
     )
-    person = take(people, (*PERSON_KEYS, "bank_name", "bank_account"), paid.get_column("pos"))
+    person = items.select(pl.col(*PERSON_KEYS, "bank_name", "bank_account").gather(paid.get_column("at")))
     return pl.concat([person, paid.select("amount_fen", "items")], how="horizontal")

@@ -306,7 +306,7 @@ def execute(
             facts.update(accepted=validated.accepted.height, rejected=validated.rejected_rows)
         with stages.stage("compute", "computing entitlements") as facts:
             items = line_items(validated.accepted, config, period)
-            pays = payments(items, validated.accepted)
+            pays = payments(items)
             facts.update(line_items=items.height, payees=pays.height)
         progress("writing outputs and bank files…")
         outputs_written = {
