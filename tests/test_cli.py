@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from subsidy_batch import __version__
 from subsidy_batch.cli import app
+from subsidy_batch.errors import RosterError
 
 runner = CliRunner()
 
@@ -130,6 +132,20 @@ def test_the_installed_console_script_runs(workdir: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "total paid" in done.stdout
+
+
+def test_the_console_entry_keeps_exit_codes_and_flushes_its_output(workdir: Path) -> None:
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "subsidy_batch", *args]
+        return subprocess.run(command, capture_output=True, text=True, check=False)
+
+    assert run("version").stdout.strip() == __version__
+    assert run("version").returncode == 0
+    missing = run("run", "2024-05", "--county", "jiaxiang", "--roster", "no-such-file.csv")
+    assert missing.returncode == RosterError.exit_code and "no-such-file.csv" in missing.stderr
+    usage = run("run", "2024-13", "--county", "jiaxiang")
+    assert usage.returncode != 0 and usage.stderr
+    assert run("no-such-command").returncode == 2  # click's usage error
 
 
 def test_totals_that_do_not_reconcile_exit_7_and_accept_nothing(

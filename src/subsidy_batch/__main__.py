@@ -1,5 +1,5 @@
 """python -m subsidy_batch runs the command line."""
 
-from subsidy_batch.cli import app
+from subsidy_batch.cli import main
 
-app(prog_name="subsidy")
+main()

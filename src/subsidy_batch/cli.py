@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -295,5 +296,21 @@ def version() -> None:
     typer.echo(__version__)
 
 
-def main() -> None:  # pragma: no cover - console entry point
-    sys.exit(app())
+def main() -> NoReturn:
+    """The console entry point (`subsidy`, `python -m subsidy_batch`).
+
+    When the command is done, every file of the run is written, fsynced and closed, so the process ends
+    here without the interpreter's own teardown, which took 0.5-0.7 s after a 10-million-person run
+    (freeing what polars and pandera hold). Output streams are flushed first; the exit code is kept.
+    """
+    try:
+        app(prog_name="subsidy")
+        code = 0
+    except SystemExit as done:
+        if isinstance(done.code, str):  # sys.exit("message"): the interpreter would print it
+            print(done.code, file=sys.stderr)
+        code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError):  # e.g. `subsidy ... | head` closed the pipe
+            stream.flush()
+    os._exit(code)
