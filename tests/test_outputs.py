@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from subsidy_batch.bank import neutralise, read_bank_file
+from subsidy_batch.bank import neutralise, read_bank_file, write_bank_files
 from subsidy_batch.period import Period
 from subsidy_batch.pipeline import RunRequest, run_month
 from subsidy_batch.synth import roster, with_broken_rows
@@ -206,3 +206,31 @@ def test_a_roster_of_only_broken_rows_still_completes_and_pays_nothing(workdir: 
     assert result.manifest["totals"]["people_accepted"] == 0
     assert result.manifest["totals"]["paid_amount"] == "0.00"
     assert list((result.run_dir / "bank").glob("*.csv")) == []
+
+
+@pytest.mark.parametrize("encoding", ["gb18030", "utf-8"])
+def test_reconciliation_reads_records_and_amounts_of_any_name_without_decoding_them(
+    tmp_path: Path, encoding: str
+) -> None:
+    # four-byte GB18030 characters (whose bytes include ASCII digits), a comma, quotes, a line break
+    names = ["𠮷𡈼", "王,五", '赵"六"', "钱\r\n七", "䶮", "Zoë", "=1+1", "李四"]
+    payments = pl.DataFrame(
+        {
+            "id_number": [f"37082919440101{i:03d}X" for i in range(len(names))],
+            "name": names,
+            "township": "卧龙山街道",
+            "bank_name": ["中国农业银行", "嘉祥农村商业银行"] * (len(names) // 2),
+            "bank_account": [f"62284800{i:011d}" for i in range(len(names))],
+            "amount_fen": [8000, 1, 99, 100, 123456, 0, 20000, 999999999],
+        }
+    )
+    files = write_bank_files(payments, tmp_path, "batch-1", "2024-05", "嘉祥县", encoding)
+    assert len(files) == 2
+    for bf in files:
+        control, full = read_bank_file(bf.path, encoding)
+        control_fast, fast = read_bank_file(bf.path, encoding, text_fields=False)
+        assert control_fast == control and control["items"] == bf.items == fast.height
+        assert fast.to_dict(as_series=False) == full.select(fast.columns).to_dict(as_series=False)
+        assert int(fast.get_column("amount_fen").sum()) == bf.total_fen
+        shown = [n.lstrip("'") for n in full.get_column("name")]
+        assert set(shown) <= set(names)

@@ -91,11 +91,19 @@ def write_bank_files(
 DETAIL_COLUMNS = ("record", "reference", "name", "id_number", "account", "amount", "memo")
 
 
-def read_bank_file(path: Path, encoding: str) -> tuple[dict[str, object], pl.DataFrame]:
-    """Parse a bank file back: the control record, and the detail records with exact amount_fen."""
-    text = path.read_bytes().decode(encoding)
-    head_line, _, body = text.partition("\r\n")
-    head = next(csv.reader([head_line]))
+def read_bank_file(
+    path: Path, encoding: str, text_fields: bool = True
+) -> tuple[dict[str, object], pl.DataFrame]:
+    """Parse a bank file back: the control record, and the detail records with exact amount_fen.
+
+    With text_fields=False (the run's reconciliation) the names and memos are not decoded, only the
+    record types and amounts are read, straight from the bytes: in GB18030 and UTF-8 no byte of a
+    character outside ASCII is a comma, a quote or a line break, so the records split the same. Decoding
+    700,000 payees' names in Python took 0.5 s and checked nothing the totals need.
+    """
+    data = path.read_bytes()
+    head_line, _, body = data.partition(b"\r\n")
+    head = next(csv.reader([head_line.decode(encoding)]))
     if head[0] != HEADER:
         raise ValueError(f"{path.name}: first record is not a control record")
     control = {
@@ -105,13 +113,19 @@ def read_bank_file(path: Path, encoding: str) -> tuple[dict[str, object], pl.Dat
         "items": int(head[4]),
         "total": Decimal(head[5]),
     }
-    details = (
-        pl.read_csv(
-            body.encode("utf-8"), has_header=False, new_columns=list(DETAIL_COLUMNS), infer_schema=False
-        )
-        if body
-        else pl.DataFrame(schema={c: pl.String for c in DETAIL_COLUMNS})
-    )
+    if not body:
+        details = pl.DataFrame(schema={c: pl.String for c in DETAIL_COLUMNS})
+    elif text_fields:
+        text = body.decode(encoding).encode("utf-8")
+        details = pl.read_csv(text, has_header=False, new_columns=list(DETAIL_COLUMNS), infer_schema=False)
+    else:
+        details = pl.read_csv(
+            body,
+            has_header=False,
+            new_columns=list(DETAIL_COLUMNS),
+            infer_schema=False,
+            encoding="utf8-lossy",  # the text fields are not used; records and amounts are ASCII
+        ).select("record", "amount")
     if not details.get_column("amount").str.contains(r"^[0-9]+\.[0-9]{2}$").all():
         raise ValueError(f"{path.name}: an amount is not written as yuan with 2 decimals")
     if (details.get_column("record") != DETAIL).any():
