@@ -77,3 +77,16 @@ def test_id_shape_key_and_check_agree_with_the_regex_and_the_text() -> None:
         total = sum(int(c) * w for c, w in zip(text[:17], WEIGHTS, strict=True))
         assert ok == ("10X98765432"[total % 11] == text[17])
     assert got.get_column("ok").sum() > 100  # right check characters are in the sample too
+
+
+def test_only_digits_is_true_only_for_digits_and_always_for_up_to_19() -> None:
+    frame = pl.DataFrame({"t": hostile_texts(range(0, 24), 20_000, seed=19)}, schema={"t": pl.String})
+    got = frame.select(
+        fast=digits.only_digits(pl.col("t")),
+        digits=pl.col("t").str.contains("^[0-9]+$").fill_null(False),
+        short=pl.col("t").str.len_chars().fill_null(0) <= 19,
+    )
+    fast, all_digits, short = (got.get_column(c) for c in ("fast", "digits", "short"))
+    assert not (fast & ~all_digits).any()  # never says digits of anything else
+    assert (fast == all_digits).filter(short).all()  # and never misses up to 19 digits
+    assert fast.sum() > 0

@@ -189,8 +189,15 @@ def test_rejection_messages_never_show_a_full_id_number() -> None:
     assert ident[:17] not in message and "********" in message
 
 
-@pytest.mark.parametrize("rows", [40, 40_000])  # small: distinct-value path; large: dirty-cells path
-def test_fast_normalisation_equals_normalising_every_cell(rows: int) -> None:
+@pytest.mark.parametrize(
+    ("rows", "clean"),
+    [
+        (40, "text"),  # small: the distinct-value path
+        (40_000, "text"),  # large: the dirty-cells path
+        (40_000, "digits"),  # large and mostly digits: only cells not all digits are searched
+    ],
+)
+def test_fast_normalisation_equals_normalising_every_cell(rows: int, clean: str) -> None:
     from subsidy_batch.schema import normalise_expr, normalise_frame
 
     schema = load_schema()
@@ -210,9 +217,20 @@ def test_fast_normalisation_equals_normalising_every_cell(rows: int) -> None:
         " 3 ",
         "2024／5／1",
         "6228 4800 1234 5678",
+        "+12345",
+        "12345678901234567890123",
+        "６２２８",
     ]
+
+    def messy_row(i: int) -> bool:
+        return i % 3 != 0 if clean == "text" else i % 3 == 0
+
+    def clean_value(c: str, i: int) -> str:
+        return f"{c}{i}" if clean == "text" else f"{i:018d}"
+
     data = {
-        c: [messy[(i * 7 + j) % len(messy)] if (i % 3) else f"{c}{i}" for i in range(rows)]
+        # text: two cells in three messy; digits: one in three, so that the column is mostly digits
+        c: [messy[(i * 7 + j) % len(messy)] if messy_row(i) else clean_value(c, i) for i in range(rows)]
         for j, c in enumerate(schema.columns)
     }
     frame = pl.DataFrame(data, schema={c: pl.String for c in schema.columns})

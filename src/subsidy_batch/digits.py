@@ -22,6 +22,12 @@ def as_number(col: pl.Expr) -> pl.Expr:
     return col.cast(pl.UInt64, strict=False)
 
 
+def only_digits(col: pl.Expr) -> pl.Expr:
+    """True only where the text is ASCII digits (``^[0-9]+$``): always for 1-19 digits, for longer ones
+    only while their value fits 64 bits (leading zeros). False for any other text and for null."""
+    return as_number(col).is_not_null() & ~col.str.starts_with("+")
+
+
 def fixed_digits(col: pl.Expr, digits: int, then_digit_or_x: bool = False) -> pl.Expr:
     """True where the text is exactly `digits` ASCII digits (then one more digit or X, if asked); null
     where the text is null. Same as ``^[0-9]{n}$`` or ``^[0-9]{n}[0-9X]$``."""
