@@ -21,10 +21,11 @@ from subsidy_batch.pipeline import (
     RunResult,
     Stages,
     fingerprint,
+    log_read,
     money_text,
     outputs,
     publish_run,
-    read_stage,
+    read_and_fingerprint,
     reconcile,
     snapshot,
 )
@@ -99,13 +100,17 @@ def execute_facilities(
     county_config = load_county(config_dir, county)
     encoding = county_config.bank_file_encoding
     schema = load_schema("facility", schema_dir=inputs / "schemas")
-    roster, roster_sha, schema_sha, config_entries, run_id = fingerprint(
-        inputs, county, label(year), revision, county_config.files, schema.path
+    raw, read_seconds, (roster, roster_sha, schema_sha, config_entries, run_id) = read_and_fingerprint(
+        inputs,
+        schema,
+        source_name,
+        progress,
+        lambda: fingerprint(inputs, county, label(year), revision, county_config.files, schema.path),
     )
     stages = Stages(progress)
     year_text = str(year)
     with audit.audit_to(staging / "audit.jsonl", run_id=run_id, county=county, period=label(year)):
-        raw = read_stage(stages, roster, schema, source_name, revision, stale_note)
+        log_read(stages, raw, read_seconds, revision, stale_note)
         with stages.stage("validate", f"checking {raw.frame.height} facilities") as facts:
             checked = check_rows(raw, schema, year_text, county, key="facility_id")
             facts.update(
