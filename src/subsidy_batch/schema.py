@@ -161,7 +161,14 @@ def _rewrite(column: str, old: pl.Series, new: pl.Series) -> pl.Expr:
 
 
 def normalise_frame(frame: pl.DataFrame, schema: RosterSchema) -> pl.DataFrame:
-    """Normalise every schema column by rewriting only the values that change; same as normalise_expr.
+    """Normalise every schema column by rewriting only the values that change; same as normalise_expr."""
+    return normalise_with_values(frame, schema)[0]
+
+
+def normalise_with_values(
+    frame: pl.DataFrame, schema: RosterSchema
+) -> tuple[pl.DataFrame, dict[str, frozenset[str]]]:
+    """normalise_frame, and every distinct normalised value of each repetitive column (township, 经济状况).
 
     The distinct values a normalise step would change are found by one lazy query per column, run in
     parallel (all distinct values of a repetitive column such as township or 经济状况; the distinct "dirty"
@@ -170,11 +177,12 @@ def normalise_frame(frame: pl.DataFrame, schema: RosterSchema) -> pl.DataFrame:
     """
     specs = list(schema.columns.values())
     sample = frame.head(10_000)
-    scans = []
+    scans, every_value = [], set()
     for spec in specs:
         values = pl.col(spec.name)
         if spec.aliases or sample.get_column(spec.name).n_unique() * 20 <= sample.height:
             candidates = values
+            every_value.add(spec.name)
         else:
             dirty = "|".join(["^$", "^\\s|\\s$", *(_DIRTY[step] for step in spec.normalise)])
             if (sample.select(digits.only_digits(values).mean()).item() or 0) > 0.5:
@@ -185,14 +193,16 @@ def normalise_frame(frame: pl.DataFrame, schema: RosterSchema) -> pl.DataFrame:
         scans.append(frame.lazy().select(candidates.drop_nulls().unique().sort().alias(spec.name)))
     # one query per column, run side by side: in a single select polars 2.1 ran them one after another
     found = {spec.name: part.to_series() for spec, part in zip(specs, pl.collect_all(scans), strict=True)}
-    rewrites = []
+    rewrites, distinct = [], {}
     for spec in specs:
         old = found[spec.name]
         new = old.to_frame().select(normalise_expr(spec)).to_series()
+        if spec.name in every_value:
+            distinct[spec.name] = frozenset(new.drop_nulls().to_list())
         changed = (old != new) | new.is_null()
         if changed.any():
             rewrites.append(_rewrite(spec.name, old.filter(changed), new.filter(changed)).alias(spec.name))
-    return frame.lazy().with_columns(rewrites).collect() if rewrites else frame
+    return (frame.lazy().with_columns(rewrites).collect() if rewrites else frame), distinct
 
 
 @dataclass(frozen=True)
@@ -345,9 +355,24 @@ def _passes(spec: CheckSpec) -> pl.Expr:
     return CHECK_KINDS[spec.kind].passes(spec.column, spec).fill_null(True)
 
 
-def with_checks(frame: pl.DataFrame, schema: RosterSchema) -> pl.DataFrame:
-    """The frame with every helper value and OK: whether every check of the schema passes on the row."""
-    checks = [_passes(chk) for spec in schema.columns.values() for chk in spec.checks]
+def _passes_given(spec: CheckSpec, values: dict[str, frozenset[str]]) -> pl.Expr:
+    """_passes, for a column whose every distinct value is known: a one_of check then looks only for the
+    values that fail it (usually none, so no cell is looked at) instead of testing every cell."""
+    if spec.kind != "one_of" or spec.column not in values:
+        return _passes(spec)
+    failing = sorted(values[spec.column] - set(spec.values))
+    return ~pl.col(spec.column).is_in(failing).fill_null(False) if failing else pl.lit(True)
+
+
+def with_checks(
+    frame: pl.DataFrame, schema: RosterSchema, values: dict[str, frozenset[str]] | None = None
+) -> pl.DataFrame:
+    """The frame with every helper value and OK: whether every check of the schema passes on the row.
+
+    `values` holds every distinct value of some columns (normalise_with_values), which lets a one_of
+    check on them skip the cells; pandera still checks the failing rows with the full check.
+    """
+    checks = [_passes_given(chk, values or {}) for spec in schema.columns.values() for chk in spec.checks]
     return _with_helpers(frame, schema).with_columns(
         pl.all_horizontal(checks).alias(OK) if checks else pl.lit(True).alias(OK)
     )

@@ -8,7 +8,7 @@ import polars as pl
 
 from subsidy_batch import idnumber
 from subsidy_batch.read import ROW, RawRoster
-from subsidy_batch.schema import OK, RosterSchema, normalise_frame, pandera_schema, with_checks
+from subsidy_batch.schema import OK, RosterSchema, normalise_with_values, pandera_schema, with_checks
 
 SENSITIVE = ("id_number", "bank_account")
 REJECTED_COLUMNS = ("period", "county", "source", "row", "id_number", "column", "problem", "message")
@@ -78,7 +78,8 @@ def check_rows(raw: RawRoster, schema: RosterSchema, period: str, county: str, k
     code) whose value as given goes into the report.
     """
     given_id = raw.frame.get_column(key)
-    frame = with_checks(normalise_frame(raw.frame, schema), schema)
+    normalised, values = normalise_with_values(raw.frame, schema)
+    frame = with_checks(normalised, schema, values)
     bad = frame.get_column(OK).not_().arg_true().cast(pl.Int64)
     found = _failures(frame.drop(ROW, OK).gather(bad), schema)
     failures = found.with_columns(bad.gather(found.get_column("index")).alias("index"))
