@@ -161,7 +161,13 @@ def line_items(people: pl.DataFrame, config: CountyConfig, period: Period) -> pl
         applies[f"rule_{rank}"] = pl.when(alive).then(chain)
     matched = (
         people.lazy()
-        .select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("pos"), "id_key", "birth_date", **applies)
+        .select(
+            pl.int_range(pl.len(), dtype=pl.UInt32).alias("pos"),
+            "id_key",
+            "birth_date",
+            urban=pl.col("residence") == "urban",  # a flag, not text to take for every item
+            **applies,
+        )
         .collect()
         .lazy()
     )
@@ -171,6 +177,7 @@ def line_items(people: pl.DataFrame, config: CountyConfig, period: Period) -> pl
                 "pos",
                 "id_key",
                 "birth_date",
+                "urban",
                 pl.lit(rank, pl.UInt8).alias("rank"),
                 pl.col(name).alias("rule"),
             ).filter(pl.col("rule").is_not_null())
@@ -181,11 +188,9 @@ def line_items(people: pl.DataFrame, config: CountyConfig, period: Period) -> pl
         .collect()
     )
     # the account is checked here, on the matched people only, not on every row of the roster
-    person = take(
-        people, (*PERSON_KEYS, "row", "residence", "bank_name", "bank_account"), items.get_column("pos")
-    )
+    person = take(people, (*PERSON_KEYS, "row", "bank_name", "bank_account"), items.get_column("pos"))
     rule = rules_table(rules, config).select(pl.all().gather(items.get_column("rule")))
-    amount = pl.when(pl.col("residence") == "urban").then(pl.col("fen_urban")).otherwise(pl.col("fen_rural"))
+    amount = pl.when(pl.col("urban")).then(pl.col("fen_urban")).otherwise(pl.col("fen_rural"))
     hold = (
         pl.when(pl.col("amount_fen").is_null())
         .then(pl.lit(STANDARD_NOT_SET))
