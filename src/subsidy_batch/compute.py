@@ -19,8 +19,6 @@ NO_BANK_ACCOUNT = "no_bank_account"
 PERSON_KEYS = ("id_number", "name", "township")
 # carried by line items for payments(), after the contract's columns
 PAYEE = {"pos": pl.UInt32, "id_key": pl.UInt64, "bank_name": pl.String, "bank_account": pl.String}
-# columns that rule conditions may test (condition_expr)
-MATCHED_ON = ("income_status", "family_planning", "residence", "ability_grade", "hukou_code")
 LINE_ITEM_SCHEMA = {
     "id_number": pl.String,
     "name": pl.String,
@@ -178,10 +176,9 @@ def line_items(people: pl.DataFrame, config: CountyConfig, period: Period) -> pl
                 "id_key",
                 "birth_date",
                 "urban",
-                pl.lit(rank, pl.UInt8).alias("rank"),
                 pl.col(name).alias("rule"),
             ).filter(pl.col("rule").is_not_null())
-            for rank, name in enumerate(applies)
+            for name in applies
         )
         .sort("id_key", maintain_order=True)
         .with_columns(age=age_on(pl.col("birth_date"), ref))  # of the matched people only
