@@ -5,8 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import re
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
 import polars as pl
@@ -53,39 +55,59 @@ def write_bank_files(
     county_name: str,
     encoding: str,
     what: str = "养老补贴",
+    pool: Executor | None = None,
 ) -> list[BankFile]:
-    """Write one CSV per bank_name, payees sorted by ID number (or credit code); returns what each holds."""
+    """Write one CSV per bank_name, payees sorted by ID number (or credit code); returns what each holds.
+
+    With a pool, the files are written as separate jobs on it (side by side with other jobs); the files,
+    their names and the order of the list are the same either way.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
-    files = []
-    by_bank = payments.partition_by(
-        "bank_name", as_dict=True, maintain_order=True
-    )  # one pass, not one per bank
+    by_bank = payments.partition_by("bank_name", as_dict=True, maintain_order=True)  # one pass over all
     memo = neutralise(f"{period} {county_name} {what}")
-    for index, (bank_name,) in enumerate(sorted(by_bank), start=1):
-        rows = by_bank[(bank_name,)].sort("id_number")
-        total = int(rows.get_column("amount_fen").sum())
-        control = io.StringIO()
-        csv.writer(control, lineterminator="\r\n").writerow(
-            [HEADER, batch_id, period, neutralise(bank_name), rows.height, f"{fen_to_yuan(total):.2f}"]
+    jobs = [
+        partial(
+            _write_one,
+            by_bank[(bank_name,)],
+            out_dir / file_name(index, bank_name),
+            bank_name,
+            batch_id,
+            period,
+            memo,
+            encoding,
         )
-        details = io.BytesIO()  # UTF-8 from polars, re-encoded below
-        rows.select(
-            pl.lit(DETAIL).alias("record"),
-            pl.format(
-                "{}-{}", pl.lit(batch_id), pl.int_range(1, pl.len() + 1).cast(pl.String).str.zfill(6)
-            ).alias("reference"),
-            _neutralise(pl.col("name")),
-            pl.col("id_number"),
-            pl.col("bank_account"),
-            yuan_text(pl.col("amount_fen")).alias("amount"),
-            pl.lit(memo).alias("memo"),
-        ).write_csv(details, include_header=False, line_terminator="\r\n", quote_style="necessary")
-        path = out_dir / file_name(index, bank_name)
-        with path.open("wb") as out:
-            out.write(control.getvalue().encode(encoding))
-            out.write(details.getvalue().decode("utf-8").encode(encoding))
-        files.append(BankFile(path, bank_name, rows.height, total))
-    return files
+        for index, (bank_name,) in enumerate(sorted(by_bank), start=1)
+    ]
+    if pool is None:
+        return [job() for job in jobs]
+    return [done.result() for done in [pool.submit(job) for job in jobs]]
+
+
+def _write_one(
+    payees: pl.DataFrame, path: Path, bank_name: str, batch_id: str, period: str, memo: str, encoding: str
+) -> BankFile:
+    rows = payees.sort("id_number")
+    total = int(rows.get_column("amount_fen").sum())
+    control = io.StringIO()
+    csv.writer(control, lineterminator="\r\n").writerow(
+        [HEADER, batch_id, period, neutralise(bank_name), rows.height, f"{fen_to_yuan(total):.2f}"]
+    )
+    details = io.BytesIO()  # UTF-8 from polars, re-encoded below
+    rows.select(
+        pl.lit(DETAIL).alias("record"),
+        pl.format(
+            "{}-{}", pl.lit(batch_id), pl.int_range(1, pl.len() + 1).cast(pl.String).str.zfill(6)
+        ).alias("reference"),
+        _neutralise(pl.col("name")),
+        pl.col("id_number"),
+        pl.col("bank_account"),
+        yuan_text(pl.col("amount_fen")).alias("amount"),
+        pl.lit(memo).alias("memo"),
+    ).write_csv(details, include_header=False, line_terminator="\r\n", quote_style="necessary")
+    with path.open("wb") as out:
+        out.write(control.getvalue().encode(encoding))
+        out.write(details.getvalue().decode("utf-8").encode(encoding))
+    return BankFile(path, bank_name, rows.height, total)
 
 
 DETAIL_COLUMNS = ("record", "reference", "name", "id_number", "account", "amount", "memo")
