@@ -36,8 +36,9 @@ def fixed_digits(col: pl.Expr, digits: int, then_digit_or_x: bool = False) -> pl
     length = digits + (1 if then_digit_or_x else 0)
     body = as_number(col.str.head(digits)) if then_digit_or_x else as_number(col)
     shape = (col.str.len_bytes() == length) & ~col.str.starts_with("+") & body.is_not_null()
-    if then_digit_or_x:
-        shape = shape & (col.str.ends_with("X") | as_number(col.str.tail(1)).is_not_null())
+    if then_digit_or_x:  # the last is X, or the whole text reads as a number (so its last is a digit)
+        last = as_number(col) if length <= MAX_DIGITS else as_number(col.str.tail(1))
+        shape = shape & (col.str.ends_with("X") | last.is_not_null())
     return pl.when(col.is_not_null()).then(shape)
 
 

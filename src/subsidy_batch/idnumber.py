@@ -33,17 +33,11 @@ def check_character(first17: pl.Expr) -> pl.Expr:
 def has_shape(col: pl.Expr) -> pl.Expr:
     """17 ASCII digits then a digit or X (``^[0-9]{17}[0-9X]$``), without the regex engine; null for null.
 
-    Built from the same parts as exact_key, check_character_ok and checked_birth_date, so that polars
-    works each part out once when they are asked for together (tests/test_digits.py checks the shape
-    against the regex).
+    Built from the same parts as exact_key, check_character_ok and checked_birth_date (the first 17
+    characters and the whole text read as numbers), so that polars works each part out once when they
+    are asked for together.
     """
-    shape = (
-        (col.str.len_bytes() == 18)
-        & ~col.str.starts_with("+")  # the only non-digit the integer reading lets through
-        & digits.as_number(col.str.head(17)).is_not_null()
-        & (col.str.ends_with("X") | digits.as_number(col).is_not_null())
-    )
-    return pl.when(col.is_not_null()).then(shape)
+    return digits.fixed_digits(col, 17, then_digit_or_x=True)
 
 
 def _given_check(col: pl.Expr) -> pl.Expr:
