@@ -20,7 +20,6 @@ from subsidy_batch.pipeline import (
     Progress,
     RunResult,
     Stages,
-    fingerprint,
     log_read,
     money_text,
     outputs,
@@ -105,7 +104,7 @@ def execute_facilities(
         schema,
         source_name,
         progress,
-        lambda: fingerprint(inputs, county, label(year), revision, county_config.files, schema.path),
+        (county, label(year), revision, county_config.files),
     )
     stages = Stages(progress)
     year_text = str(year)

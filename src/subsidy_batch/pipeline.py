@@ -258,20 +258,20 @@ def read_and_fingerprint(
     schema: Any,
     source_name: str,
     progress: Progress,
-    fingerprint_of: Callable[[], tuple[Path, str, str, list[dict[str, str]], str]],
+    identity: tuple[str, str, int, tuple[Path, ...]],
 ) -> tuple[RawRoster, float, tuple[Path, str, str, list[dict[str, str]], str]]:
-    """Read the roster snapshot while its checksums and the run id are worked out on a second thread.
+    """Read the roster snapshot while fingerprint() works out its checksums and the run id on a second
+    thread (identity: county, period or year label, revision, config files).
 
     Hashing lets go of the interpreter, as polars does while it reads, so the checksum of a roster of
     millions costs no wall time. Returns the roster (reported under the clerk's file name), the seconds
     the read took, and the fingerprint.
     """
-    (roster,) = sorted(inputs.glob("roster.*"))
     with ThreadPoolExecutor(max_workers=1) as hasher:
-        digests = hasher.submit(fingerprint_of)
+        digests = hasher.submit(fingerprint, inputs, *identity, schema.path)
         progress(f"reading {source_name}…")
         started = time.perf_counter()
-        raw = replace(read_roster(roster, schema), source=Path(source_name))
+        raw = replace(read_roster(_roster_in(inputs), schema), source=Path(source_name))
         return raw, time.perf_counter() - started, digests.result()
 
 
@@ -293,11 +293,16 @@ def log_read(stages: Stages, raw: RawRoster, seconds: float, revision: int, stal
     )
 
 
+def _roster_in(inputs: Path) -> Path:
+    (roster,) = sorted(inputs.glob("roster.*"))
+    return roster
+
+
 def fingerprint(
     inputs: Path, county: str, label: str, revision: int, config_files: tuple[Path, ...], schema: Path
 ) -> tuple[Path, str, str, list[dict[str, str]], str]:
     """The run's roster snapshot, the sha256 of roster, schema and each config file, and the run id."""
-    (roster,) = sorted(inputs.glob("roster.*"))
+    roster = _roster_in(inputs)
     config = [
         {"file": str(p.relative_to(inputs / "config")), "sha256": emit.sha256_file(p)} for p in config_files
     ]
@@ -325,7 +330,7 @@ def execute(
         schema,
         source_name,
         progress,
-        lambda: fingerprint(inputs, county, str(period), revision, config.files, schema.path),
+        (county, str(period), revision, config.files),
     )
     stages = Stages(progress)
     with audit.audit_to(staging / "audit.jsonl", run_id=run_id, county=county, period=str(period)):
