@@ -18,6 +18,7 @@ from subsidy_batch.money import fen_to_yuan
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 HEADER = "H"
 DETAIL = "D"
+_ACCOUNT = r"^[0-9]{8,30}$"
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,11 @@ class BankFile:
     bank_name: str
     items: int
     total_fen: int
+
+
+def bank_account_ok() -> pl.Expr:
+    """An account can be paid into: 8-30 digits, at a named bank (no bank file could carry it otherwise)."""
+    return pl.col("bank_account").str.contains(_ACCOUNT).fill_null(False) & pl.col("bank_name").is_not_null()
 
 
 def neutralise(text: str) -> str:

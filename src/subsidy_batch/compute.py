@@ -8,11 +8,11 @@ from typing import Any
 
 import polars as pl
 
+from subsidy_batch.bank import bank_account_ok
 from subsidy_batch.config import Condition, CountyConfig, Rule
 from subsidy_batch.errors import NoRuleInForceError
 from subsidy_batch.frames import take
 from subsidy_batch.period import Period
-from subsidy_batch.validate import bank_account_ok
 
 STANDARD_NOT_SET = "standard_not_set"
 NO_BANK_ACCOUNT = "no_bank_account"

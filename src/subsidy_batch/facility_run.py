@@ -11,6 +11,7 @@ import polars as pl
 import structlog
 
 from subsidy_batch import __version__, audit, bank, emit
+from subsidy_batch.bank import bank_account_ok
 from subsidy_batch.config import load_county
 from subsidy_batch.errors import NoRuleInForceError
 from subsidy_batch.facilities import facility_items, load_facility_config
@@ -31,7 +32,7 @@ from subsidy_batch.pipeline import (
 from subsidy_batch.read import default_roster
 from subsidy_batch.runs import RunPaths
 from subsidy_batch.schema import SCHEMA_DIR, load_schema
-from subsidy_batch.validate import bank_account_ok, check_rows
+from subsidy_batch.validate import check_rows
 
 log = structlog.get_logger()
 KIND = "facilities"

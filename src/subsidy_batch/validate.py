@@ -12,7 +12,6 @@ from subsidy_batch.schema import OK, RosterSchema, normalise_with_values, pander
 
 SENSITIVE = ("id_number", "bank_account")
 REJECTED_COLUMNS = ("period", "county", "source", "row", "id_number", "column", "problem", "message")
-_BANK_ACCOUNT = r"^[0-9]{8,30}$"
 
 
 @dataclass(frozen=True)
@@ -117,14 +116,6 @@ def check_rows(raw: RawRoster, schema: RosterSchema, period: str, county: str, k
     # frame (5 s at 10M rows); this form keeps the chunks whose rows all pass as they are
     accepted = frame.select(pl.exclude(OK).filter(pl.col(OK)))
     return Checked(accepted=accepted, rejected=rejected, rows_read=frame.height)
-
-
-def bank_account_ok() -> pl.Expr:
-    """An account can be paid into: 8-30 digits, at a named bank (no bank file could carry it otherwise)."""
-    return (
-        pl.col("bank_account").str.contains(_BANK_ACCOUNT).fill_null(False)
-        & pl.col("bank_name").is_not_null()
-    )
 
 
 def validate(raw: RawRoster, schema: RosterSchema, period: str, county: str) -> Validated:
