@@ -41,7 +41,9 @@ def test_every_amount_that_is_not_set_says_why() -> None:
 def test_an_unknown_key_is_an_error_naming_file_and_key(config_dir: Path) -> None:
     _edit(config_dir, "jiaxiang", lambda d: d["benefits"]["low_income_care"]["rows"][0].update(amout="85"))
     with pytest.raises(
-        ConfigError, match=r"jiaxiang\.yaml: benefits\.low_income_care\.rows\[0\]: unknown key 'amout'"
+        ConfigError,
+        match=r"jiaxiang\.yaml: benefits\.low_income_care\.rows\[0\] \(rule low_income_care/dibao_grade_2_3\): "
+        r"unknown key 'amout' \(allowed: amount, citation, description, effective, id, when\)",
     ):
         load_county(config_dir, "jiaxiang")
 

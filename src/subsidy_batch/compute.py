@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from calendar import monthrange
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
 import polars as pl
 
 from subsidy_batch.bank import bank_account_ok
-from subsidy_batch.config import Condition, CountyConfig, Rule
+from subsidy_batch.conditions import Target, expression
+from subsidy_batch.config import AGE, CountyConfig, Rule
 from subsidy_batch.errors import NoRuleInForceError
 from subsidy_batch.frames import take
 from subsidy_batch.period import Period
@@ -57,24 +59,16 @@ def at_least(years: int, ref: date) -> pl.Expr:
     return pl.col("birth_date") <= date(year, ref.month, min(ref.day, monthrange(year, ref.month)[1]))
 
 
-def condition_expr(cond: Condition, ref: date) -> pl.Expr:
-    """Whether the rule's conditions hold for a person, whose age is counted on `ref`."""
-    parts: list[pl.Expr] = [pl.lit(True)]
-    if cond.age_min is not None:
-        parts.append(at_least(cond.age_min, ref))
-    if cond.age_max is not None:
-        parts.append(~at_least(cond.age_max + 1, ref))
-    for name in ("income_status", "family_planning", "residence"):
-        values = getattr(cond, name)
-        if values is not None:
-            parts.append(pl.col(name).is_in(sorted(values)))
-    if cond.ability_grade is not None:
-        parts.append(pl.col("ability_grade").is_in(sorted(cond.ability_grade)))
-    if cond.hukou_code is not None:
-        parts.append(pl.col("hukou_code") == cond.hukou_code)
-    if cond.hukou_prefix is not None:
-        parts.append(pl.col("hukou_code").str.starts_with(cond.hukou_prefix))
-    return pl.all_horizontal(parts).fill_null(False)
+def targets(ref: date) -> Callable[[str], Target]:
+    """What a condition on each field tests: the roster column, or for age the date of birth against
+    `ref` (one date comparison per rule, never the age of every person)."""
+
+    def target(name: str) -> Target:
+        if name == AGE.name:
+            return Target(age_on(pl.col("birth_date"), ref), at_least=lambda n: at_least(n, ref))
+        return Target(pl.col(name))
+
+    return target
 
 
 def _monthly_fen(rule: Rule, config: CountyConfig, residence: str) -> int | None:
@@ -146,12 +140,13 @@ def line_items(people: pl.DataFrame, config: CountyConfig, period: Period) -> pl
     if not benefits:  # e.g. only yearly rules whose payment month is another month
         return pl.DataFrame(schema=LINE_ITEM_SCHEMA | PAYEE)
     ref = reference_date(period, config.age_basis)
+    target = targets(ref)
     # people alive on the first day of the period (the month of death is paid)
     alive = pl.col("death_date").is_null() | (pl.col("death_date") >= period.first_day)
     applies = {}  # per benefit: the index of the rule that applies to the person, or null
     for rank, benefit in enumerate(benefits):
         cases = [
-            (condition_expr(r.when, ref), index) for index, r in enumerate(rules) if r.benefit == benefit
+            (expression(r.when, target, config.fields), index) for index, r in enumerate(rules) if r.benefit == benefit
         ]
         chain: Any = pl.when(cases[0][0]).then(pl.lit(cases[0][1], pl.UInt32))
         for cond, index in cases[1:]:

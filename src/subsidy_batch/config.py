@@ -4,25 +4,23 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from decimal import Decimal, InvalidOperation
 from itertools import combinations, pairwise
 from pathlib import Path
-from typing import Any
 
-import yaml
-
+from subsidy_batch.conditions import Condition, Field, overlap, parse_condition
 from subsidy_batch.errors import ConfigError
-from subsidy_batch.money import yuan_to_fen
 from subsidy_batch.period import Period
+from subsidy_batch.schema import SCHEMA_DIR, RosterSchema, load_schema
+from subsidy_batch.strict import Node, read_yaml
 
-# libyaml's C loader when present (same safe subset of YAML, ~10x faster), else the pure-Python one
-SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 NOT_SET = "not set"
 SLUG = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 AGE_BASES = ("month_after_birthday", "birthday_month")
 ENCODINGS = ("gb18030", "utf-8")
 RESIDENCES = ("urban", "rural")
-CATEGORICAL = ("income_status", "family_planning", "residence")
+# Age is not a roster column: it is counted from the date of birth in the ID number, on the day the
+# county's age basis names (compute.reference_date).
+AGE = Field("age", "年龄（周岁）", "integer")
 
 _COUNTY_KEYS = {
     "county",
@@ -33,53 +31,16 @@ _COUNTY_KEYS = {
     "bank_file_encoding",
     "inherit",
     "benefits",
-    "ability_terms",
+    "terms",
     "standards",
     "facility_benefits",  # yearly facility subsidies: read by facilities.py
 }
-_SHARED_KEYS = {"title", "benefits"}
+_SHARED_KEYS = {"title", "benefits", "terms"}
 _INHERIT_KEYS = {"from", "benefits", "effective", "note"}
 _BENEFIT_KEYS = {"title", "rows"}
 _ROW_KEYS = {"id", "description", "when", "amount", "effective", "citation"}
-_WHEN_KEYS = {"age", "income_status", "ability_grade", "ability", "family_planning", "residence", "hukou"}
 _AMOUNT_KEYS = {"monthly", "yearly", "disbursement", "reason", "percent", "of"}
 _EFFECTIVE_KEYS = {"from", "to"}
-
-
-@dataclass(frozen=True)
-class Condition:
-    """Who a row applies to; a None field matches everyone (including an empty optional cell)."""
-
-    age_min: int | None = None
-    age_max: int | None = None
-    income_status: frozenset[str] | None = None
-    family_planning: frozenset[str] | None = None
-    residence: frozenset[str] | None = None
-    ability_grade: frozenset[int] | None = None
-    hukou_code: str | None = None
-    hukou_prefix: str | None = None
-
-    def overlaps(self, other: Condition) -> bool:
-        lo = max(self.age_min or 0, other.age_min or 0)
-        hi = min(
-            self.age_max if self.age_max is not None else 999,
-            other.age_max if other.age_max is not None else 999,
-        )
-        if lo > hi:
-            return False
-        for name in (*CATEGORICAL, "ability_grade"):
-            mine, theirs = getattr(self, name), getattr(other, name)
-            if mine is not None and theirs is not None and not mine & theirs:
-                return False
-        return _hukou_meets(self, other)
-
-    def without_age(self) -> Condition:
-        return replace(self, age_min=None, age_max=None)
-
-
-def _hukou_meets(a: Condition, b: Condition) -> bool:
-    prefixes = [p for p in (a.hukou_code, a.hukou_prefix, b.hukou_code, b.hukou_prefix) if p]
-    return all(x.startswith(y) or y.startswith(x) for x, y in combinations(prefixes, 2))
 
 
 @dataclass(frozen=True)
@@ -132,6 +93,7 @@ class CountyConfig:
     standards: dict[str, dict[str, Standard]] = field(default_factory=dict)
     files: tuple[Path, ...] = ()
     gaps: tuple[str, ...] = ()
+    fields: dict[str, Field] = field(default_factory=dict)  # what conditions test (roster schema + age)
 
     def rules_in_force(self, period: Period) -> list[Rule]:
         return [r for r in self.rules if r.in_force(period)]
@@ -141,179 +103,134 @@ class CountyConfig:
         return sorted({r.benefit for r in self.rules})
 
 
-def _keys(where: str, data: Any, allowed: set[str]) -> dict[str, Any]:
-    if not isinstance(data, dict):
-        raise ConfigError(f"{where}: expected a mapping, found {type(data).__name__}")
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise ConfigError(f"{where}: unknown key {unknown[0]!r} (allowed: {', '.join(sorted(allowed))})")
-    return data
-
-
-def _need(where: str, data: dict[str, Any], key: str) -> Any:
-    if data.get(key) in (None, ""):
-        raise ConfigError(f"{where}: missing {key!r}")
-    return data[key]
-
-
-def _period(where: str, value: Any) -> Period:
-    try:
-        return Period.parse(str(value))
-    except ValueError as exc:
-        raise ConfigError(f"{where}: {exc}") from exc
-
-
-def _money(where: str, value: Any) -> int:
-    try:
-        return yuan_to_fen(str(value))
-    except ValueError as exc:
-        raise ConfigError(f'{where}: {exc}; write it as a quoted string like "85.00"') from exc
-
-
-def _effective(where: str, raw: Any) -> tuple[Period | None, Period | None]:
-    if raw is None:
+def _effective(node: Node | None) -> tuple[Period | None, Period | None]:
+    if node is None or node.value is None:
         return None, None
-    eff = _keys(where, raw, _EFFECTIVE_KEYS)
-    start = _period(f"{where}.from", eff["from"]) if "from" in eff else None
-    end = _period(f"{where}.to", eff["to"]) if "to" in eff else None
+    eff = node.mapping(_EFFECTIVE_KEYS)
+    start = eff["from"].period() if "from" in eff else None
+    end = eff["to"].period() if "to" in eff else None
     if start and end and end < start:
-        raise ConfigError(f"{where}: 'to' {end} is before 'from' {start}")
+        raise node.error(f"'to' {end} is before 'from' {start}")
     return start, end
 
 
-def _amount(where: str, raw: Any, standards: dict[str, dict[str, Standard]]) -> Amount:
-    amt = _keys(where, raw, _AMOUNT_KEYS)
+def _amount(node: Node, standards: dict[str, dict[str, Standard]]) -> Amount:
+    amt = node.mapping(_AMOUNT_KEYS)
     kinds = [k for k in ("monthly", "yearly", "percent") if k in amt]
     if len(kinds) != 1:
-        raise ConfigError(f"{where}: give exactly one of monthly, yearly or percent")
+        raise node.error("give exactly one of monthly, yearly or percent")
     kind = kinds[0]
     if kind == "percent":
-        of = _need(where, amt, "of")
+        if "of" not in amt:
+            raise node.error("missing 'of' (the county standard the percentage is taken of)")
+        of = amt["of"].text()
         if of not in standards:
-            raise ConfigError(f"{where}: 'of: {of}' names no entry under 'standards'")
-        try:
-            bp = Decimal(str(amt["percent"])) * 100
-        except InvalidOperation as exc:
-            raise ConfigError(f"{where}: percent {amt['percent']!r} is not a number") from exc
+            raise amt["of"].error(f"'of: {of}' names no entry under 'standards'")
+        bp = amt["percent"].decimal() * 100
         if bp != bp.to_integral_value() or not 0 < bp <= 10000:
-            raise ConfigError(f"{where}: percent must be between 0 and 100 with at most 2 decimals")
+            raise amt["percent"].error("percent must be between 0 and 100 with at most 2 decimals")
         return Amount(kind, basis_points=int(bp), of=of)
-    value = amt[kind]
     payment_month = None
     if kind == "yearly":
-        disbursement = amt.get("disbursement", "monthly")
-        if disbursement != "monthly":
-            if not isinstance(disbursement, dict) or set(disbursement) != {"month"}:
-                raise ConfigError(f"{where}.disbursement: write 'monthly' or {{month: N}}")
-            payment_month = int(disbursement["month"])
-            if not 1 <= payment_month <= 12:
-                raise ConfigError(f"{where}.disbursement.month must be 1-12")
+        disbursement = amt.get("disbursement")
+        if disbursement is not None and disbursement.value != "monthly":
+            month = disbursement.mapping({"month"}, required={"month"})["month"]
+            payment_month = month.integer(1, 12)
     elif "disbursement" in amt:
-        raise ConfigError(f"{where}: 'disbursement' applies to yearly amounts only")
-    if value == NOT_SET:
-        return Amount(kind, None, _need(where, amt, "reason"), payment_month)
+        raise amt["disbursement"].error("'disbursement' applies to yearly amounts only")
+    if amt[kind].value == NOT_SET:
+        if "reason" not in amt:
+            raise node.error(f"missing 'reason' (why the amount is {NOT_SET!r})")
+        return Amount(kind, None, amt["reason"].text(), payment_month)
     if "reason" in amt:
-        raise ConfigError(f"{where}: 'reason' is only for amounts that are {NOT_SET!r}")
-    return Amount(kind, _money(f"{where}.{kind}", value), None, payment_month)
+        raise amt["reason"].error(f"'reason' is only for amounts that are {NOT_SET!r}")
+    return Amount(kind, amt[kind].money(), None, payment_month)
 
 
-def _condition(where: str, raw: Any, ability_terms: dict[str, frozenset[int]]) -> Condition:
-    when = _keys(where, raw or {}, _WHEN_KEYS)
-    out: dict[str, Any] = {}
-    if "age" in when:
-        age = _keys(f"{where}.age", when["age"], {"min", "max"})
-        out["age_min"], out["age_max"] = age.get("min"), age.get("max")
-    for name in CATEGORICAL:
-        if name in when:
-            out[name] = frozenset(str(v) for v in when[name])
-    if "ability_grade" in when and "ability" in when:
-        raise ConfigError(f"{where}: use either ability_grade or ability, not both")
-    if "ability_grade" in when:
-        out["ability_grade"] = frozenset(int(v) for v in when["ability_grade"])
-    if "ability" in when:
-        term = str(when["ability"])
-        if term not in ability_terms:
-            raise ConfigError(f"{where}.ability: {term!r} is not defined under 'ability_terms'")
-        out["ability_grade"] = ability_terms[term]
-    if "hukou" in when:
-        hukou = _keys(f"{where}.hukou", when["hukou"], {"code", "province"})
-        if len(hukou) != 1:
-            raise ConfigError(f"{where}.hukou: give exactly one of code or province")
-        out["hukou_code"] = str(hukou["code"]) if "code" in hukou else None
-        out["hukou_prefix"] = str(hukou["province"]) if "province" in hukou else None
-    return Condition(**out)
-
-
-def _rules(
-    where: str,
-    benefits: Any,
-    source: str,
-    ability_terms: dict[str, frozenset[int]],
-    standards: dict[str, dict[str, Standard]],
-) -> list[Rule]:
-    rules: list[Rule] = []
-    for benefit, spec in (benefits or {}).items():
-        if not SLUG.match(str(benefit)):
-            raise ConfigError(f"{where}: benefit code {benefit!r} must be lower_snake_case")
-        bwhere = f"{where}: benefits.{benefit}"
-        spec = _keys(bwhere, spec, _BENEFIT_KEYS)
-        for i, row in enumerate(_need(bwhere, spec, "rows")):
-            rwhere = f"{bwhere}.rows[{i}]"
-            row = _keys(rwhere, row, _ROW_KEYS)
-            start, end = _effective(f"{rwhere}.effective", row.get("effective"))
-            rules.append(
-                Rule(
-                    benefit=benefit,
-                    id=str(_need(rwhere, row, "id")),
-                    description=str(_need(rwhere, row, "description")),
-                    when=_condition(f"{rwhere}.when", row.get("when"), ability_terms),
-                    amount=_amount(f"{rwhere}.amount", _need(rwhere, row, "amount"), standards),
-                    start=start,
-                    end=end,
-                    citation=str(_need(rwhere, row, "citation")),
-                    source=source,
-                )
-            )
-    return rules
-
-
-def _read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
-    except OSError as exc:
-        raise ConfigError(f"cannot read config {path}: {exc.strerror}") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"config {path} is not valid YAML: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ConfigError(f"config {path} must be a mapping at the top level")
-    return data
-
-
-def _standards(where: str, raw: Any) -> dict[str, dict[str, Standard]]:
-    out: dict[str, dict[str, Standard]] = {}
-    for name, by_residence in (raw or {}).items():
-        swhere = f"{where}: standards.{name}"
-        _keys(swhere, by_residence, set(RESIDENCES))
-        out[name] = {}
-        for residence in RESIDENCES:
-            value = _keys(
-                f"{swhere}.{residence}", _need(swhere, by_residence, residence), {"monthly", "reason"}
-            )
-            if value.get("monthly") == NOT_SET:
-                out[name][residence] = Standard(None, _need(f"{swhere}.{residence}", value, "reason"))
-            else:
-                out[name][residence] = Standard(_money(f"{swhere}.{residence}", value.get("monthly")), None)
+def _terms(node: Node | None, fields: dict[str, Field]) -> dict[str, Field]:
+    """The fields with a file's `terms` (e.g. 失能 = ability grade 3) added to theirs."""
+    if node is None:
+        return fields
+    out = dict(fields)
+    for column, words in node.entries().items():
+        if column not in fields:
+            raise words.error(f"{column!r} is not a roster column (known: {', '.join(sorted(fields))})")
+        base = fields[column]
+        terms = {
+            word: tuple(base.value(v) for v in values.items()) for word, values in words.entries().items()
+        }
+        out[column] = replace(base, terms=terms)
     return out
 
 
-def _check_overlaps(rules: list[Rule]) -> None:
+def _rules(
+    benefits: Node | None,
+    source: str,
+    fields: dict[str, Field],
+    standards: dict[str, dict[str, Standard]],
+    wanted: list[str] | None = None,
+) -> list[Rule]:
+    rules: list[Rule] = []
+    if benefits is None:
+        return rules
+    for benefit, spec_node in benefits.entries().items():
+        if not SLUG.match(benefit):
+            raise spec_node.error(f"benefit code {benefit!r} must be lower_snake_case")
+        spec = spec_node.mapping(_BENEFIT_KEYS, required=("rows",))
+        # every row is checked strictly, also those of benefits that an inheriting county leaves out
+        rows = [_rule(row_node, benefit, source, fields, standards) for row_node in spec["rows"].items()]
+        if wanted is None or benefit in wanted:
+            rules.extend(rows)
+    return rules
+
+
+def _rule(
+    row_node: Node, benefit: str, source: str, fields: dict[str, Field], standards: dict[str, dict[str, Standard]]
+) -> Rule:
+    given = row_node.value.get("id") if isinstance(row_node.value, dict) else None
+    if isinstance(given, str):
+        row_node = row_node.named(f"rule {benefit}/{given}")
+    row = row_node.mapping(_ROW_KEYS, required=("id", "description", "amount", "citation"))
+    start, end = _effective(row.get("effective"))
+    return Rule(
+        benefit=benefit,
+        id=row["id"].text(),
+        description=row["description"].text(),
+        when=parse_condition(row["when"], fields) if "when" in row else Condition(),
+        amount=_amount(row["amount"], standards),
+        start=start,
+        end=end,
+        citation=row["citation"].text(),
+        source=source,
+    )
+
+
+def _standards(node: Node | None) -> dict[str, dict[str, Standard]]:
+    out: dict[str, dict[str, Standard]] = {}
+    if node is None:
+        return out
+    for name, by_residence in node.entries().items():
+        parts = by_residence.mapping(RESIDENCES, required=RESIDENCES)
+        out[name] = {}
+        for residence in RESIDENCES:
+            value = parts[residence].mapping({"monthly", "reason"}, required={"monthly"})
+            if value["monthly"].value == NOT_SET:
+                if "reason" not in value:
+                    raise parts[residence].error(f"missing 'reason' (why the standard is {NOT_SET!r})")
+                out[name][residence] = Standard(None, value["reason"].text())
+            else:
+                out[name][residence] = Standard(value["monthly"].money(), None)
+    return out
+
+
+def _check_overlaps(rules: list[Rule], fields: dict[str, Field]) -> None:
     for a, b in combinations(rules, 2):
         if a.benefit != b.benefit:
             continue
         periods_meet = (a.end is None or b.start is None or b.start <= a.end) and (
             b.end is None or a.start is None or a.start <= b.end
         )
-        if periods_meet and a.when.overlaps(b.when):
+        if periods_meet and overlap(a.when, b.when, fields):
             raise ConfigError(
                 f"benefit {a.benefit}: rows {a.name} and {b.name} can both match one person in the same "
                 "period (decision tables are UNIQUE); narrow their conditions or effective dates"
@@ -325,14 +242,14 @@ def _gaps(rules: list[Rule]) -> list[str]:
     out: list[str] = []
     groups: dict[tuple[str, Condition, Period | None, Period | None], list[Rule]] = {}
     for r in rules:
-        groups.setdefault((r.benefit, r.when.without_age(), r.start, r.end), []).append(r)
+        groups.setdefault((r.benefit, r.when.without(AGE.name), r.start, r.end), []).append(r)
     for (benefit, _, _, _), members in sorted(groups.items(), key=lambda kv: kv[1][0].name):
-        members.sort(key=lambda r: r.when.age_min or 0)
+        members.sort(key=lambda r: r.when.bounds(AGE.name)[0] or 0)
         for lower, upper in pairwise(members):
-            if lower.when.age_max is not None and (upper.when.age_min or 0) > lower.when.age_max + 1:
+            below, above = lower.when.bounds(AGE.name)[1], upper.when.bounds(AGE.name)[0] or 0
+            if below is not None and above > below + 1:
                 out.append(
-                    f"{benefit}: no row for ages {lower.when.age_max + 1}-{(upper.when.age_min or 0) - 1} "
-                    f"between {lower.id} and {upper.id}"
+                    f"{benefit}: no row for ages {below + 1}-{above - 1} between {lower.id} and {upper.id}"
                 )
     by_benefit: dict[str, list[Rule]] = {}
     for r in rules:
@@ -356,47 +273,48 @@ def county_path(config_dir: Path, county: str) -> Path:
     return path
 
 
-def load_county(config_dir: Path, county: str) -> CountyConfig:
-    """Load config/counties/<county>.yaml with everything it inherits; any defect raises ConfigError."""
+def condition_fields(schema: RosterSchema) -> dict[str, Field]:
+    """What the rows of a county config may test: every roster column, and age."""
+    return {**schema.fields(), AGE.name: AGE}
+
+
+def load_county(config_dir: Path, county: str, schema: RosterSchema | None = None) -> CountyConfig:
+    """Load config/counties/<county>.yaml with everything it inherits; any defect raises ConfigError.
+
+    Conditions are checked against the roster schema (by default schemas/roster.yaml).
+    """
     path = county_path(config_dir, county)
-    where = str(path)
-    raw = _keys(where, _read_yaml(path), _COUNTY_KEYS)
-    if raw.get("county") != county:
-        raise ConfigError(f"{where}: 'county' must be {county!r}, the file's name")
-    age_basis = raw.get("age_basis", AGE_BASES[0])
-    if age_basis not in AGE_BASES:
-        raise ConfigError(f"{where}: age_basis must be one of {', '.join(AGE_BASES)}")
-    encoding = raw.get("bank_file_encoding", ENCODINGS[0])
-    if encoding not in ENCODINGS:
-        raise ConfigError(f"{where}: bank_file_encoding must be one of {', '.join(ENCODINGS)}")
-    division = str(_need(where, raw, "division_code"))
+    schema = schema or load_schema(schema_dir=SCHEMA_DIR)
+    fields = condition_fields(schema)
+    top = read_yaml(path)
+    raw = top.mapping(_COUNTY_KEYS, required=("county", "name", "division_code", "document"))
+    if raw["county"].value != county:
+        raise raw["county"].error(f"must be {county!r}, the file's name")
+    age_basis = raw["age_basis"].choice(AGE_BASES) if "age_basis" in raw else AGE_BASES[0]
+    encoding = raw["bank_file_encoding"].choice(ENCODINGS) if "bank_file_encoding" in raw else ENCODINGS[0]
+    division = raw["division_code"].text()
     if not re.fullmatch(r"\d{6}", division):
-        raise ConfigError(f"{where}: division_code must be 6 digits")
-    ability_terms = {
-        str(k): frozenset(int(g) for g in v) for k, v in (raw.get("ability_terms") or {}).items()
-    }
-    standards = _standards(where, raw.get("standards"))
+        raise raw["division_code"].error('must be 6 digits written as quoted text, e.g. "370829"')
+    standards = _standards(raw.get("standards"))
     files = [path]
-    rules = _rules(where, raw.get("benefits"), f"counties/{county}.yaml", ability_terms, standards)
-    for i, inh in enumerate(raw.get("inherit") or []):
-        iwhere = f"{where}: inherit[{i}]"
-        inh = _keys(iwhere, inh, _INHERIT_KEYS)
-        rel = str(_need(iwhere, inh, "from"))
+    own_fields = _terms(raw.get("terms"), fields)
+    rules = _rules(raw.get("benefits"), f"counties/{county}.yaml", own_fields, standards)
+    for inh_node in raw["inherit"].items() if "inherit" in raw else []:
+        inh = inh_node.mapping(_INHERIT_KEYS, required=("from", "benefits"))
+        rel = inh["from"].text()
         if not re.fullmatch(r"(shared|counties)/[a-z][a-z0-9_]*", rel):
-            raise ConfigError(f"{iwhere}: 'from' must be shared/<name> or counties/<name>")
+            raise inh["from"].error("must be shared/<name> or counties/<name>")
         src = config_dir / f"{rel}.yaml"
-        data = _read_yaml(src)
-        _keys(str(src), data, _SHARED_KEYS if rel.startswith("shared/") else _COUNTY_KEYS)
-        wanted = list(_need(iwhere, inh, "benefits"))
-        missing = [b for b in wanted if b not in (data.get("benefits") or {})]
+        data = read_yaml(src).mapping(_SHARED_KEYS if rel.startswith("shared/") else _COUNTY_KEYS)
+        wanted = [b.text() for b in inh["benefits"].items()]
+        offered = data["benefits"].entries() if "benefits" in data else {}
+        missing = [b for b in wanted if b not in offered]
         if missing:
-            raise ConfigError(f"{iwhere}: {src} has no benefit {missing[0]!r}")
-        src_terms = {
-            str(k): frozenset(int(g) for g in v) for k, v in (data.get("ability_terms") or {}).items()
-        }
-        inherited = _rules(str(src), {b: data["benefits"][b] for b in wanted}, f"{rel}.yaml", src_terms, {})
-        start, end = _effective(f"{iwhere}.effective", inh.get("effective"))
-        note = inh.get("note")
+            raise inh["benefits"].error(f"{src} has no benefit {missing[0]!r}")
+        src_fields = _terms(data.get("terms"), fields)
+        inherited = _rules(data["benefits"], f"{rel}.yaml", src_fields, _standards(data.get("standards")), wanted)
+        start, end = _effective(inh.get("effective"))
+        note = inh["note"].text() if "note" in inh else None
         for r in inherited:
             rules.append(
                 replace(
@@ -410,18 +328,19 @@ def load_county(config_dir: Path, county: str) -> CountyConfig:
     names = [r.name for r in rules]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
-        raise ConfigError(f"{where}: rule {dupes[0]} is defined twice")
-    _check_overlaps(rules)
+        raise ConfigError(f"{path}: rule {dupes[0]} is defined twice")
+    _check_overlaps(rules, fields)
     rules.sort(key=lambda r: (r.benefit, r.name))
     return CountyConfig(
         county=county,
-        name=str(_need(where, raw, "name")),
+        name=raw["name"].text(),
         division_code=division,
-        document=str(_need(where, raw, "document")),
+        document=raw["document"].text(),
         age_basis=age_basis,
         bank_file_encoding=encoding,
         rules=tuple(rules),
         standards=standards,
         files=tuple(files),
         gaps=tuple(_gaps(rules)),
+        fields=fields,
     )

@@ -32,7 +32,7 @@ from subsidy_batch.pipeline import (
 from subsidy_batch.read import default_roster
 from subsidy_batch.runs import RunPaths
 from subsidy_batch.schema import SCHEMA_DIR, load_schema
-from subsidy_batch.validate import check_rows
+from subsidy_batch.validate import check_rows, typed_accepted
 
 log = structlog.get_logger()
 KIND = "facilities"
@@ -57,20 +57,20 @@ class FacilityRunRequest:
 
 def run_facilities(request: FacilityRunRequest, progress: Progress = lambda _: None) -> RunResult:
     """Compute, write, reconcile and publish the accepted facility run of one county and year."""
-    config = load_facility_config(request.config_dir, request.county)
+    schema = load_schema("facility", schema_dir=request.schema_dir)
+    config = load_facility_config(request.config_dir, request.county, schema)
     if config.months_in_force(request.year) == 0:
         raise NoRuleInForceError(
             f"the facility subsidies of {request.county} are in force {config.start} to {config.end}; "
             f"{request.year} is outside that"
         )
-    schema = load_schema("facility", schema_dir=request.schema_dir)
     roster = request.roster or default_roster(request.rosters_dir, request.county, label(request.year))
 
     def build(staging: Path, revision: int, stale_note: str | None) -> dict[str, Any]:
-        files = load_county(
-            request.config_dir, request.county
-        ).files  # facility rules live in the county file
-        inputs = snapshot(staging, roster, files, request.config_dir, schema.path)
+        # facility rules live in the county file
+        files = load_county(request.config_dir, request.county, load_schema(schema_dir=request.schema_dir)).files
+        persons = load_schema(schema_dir=request.schema_dir).path  # the county file's person rules need it
+        inputs = snapshot(staging, roster, files, request.config_dir, (schema.path, persons))
         return execute_facilities(
             inputs, request.county, request.year, revision, roster.name, progress, stale_note
         )
@@ -96,16 +96,18 @@ def execute_facilities(
     """Every stage from a run folder's input/ snapshot; returns the manifest."""
     staging = inputs.parent
     config_dir = inputs / "config"
-    config = load_facility_config(config_dir, county)
-    county_config = load_county(config_dir, county)
-    encoding = county_config.bank_file_encoding
     schema = load_schema("facility", schema_dir=inputs / "schemas")
-    raw, read_seconds, (roster, roster_sha, schema_sha, config_entries, run_id) = read_and_fingerprint(
+    config = load_facility_config(config_dir, county, schema)
+    roster_schema = load_schema(schema_dir=inputs / "schemas")
+    county_config = load_county(config_dir, county, roster_schema)
+    encoding = county_config.bank_file_encoding
+    raw, read_seconds, (roster, roster_sha, schema_shas, config_entries, run_id) = read_and_fingerprint(
         inputs,
         schema,
         source_name,
         progress,
         (county, label(year), revision, county_config.files),
+        (schema.path, roster_schema.path),
     )
     stages = Stages(progress)
     year_text = str(year)
@@ -117,7 +119,7 @@ def execute_facilities(
                 accepted=checked.accepted.height, rejected=checked.rejected.get_column("row").n_unique()
             )
         with stages.stage("compute", "applying conditions and amounts") as facts:
-            accepted = checked.accepted.with_columns(bank_account_ok=bank_account_ok())
+            accepted = typed_accepted(checked, schema, bank_account_ok().alias("bank_account_ok"))
             items, ineligible = facility_items(accepted, config, year)
             pays = (
                 items.filter(pl.col("status") == "paid")
@@ -182,7 +184,11 @@ def execute_facilities(
                 "encoding": raw.encoding,
             }
         ],
-        "schema": {"file": schema.path.name, "sha256": schema_sha, "version": schema.version},
+        "schema": {"file": schema.path.name, "sha256": schema_shas[0], "version": schema.version},
+        "schemas": [
+            {"file": s.path.name, "sha256": sha, "version": s.version}
+            for s, sha in zip((schema, roster_schema), schema_shas, strict=True)
+        ],
         "config": config_entries,
         "rating_factors": {
             k: ("not set: " + config.factor_reasons[k]) if v is None else config.factor_reasons[k]

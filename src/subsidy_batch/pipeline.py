@@ -179,13 +179,13 @@ def run_month(request: RunRequest, progress: Progress = lambda _: None) -> RunRe
     """Compute, write, reconcile and publish the accepted run of one county and period."""
     start_loading_pandera()
     period, county = request.period, request.county
-    config = load_county(request.config_dir, county)
-    payable_rules(config, period)  # fails early when no rule is in force
     schema = load_schema(schema_dir=request.schema_dir)
+    config = load_county(request.config_dir, county, schema)
+    payable_rules(config, period)  # fails early when no rule is in force
     roster = request.roster or default_roster(request.rosters_dir, county, str(period))
 
     def build(staging: Path, revision: int, stale_note: str | None) -> dict[str, Any]:
-        inputs = snapshot(staging, roster, config.files, request.config_dir, schema.path)
+        inputs = snapshot(staging, roster, config.files, request.config_dir, (schema.path,))
         return execute(inputs, county, period, revision, roster.name, progress, stale_note)
 
     paths = RunPaths(request.runs_dir, county, str(period))
@@ -238,9 +238,9 @@ def publish_run(
 
 
 def snapshot(
-    staging: Path, roster: Path, config_files: tuple[Path, ...], config_dir: Path, schema: Path
+    staging: Path, roster: Path, config_files: tuple[Path, ...], config_dir: Path, schemas: tuple[Path, ...]
 ) -> Path:
-    """Copy the roster, the config files and the schema into the run, so it can be re-run from itself."""
+    """Copy the roster, the config files and the schemas into the run, so it can be re-run from itself."""
     inputs = staging / INPUT
     (inputs / "config").mkdir(parents=True)
     shutil.copyfile(roster, inputs / f"roster{roster.suffix.lower()}")
@@ -249,7 +249,8 @@ def snapshot(
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, target)
     (inputs / "schemas").mkdir()
-    shutil.copyfile(schema, inputs / "schemas" / schema.name)
+    for schema in schemas:
+        shutil.copyfile(schema, inputs / "schemas" / schema.name)
     return inputs
 
 
@@ -259,7 +260,8 @@ def read_and_fingerprint(
     source_name: str,
     progress: Progress,
     identity: tuple[str, str, int, tuple[Path, ...]],
-) -> tuple[RawRoster, float, tuple[Path, str, str, list[dict[str, str]], str]]:
+    schemas: tuple[Path, ...],
+) -> tuple[RawRoster, float, tuple[Path, str, list[str], list[dict[str, str]], str]]:
     """Read the roster snapshot while fingerprint() works out its checksums and the run id on a second
     thread (identity: county, period or year label, revision, config files).
 
@@ -268,7 +270,7 @@ def read_and_fingerprint(
     the read took, and the fingerprint.
     """
     with ThreadPoolExecutor(max_workers=1) as hasher:
-        digests = hasher.submit(fingerprint, inputs, *identity, schema.path)
+        digests = hasher.submit(fingerprint, inputs, *identity, schemas)
         progress(f"reading {source_name}…")
         started = time.perf_counter()
         raw = replace(read_roster(_roster_in(inputs), schema), source=Path(source_name))
@@ -299,16 +301,16 @@ def _roster_in(inputs: Path) -> Path:
 
 
 def fingerprint(
-    inputs: Path, county: str, label: str, revision: int, config_files: tuple[Path, ...], schema: Path
-) -> tuple[Path, str, str, list[dict[str, str]], str]:
-    """The run's roster snapshot, the sha256 of roster, schema and each config file, and the run id."""
+    inputs: Path, county: str, label: str, revision: int, config_files: tuple[Path, ...], schemas: tuple[Path, ...]
+) -> tuple[Path, str, list[str], list[dict[str, str]], str]:
+    """The run's roster snapshot, the sha256 of roster, schemas and each config file, and the run id."""
     roster = _roster_in(inputs)
     config = [
         {"file": str(p.relative_to(inputs / "config")), "sha256": emit.sha256_file(p)} for p in config_files
     ]
-    roster_sha, schema_sha = emit.sha256_file(roster), emit.sha256_file(schema)
-    run_id = run_id_for(county, label, revision, [roster_sha, schema_sha, *(c["sha256"] for c in config)])
-    return roster, roster_sha, schema_sha, config, run_id
+    roster_sha, schema_shas = emit.sha256_file(roster), [emit.sha256_file(s) for s in schemas]
+    run_id = run_id_for(county, label, revision, [roster_sha, *schema_shas, *(c["sha256"] for c in config)])
+    return roster, roster_sha, schema_shas, config, run_id
 
 
 def execute(
@@ -323,14 +325,15 @@ def execute(
     """Run every stage from a run folder's input/ snapshot, writing outputs beside it; returns the manifest."""
     staging = inputs.parent
     config_dir = inputs / "config"
-    config = load_county(config_dir, county)
     schema = load_schema(schema_dir=inputs / "schemas")
-    raw, read_seconds, (snapshot, roster_sha, schema_sha, config_entries, run_id) = read_and_fingerprint(
+    config = load_county(config_dir, county, schema)
+    raw, read_seconds, (snapshot, roster_sha, (schema_sha,), config_entries, run_id) = read_and_fingerprint(
         inputs,
         schema,
         source_name,
         progress,
         (county, str(period), revision, config.files),
+        (schema.path,),
     )
     stages = Stages(progress)
     with audit.audit_to(staging / "audit.jsonl", run_id=run_id, county=county, period=str(period)):

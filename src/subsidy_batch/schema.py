@@ -11,12 +11,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
-import yaml
 
 from subsidy_batch import creditcode, dates, digits, idnumber
-from subsidy_batch.config import SAFE_LOADER
-from subsidy_batch.errors import ConfigError
+from subsidy_batch.conditions import TYPES, Field
 from subsidy_batch.frames import cut_like
+from subsidy_batch.strict import Node, read_yaml
 
 if TYPE_CHECKING:
     import pandera.polars as pa
@@ -24,7 +23,7 @@ if TYPE_CHECKING:
 
 SCHEMA_DIR = Path(os.environ.get("SUBSIDY_SCHEMA_DIR", Path(__file__).resolve().parents[2] / "schemas"))
 
-_COLUMN_KEYS = {"zh", "required", "normalise", "aliases", "checks"}
+_COLUMN_KEYS = {"zh", "required", "type", "normalise", "aliases", "checks"}
 _CHECK_KEYS = {"kind", "problem", "message", "pattern", "values"}
 _TOP_KEYS = {"schema", "schema_version", "columns"}
 _FULLWIDTH = {chr(0xFF10 + i): str(i) for i in range(10)} | {"Ｘ": "X", "ｘ": "x", "－": "-", "／": "/"}
@@ -48,6 +47,24 @@ class ColumnSpec:
     normalise: tuple[str, ...]
     aliases: dict[str, str]
     checks: tuple[CheckSpec, ...]
+    type: str = "text"  # what the engine sees once the row is accepted: text, integer, decimal, date
+
+    def allowed(self) -> tuple[str, ...] | None:
+        """The only values the column may hold, as text, when a one_of check lists them."""
+        lists = [set(c.values) for c in self.checks if c.kind == "one_of"]
+        if not lists:
+            return None
+        common = set.intersection(*lists)
+        return tuple(v for v in next(c.values for c in self.checks if c.kind == "one_of") if v in common)
+
+    def field(self) -> Field:
+        """The column as rule conditions see it: its type, and its allowed values typed."""
+        allowed = self.allowed()
+        if allowed is not None and self.type == "integer":
+            typed: tuple[Any, ...] | None = tuple(int(v) for v in allowed)
+        else:
+            typed = allowed
+        return Field(self.name, self.zh, self.type, typed, self.aliases)
 
 
 @dataclass(frozen=True)
@@ -69,52 +86,61 @@ class RosterSchema:
     def required(self) -> list[str]:
         return [c.name for c in self.columns.values() if c.required]
 
-
-def _strict_keys(where: str, data: dict[str, Any], allowed: set[str]) -> None:
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise ConfigError(f"{where}: unknown key {unknown[0]!r} (allowed: {', '.join(sorted(allowed))})")
+    def fields(self) -> dict[str, Field]:
+        return {name: spec.field() for name, spec in self.columns.items()}
 
 
 def load_schema(name: str = "roster", schema_dir: Path = SCHEMA_DIR) -> RosterSchema:
-    """Read schemas/<name>.yaml strictly: an unknown key or check kind is an error naming the file."""
+    """Read schemas/<name>.yaml strictly: an unknown key, check kind or type is an error naming the file."""
     path = schema_dir / f"{name}.yaml"
-    try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"cannot read schema {path}: {exc}") from exc
-    _strict_keys(str(path), raw, _TOP_KEYS)
+    top = read_yaml(path, "schema").mapping(_TOP_KEYS, required=_TOP_KEYS)
     columns: dict[str, ColumnSpec] = {}
-    for col_name, col in raw["columns"].items():
-        where = f"{path}: columns.{col_name}"
-        _strict_keys(where, col, _COLUMN_KEYS)
+    for col_name, col_node in top["columns"].entries().items():
+        col = col_node.mapping(_COLUMN_KEYS, required=("zh", "required"))
         checks = []
-        for i, chk in enumerate(col.get("checks") or []):
-            _strict_keys(f"{where}.checks[{i}]", chk, _CHECK_KEYS)
-            if chk["kind"] not in CHECK_KINDS:
-                raise ConfigError(f"{where}.checks[{i}]: unknown check kind {chk['kind']!r}")
+        for chk_node in col["checks"].items() if "checks" in col and col["checks"].value else []:
+            chk = chk_node.mapping(_CHECK_KEYS, required=("kind", "problem", "message"))
+            kind = chk["kind"].choice(CHECK_KINDS)
             checks.append(
                 CheckSpec(
                     column=col_name,
-                    kind=chk["kind"],
-                    problem=chk["problem"],
-                    message=chk["message"],
-                    pattern=chk.get("pattern"),
-                    values=tuple(str(v) for v in chk.get("values") or ()),
+                    kind=kind,
+                    problem=chk["problem"].text(),
+                    message=chk["message"].text(),
+                    pattern=chk["pattern"].text() if "pattern" in chk else None,
+                    values=tuple(_text_value(v) for v in chk["values"].items()) if "values" in chk else (),
                 )
             )
-        unknown_norm = set(col.get("normalise") or ()) - set(NORMALISERS)
-        if unknown_norm:
-            raise ConfigError(f"{where}: unknown normalise step {sorted(unknown_norm)[0]!r}")
+        normalise = [n.choice(NORMALISERS) for n in col["normalise"].items()] if "normalise" in col else []
+        aliases = {str(k): _text_value(v) for k, v in col["aliases"].entries().items()} if "aliases" in col else {}
+        column_type = col["type"].choice(TYPES) if "type" in col else "text"
+        if column_type in ("integer", "decimal") and not any(c.kind in ("one_of", "matches") for c in checks):
+            raise col_node.error(
+                f"a {column_type} column needs a one_of or matches check that guarantees its values are numbers"
+            )
+        if column_type == "date" and not any(c.kind == "date" for c in checks):
+            raise col_node.error("a date column needs a date check (it parses the dates the engine sees)")
+        if column_type == "integer":
+            for c in checks:
+                if c.kind == "one_of" and not all(v.isdigit() for v in c.values):
+                    raise col_node.error("an integer column's one_of values must be whole numbers")
         columns[col_name] = ColumnSpec(
             name=col_name,
-            zh=col["zh"],
-            required=bool(col["required"]),
-            normalise=tuple(col.get("normalise") or ()),
-            aliases={str(k): str(v) for k, v in (col.get("aliases") or {}).items()},
+            zh=col["zh"].text(),
+            required=col["required"].boolean(),
+            normalise=tuple(normalise),
+            aliases=aliases,
             checks=tuple(checks),
+            type=column_type,
         )
-    return RosterSchema(raw["schema"], int(raw["schema_version"]), path, columns)
+    return RosterSchema(top["schema"].text(), top["schema_version"].integer(low=1), path, columns)
+
+
+def _text_value(node: Node) -> str:
+    """A value a text column may hold: written as text or as a whole number ('0' or 0)."""
+    if isinstance(node.value, int) and not isinstance(node.value, bool):
+        return str(node.value)
+    return node.text()
 
 
 def _fullwidth(e: pl.Expr) -> pl.Expr:

@@ -118,18 +118,35 @@ def check_rows(raw: RawRoster, schema: RosterSchema, period: str, county: str, k
     return Checked(accepted=accepted, rejected=rejected, rows_read=frame.height)
 
 
+_CASTS: dict[str, pl.DataType] = {"integer": pl.Int64(), "decimal": pl.Decimal(18, 2)}
+
+
+def typed(schema: RosterSchema) -> list[pl.Expr]:
+    """Each accepted column as the schema's `type` says (its checks guarantee the conversion works):
+    whole numbers and decimals cast from their text, dates as the checks already parsed them."""
+    out = []
+    for spec in schema.columns.values():
+        if spec.type in _CASTS:
+            out.append(pl.col(spec.name).cast(_CASTS[spec.type], strict=True))
+        elif spec.type == "date":
+            out.append(pl.col(f"__{spec.name}.date").alias(spec.name))
+    return out
+
+
+def typed_accepted(checked: Checked, schema: RosterSchema, *extra: pl.Expr) -> pl.DataFrame:
+    """The accepted rows typed as the schema says, with `extra` columns, without the checks' helpers."""
+    return (
+        checked.accepted.lazy().with_columns(*typed(schema), *extra).select(pl.exclude("^__.*$")).collect()
+    )
+
+
 def validate(raw: RawRoster, schema: RosterSchema, period: str, county: str) -> Validated:
     """Reject every problem of every bad row; return the good rows typed for the engine."""
     checked = check_rows(raw, schema, period, county, key="id_number")
-    accepted = (
-        checked.accepted.lazy()
-        .with_columns(
-            id_key=pl.col("__id_number.key"),  # orders exactly as the ID text (idnumber.exact_key)
-            birth_date=pl.col("__id_number.birth"),  # dates already parsed for the checks
-            death_date=pl.col("__death_date.date"),
-            ability_grade=pl.col("ability_grade").cast(pl.Int8),
-        )
-        .select(pl.exclude("^__.*$"))
-        .collect()
+    accepted = typed_accepted(
+        checked,
+        schema,
+        pl.col("__id_number.key").alias("id_key"),  # orders exactly as the ID text (idnumber.exact_key)
+        pl.col("__id_number.birth").alias("birth_date"),  # dates already parsed for the checks
     )
     return Validated(accepted=accepted, rejected=checked.rejected, rows_read=checked.rows_read)

@@ -15,7 +15,7 @@ from subsidy_batch.errors import ConfigError, NoRuleInForceError
 from subsidy_batch.facilities import facility_items, load_facility_config
 from subsidy_batch.read import ROW, RawRoster
 from subsidy_batch.schema import load_schema
-from subsidy_batch.validate import check_rows
+from subsidy_batch.validate import check_rows, typed_accepted
 from tests.helpers import CONFIG
 
 WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
@@ -60,8 +60,8 @@ def run(
     checked = check_rows(raw, schema, str(year), "anqiu", key="facility_id")
     assert checked.rejected.height == 0, checked.rejected.to_dicts()
     return facility_items(
-        checked.accepted.with_columns(bank_account_ok=bank_account_ok()),
-        load_facility_config(config_dir, "anqiu"),
+        typed_accepted(checked, schema, bank_account_ok().alias("bank_account_ok")),
+        load_facility_config(config_dir, "anqiu", schema),
         year,
     )
 
