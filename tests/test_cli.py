@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from subsidy_batch import __version__
-from subsidy_batch.cli import app
+from subsidy_batch.cli import EXIT_CODES, app
 from subsidy_batch.errors import RosterError
 
 runner = CliRunner()
@@ -142,7 +142,7 @@ def test_the_console_entry_keeps_exit_codes_and_flushes_its_output(workdir: Path
     assert run("version").stdout.strip() == __version__
     assert run("version").returncode == 0
     missing = run("run", "2024-05", "--county", "jiaxiang", "--roster", "no-such-file.csv")
-    assert missing.returncode == RosterError.exit_code and "no-such-file.csv" in missing.stderr
+    assert missing.returncode == EXIT_CODES[RosterError] == 3 and "no-such-file.csv" in missing.stderr
     usage = run("run", "2024-13", "--county", "jiaxiang")
     assert usage.returncode != 0 and usage.stderr
     assert run("no-such-command").returncode == 2  # click's usage error
@@ -159,3 +159,85 @@ def test_totals_that_do_not_reconcile_exit_7_and_accept_nothing(
     assert result.exit_code == 7
     assert "totals do not reconcile, nothing was accepted" in result.stderr
     assert not (workdir / "runs" / "jiaxiang" / "2024-05").exists()
+
+
+# --- the closed error boundary: broken configs, rosters and folders give one sentence, no traceback ----
+
+
+def _no_traceback(result) -> None:
+    assert "Traceback" not in result.output and "Traceback" not in (result.stderr or "")
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_every_library_error_has_an_exit_code_in_the_one_table() -> None:
+    from subsidy_batch import errors
+
+    raised = [c for c in vars(errors).values() if isinstance(c, type) and issubclass(c, errors.SubsidyError)]
+    assert set(raised) == set(EXIT_CODES)
+    assert len(set(EXIT_CODES.values())) == len(EXIT_CODES)  # one meaning per code
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("benefits: [unclosed\n", "jiaxiang.yaml is not valid YAML at line"),
+        ("division_code: 370829\n", "division_code: expected text, found the number 370829"),
+    ],
+)
+def test_a_broken_config_is_one_sentence_and_exit_4(workdir: Path, text: str, message: str) -> None:
+    path = workdir / "config" / "counties" / "jiaxiang.yaml"
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if not line.startswith("division_code")]
+    path.write_text("\n".join(lines) + "\n" + text, encoding="utf-8")
+    for args in (["run", "2024-05", "--county", "jiaxiang"], ["check-config", "--county", "jiaxiang"]):
+        result = _run(*args)
+        _no_traceback(result)
+        assert result.exit_code == 4, result.output
+        assert message in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_a_broken_schema_is_a_config_error_naming_file_and_key(workdir: Path) -> None:
+    schemas = workdir / "schemas"
+    schemas.mkdir()
+    (schemas / "roster.yaml").write_text("schema: roster\nschema_version: one\ncolumns: {}\n", encoding="utf-8")
+    from subsidy_batch.errors import ConfigError
+    from subsidy_batch.schema import load_schema
+
+    with pytest.raises(ConfigError, match=r"roster\.yaml: schema_version: expected a whole number"):
+        load_schema(schema_dir=schemas)
+
+
+def test_a_runs_folder_that_cannot_be_written_is_one_sentence_and_exit_10(workdir: Path) -> None:
+    (workdir / "not-a-folder").write_text("a file where the runs folder should be\n", encoding="utf-8")
+    result = _run("run", "2024-05", "--county", "jiaxiang", "--runs-dir", "not-a-folder", "--quiet")
+    _no_traceback(result)
+    assert result.exit_code == 10
+    assert result.stderr.startswith("error: cannot write the run of jiaxiang 2024-05 under not-a-folder")
+    assert "check that the runs folder exists, is writable and has free space" in result.stderr
+
+
+def test_a_roster_that_is_not_a_spreadsheet_is_one_sentence_and_exit_3(workdir: Path) -> None:
+    bad = workdir / "roster.xlsx"
+    bad.write_bytes(b"PK\x03\x04 this is not a workbook")
+    result = _run("run", "2024-05", "--county", "jiaxiang", "--roster", str(bad), "--quiet")
+    _no_traceback(result)
+    assert result.exit_code == 3 and result.stderr.startswith("error: cannot read roster roster.xlsx: ")
+    assert result.stderr.count("\n") == 1 and "save it again as .xlsx or CSV UTF-8" in result.stderr
+
+
+def test_verify_of_a_folder_without_runs_is_one_sentence(workdir: Path) -> None:
+    (workdir / "empty").mkdir()
+    result = _run("verify", "empty")
+    _no_traceback(result)
+    assert result.exit_code == 9 and "holds no run" in result.stderr
+
+
+def test_an_unexpected_error_is_one_sentence_not_a_traceback(workdir: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", "import sys; sys.argv=['subsidy','run','2024-05','--county','jiaxiang'];"
+         "import subsidy_batch.pipeline as p; p.run_month=lambda *a, **k: 1/0; import subsidy_batch.cli as c;"
+         "c.run_month=p.run_month; c.main()"],
+        capture_output=True, text=True, check=False,
+    )
+    assert done.returncode == 70
+    assert "Traceback" not in done.stderr
+    assert done.stderr.startswith("error: internal error (ZeroDivisionError: division by zero); nothing was accepted")

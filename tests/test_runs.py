@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from subsidy_batch import bank
-from subsidy_batch.cli import app
+from subsidy_batch.cli import EXIT_CODES, app
 from subsidy_batch.errors import ReconciliationError, RunLockedError, SubsidyError
 from subsidy_batch.period import Period
 from subsidy_batch.pipeline import RunRequest, run_month
@@ -96,7 +96,7 @@ def test_a_run_refused_by_a_live_lock_exits_8_and_a_stale_lock_is_explained(work
     try:
         (county / ".2024-05.lock").write_text(f"{holder.pid}\n")
         result = runner.invoke(app, ["run", "2024-05", "--county", "jiaxiang"])
-        assert result.exit_code == RunLockedError.exit_code == 8
+        assert result.exit_code == EXIT_CODES[RunLockedError] == 8
         assert f"process {holder.pid} holds" in result.stderr
     finally:
         holder.kill()

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import polars as pl
 
+from subsidy_batch.errors import BankFileError
 from subsidy_batch.money import fen_to_yuan
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -131,9 +132,12 @@ def read_bank_file(
     """
     data = path.read_bytes()
     head_line, _, body = data.partition(b"\r\n")
-    head = next(csv.reader([head_line.decode(encoding)]))
-    if head[0] != HEADER:
-        raise ValueError(f"{path.name}: first record is not a control record")
+    try:
+        head = next(csv.reader([head_line.decode(encoding)]))
+    except (UnicodeDecodeError, StopIteration) as exc:
+        raise BankFileError(f"{path.name}: the control record cannot be read as {encoding}") from exc
+    if len(head) != 6 or head[0] != HEADER or not head[4].isdigit() or not re.fullmatch(r"[0-9]+\.[0-9]{2}", head[5]):
+        raise BankFileError(f"{path.name}: first record is not a control record")
     control = {
         "batch_id": head[1],
         "period": head[2],
@@ -155,9 +159,9 @@ def read_bank_file(
             encoding="utf8-lossy",  # the text fields are not used; records and amounts are ASCII
         ).select("record", "amount")
     if not details.get_column("amount").str.contains(r"^[0-9]+\.[0-9]{2}$").all():
-        raise ValueError(f"{path.name}: an amount is not written as yuan with 2 decimals")
+        raise BankFileError(f"{path.name}: an amount is not written as yuan with 2 decimals")
     if (details.get_column("record") != DETAIL).any():
-        raise ValueError(f"{path.name}: a record after the first is not a detail record")
+        raise BankFileError(f"{path.name}: a record after the first is not a detail record")
     details = details.with_columns(
         amount_fen=pl.col("amount").str.replace(".", "", literal=True).cast(pl.Int64)
     )

@@ -6,7 +6,7 @@ import contextlib
 import os
 import sys
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -14,7 +14,20 @@ import typer
 
 from subsidy_batch import __version__
 from subsidy_batch.config import load_county
-from subsidy_batch.errors import ConfigError, SubsidyError, VerifyError
+from subsidy_batch.errors import (
+    BankFileError,
+    ConfigError,
+    InternalError,
+    NoRuleInForceError,
+    ReconciliationError,
+    RosterError,
+    RunExistsError,
+    RunLockedError,
+    StorageError,
+    SubsidyError,
+    UsageError,
+    VerifyError,
+)
 from subsidy_batch.idnumber import scrub
 from subsidy_batch.period import Period
 from subsidy_batch.pipeline import RunRequest, run_month
@@ -55,6 +68,37 @@ SupersedeOpt = Annotated[
 ]
 
 
+# The one table of exit codes (README "exit"); an error class not listed takes its nearest listed parent's.
+EXIT_CODES: dict[type[SubsidyError], int] = {
+    SubsidyError: 1,
+    UsageError: 2,
+    RosterError: 3,
+    ConfigError: 4,
+    RunExistsError: 5,
+    NoRuleInForceError: 6,
+    ReconciliationError: 7,
+    RunLockedError: 8,
+    VerifyError: 9,
+    StorageError: 10,
+    BankFileError: 11,
+    InternalError: 70,
+}
+UNEXPECTED = 70  # an exception the library did not raise on purpose (a bug)
+
+
+def exit_code(error: SubsidyError) -> int:
+    return next(EXIT_CODES[c] for c in type(error).__mro__ if c in EXIT_CODES)
+
+
+@contextlib.contextmanager
+def _guard() -> Iterator[None]:
+    """Turn the library's errors into one sentence on stderr and the exit code of the table above."""
+    try:
+        yield
+    except SubsidyError as exc:
+        raise _fail(str(exc), exit_code(exc)) from exc
+
+
 def _fail(message: str, code: int) -> typer.Exit:
     typer.echo(f"error: {scrub(message)}", err=True)
     return typer.Exit(code)
@@ -88,7 +132,7 @@ def _period(text: str) -> Period:
     try:
         return Period.parse(text)
     except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from exc
+        raise UsageError(str(exc)) from exc
 
 
 def _summary(manifest: dict[str, Any]) -> str:
@@ -128,13 +172,10 @@ def run(
     supersede: SupersedeOpt = None,
 ) -> None:
     """Compute and write the accepted payment run of one county for one month."""
-    try:
+    with _guard():
         slug = resolve_county(county)
         request = RunRequest(_period(period), slug, roster, runs_dir, config_dir, supersede_reason=supersede)
-        progress = _progress(quiet)
-        result = run_month(request, progress)
-    except SubsidyError as exc:
-        raise _fail(str(exc), exc.exit_code) from exc
+        result = run_month(request, _progress(quiet))
     typer.echo(_summary(result.manifest))
     replaced = result.manifest.get("supersedes")
     if replaced:
@@ -165,14 +206,11 @@ def run_facilities_command(
     """Compute and write the yearly operating subsidies of a county's institutions, day-care centres and canteens."""
     from subsidy_batch.facility_run import FacilityRunRequest, run_facilities
 
-    try:
+    with _guard():
         request = FacilityRunRequest(
             year, resolve_county(county), roster, runs_dir, config_dir, supersede_reason=supersede
         )
-        progress = _progress(quiet)
-        result = run_facilities(request, progress)
-    except SubsidyError as exc:
-        raise _fail(str(exc), exc.exit_code) from exc
+        result = run_facilities(request, _progress(quiet))
     m, t = result.manifest, result.manifest["totals"]
     held = ", ".join(f"{k} {v}" for k, v in t["held_items_by_reason"].items())
     lines = [
@@ -212,12 +250,11 @@ def verify(
 ) -> None:
     """Re-run stored runs from what they recorded and report byte-identical or the files that differ."""
     failed = 0
-    try:
+    with _guard():
         runs = [run for path in paths for run in find_runs(path)]
-    except SubsidyError as exc:
-        raise _fail(str(exc), exc.exit_code) from exc
     for run_dir in runs:
-        verdict = verify_run(run_dir)
+        with _guard():
+            verdict = verify_run(run_dir)
         if verdict.identical:
             typer.echo(f"{run_dir}: byte-identical ({verdict.files} files)")
             continue
@@ -230,7 +267,7 @@ def verify(
     if failed:
         raise _fail(
             f"{failed} of {len(runs)} stored run(s) do not reproduce; see the files listed above",
-            VerifyError.exit_code,
+            EXIT_CODES[VerifyError],
         )
 
 
@@ -240,10 +277,8 @@ def check_config(
     config_dir: ConfigDirOpt = Path("config"),
 ) -> None:
     """Load a county config strictly and list its rules, held standards and gaps."""
-    try:
+    with _guard():
         config = load_county(config_dir, resolve_county(county))
-    except SubsidyError as exc:
-        raise _fail(str(exc), exc.exit_code) from exc
     typer.echo(
         f"{config.name} ({config.county}, {config.division_code}): {len(config.rules)} rules, no overlaps"
     )
@@ -277,10 +312,11 @@ def synth(
         raise _fail(f"no synthetic places for {county!r}; choose one of {', '.join(sorted(PLACES))}", 2)
     if out.suffix.lower() not in (".parquet", ".csv"):
         raise _fail(f"{out.name}: write .parquet or .csv", 2)
-    try:
-        frame = roster(county, people, _period(period), seed=seed)
-    except ValueError as exc:
-        raise _fail(str(exc), 2) from exc
+    with _guard():
+        try:
+            frame = roster(county, people, _period(period), seed=seed)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from exc
     if broken:
         frame = with_broken_rows(frame)
     if out.suffix.lower() == ".parquet":
@@ -310,6 +346,18 @@ def main() -> NoReturn:
         if isinstance(done.code, str):  # sys.exit("message"): the interpreter would print it
             print(done.code, file=sys.stderr)
         code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+    except KeyboardInterrupt:
+        print("error: interrupted; nothing was accepted (an unfinished run leaves no accepted run)", file=sys.stderr)
+        code = 130
+    except Exception as exc:  # the last line of defence: a bug must not show a user a traceback
+        if os.environ.get("SUBSIDY_DEBUG"):
+            raise
+        print(
+            f"error: internal error ({type(exc).__name__}: {scrub(str(exc))[:300]}); nothing was accepted. "
+            "This is a bug: run again with SUBSIDY_DEBUG=1 for the details and report them",
+            file=sys.stderr,
+        )
+        code = UNEXPECTED
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError):  # e.g. `subsidy ... | head` closed the pipe
             stream.flush()

@@ -1,4 +1,4 @@
-"""Exceptions the library raises; only the CLI turns them into exit codes and hints."""
+"""Exceptions the library raises; only the CLI turns them into exit codes and hints (cli.EXIT_CODES)."""
 
 from __future__ import annotations
 
@@ -6,46 +6,46 @@ from __future__ import annotations
 class SubsidyError(Exception):
     """A problem that stops a run; the message says what happened and how to fix it."""
 
-    exit_code = 1
+
+class UsageError(SubsidyError):
+    """An argument is malformed (a period that is not YYYY-MM, a file of the wrong kind)."""
 
 
 class RosterError(SubsidyError):
     """The roster cannot be read, or lacks a required column."""
 
-    exit_code = 3
-
 
 class ConfigError(SubsidyError):
     """A county config or schema file is invalid."""
-
-    exit_code = 4
 
 
 class RunExistsError(SubsidyError):
     """The period already has an accepted run."""
 
-    exit_code = 5
-
 
 class NoRuleInForceError(SubsidyError):
     """No rule of the county is in force for the period."""
-
-    exit_code = 6
 
 
 class ReconciliationError(SubsidyError):
     """Totals of the outputs disagree; nothing is accepted."""
 
-    exit_code = 7
-
 
 class RunLockedError(SubsidyError):
     """Another run of the same county and period holds the lock."""
-
-    exit_code = 8
 
 
 class VerifyError(SubsidyError):
     """A stored run does not reproduce."""
 
-    exit_code = 9
+
+class StorageError(SubsidyError):
+    """The runs folder (or another file the run writes) cannot be written: permissions, a full disk."""
+
+
+class BankFileError(SubsidyError):
+    """A bank file cannot be read back as the layout it should have."""
+
+
+class InternalError(SubsidyError):
+    """A check of the program on itself failed (a bug); nothing was accepted."""

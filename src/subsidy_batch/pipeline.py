@@ -20,7 +20,7 @@ import structlog
 from subsidy_batch import __version__, audit, bank, emit
 from subsidy_batch.compute import line_items, payable_rules, payments
 from subsidy_batch.config import CountyConfig, load_county
-from subsidy_batch.errors import ReconciliationError, RosterError, SubsidyError
+from subsidy_batch.errors import ReconciliationError, RosterError, StorageError, UsageError
 from subsidy_batch.money import fen_to_yuan
 from subsidy_batch.period import Period
 from subsidy_batch.read import RawRoster, default_roster, read_roster
@@ -212,14 +212,32 @@ def publish_run(
     if supersede_reason is None:
         refuse_if_accepted(paths)
     elif not supersede_reason.strip():
-        raise SubsidyError('--supersede needs a reason, e.g. --supersede "corrected bank accounts"')
+        raise UsageError('--supersede needs a reason, e.g. --supersede "corrected bank accounts"')
+    try:
+        return _locked_build(paths, build, supersede_reason, arguments, progress, what)
+    except OSError as exc:  # the runs folder is read-only, full, or not a folder
+        where = exc.filename or paths.county_dir
+        raise StorageError(
+            f"cannot write the run of {what} under {paths.runs_dir} ({where}: {exc.strerror or exc}); "
+            "check that the runs folder exists, is writable and has free space, then run again"
+        ) from exc
+
+
+def _locked_build(
+    paths: RunPaths,
+    build: Callable[[Path, int, str | None], dict[str, Any]],
+    supersede_reason: str | None,
+    arguments: dict[str, Any],
+    progress: Progress,
+    what: str,
+) -> RunResult:
     with locked(paths) as stale_note:
         if stale_note:
             progress(stale_note)
         if supersede_reason is None:
             refuse_if_accepted(paths)
         elif not paths.accepted.exists():
-            raise SubsidyError(f"there is no accepted run of {what} to supersede; run without --supersede")
+            raise UsageError(f"there is no accepted run of {what} to supersede; run without --supersede")
         staging = paths.staging()
         shutil.rmtree(staging, ignore_errors=True)
         try:

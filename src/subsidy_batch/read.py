@@ -61,7 +61,12 @@ def _read_any(path: Path) -> tuple[pl.DataFrame, str]:
     except RosterError:
         raise
     except Exception as exc:  # any reader failure means the file cannot be used; say which and why
-        raise RosterError(f"cannot read roster {path.name}: {exc}") from exc
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        detail = detail.replace(str(path), path.name)
+        raise RosterError(
+            f"cannot read roster {path.name}: {detail}; check that it opens in Excel or WPS, save it again "
+            "as .xlsx or CSV UTF-8 and run again"
+        ) from exc
     raise RosterError(f"roster {path.name} is not .csv, .xlsx or .parquet")
 
 

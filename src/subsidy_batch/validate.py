@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from subsidy_batch import idnumber
+from subsidy_batch.errors import InternalError
 from subsidy_batch.read import ROW, RawRoster
 from subsidy_batch.schema import OK, RosterSchema, normalise_with_values, pandera_schema, with_checks
 
@@ -35,7 +36,9 @@ def _failures(frame: pl.DataFrame, schema: RosterSchema) -> pl.DataFrame:
         cases = pl.DataFrame(exc.failure_cases)
         if cases.get_column("index").null_count():
             detail = cases.filter(pl.col("index").is_null()).row(0, named=True)
-            raise RuntimeError(f"roster schema failed as a whole, not row by row: {detail}") from exc
+            raise InternalError(
+                f"the roster schema failed as a whole, not row by row ({detail}); nothing was accepted"
+            ) from exc
         return cases.select(
             pl.col("index").cast(pl.Int64), pl.col("column"), pl.col("check_number").cast(pl.Int64)
         )
@@ -83,7 +86,7 @@ def check_rows(raw: RawRoster, schema: RosterSchema, period: str, county: str, k
     found = _failures(frame.drop(ROW, OK).gather(bad), schema)
     failures = found.with_columns(bad.gather(found.get_column("index")).alias("index"))
     if failures.get_column("index").n_unique() != bad.len():
-        raise RuntimeError("pandera and the row checks disagree on which rows fail; nothing was accepted")
+        raise InternalError("pandera and the row checks disagree on which rows fail; nothing was accepted")
 
     # only the failing rows are looked at again: taken by position, never by scanning the roster
     failing = frame.select(pl.all().gather(bad)).with_columns(index=bad, id_given=given_id.gather(bad))
