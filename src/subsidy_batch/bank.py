@@ -14,7 +14,7 @@ from pathlib import Path
 import polars as pl
 
 from subsidy_batch.errors import BankFileError
-from subsidy_batch.money import fen_to_yuan
+from subsidy_batch.money import fen_text, fen_text_expr
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 HEADER = "H"
@@ -42,11 +42,6 @@ def neutralise(text: str) -> str:
 
 def _neutralise(col: pl.Expr) -> pl.Expr:
     return pl.when(col.str.contains(r"^[=+\-@\t\r]")).then(pl.lit("'") + col).otherwise(col)
-
-
-def yuan_text(fen: pl.Expr) -> pl.Expr:
-    """Exact yuan text with 2 decimals from non-negative integer fen (no float on the way)."""
-    return (fen // 100).cast(pl.String) + pl.lit(".") + (fen % 100).cast(pl.String).str.zfill(2)
 
 
 def file_name(index: int, bank_name: str) -> str:
@@ -97,7 +92,7 @@ def _write_one(
     total = int(rows.get_column("amount_fen").sum())
     control = io.StringIO()
     csv.writer(control, lineterminator="\r\n").writerow(
-        [HEADER, batch_id, period, neutralise(bank_name), rows.height, f"{fen_to_yuan(total):.2f}"]
+        [HEADER, batch_id, period, neutralise(bank_name), rows.height, fen_text(total)]
     )
     details = io.BytesIO()  # UTF-8 from polars, re-encoded below
     rows.select(
@@ -108,7 +103,7 @@ def _write_one(
         _neutralise(pl.col("name")),
         pl.col("id_number"),
         pl.col("bank_account"),
-        yuan_text(pl.col("amount_fen")).alias("amount"),
+        fen_text_expr(pl.col("amount_fen")).alias("amount"),
         pl.lit(memo).alias("memo"),
     ).write_csv(details, include_header=False, line_terminator="\r\n", quote_style="necessary")
     with path.open("wb") as out:

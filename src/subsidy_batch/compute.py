@@ -18,6 +18,7 @@ from subsidy_batch.period import Period
 
 STANDARD_NOT_SET = "standard_not_set"
 NO_BANK_ACCOUNT = "no_bank_account"
+HOLD_REASONS = (STANDARD_NOT_SET, NO_BANK_ACCOUNT)  # in the order they are tried: the first wins
 PERSON_KEYS = ("id_number", "name", "township")
 # carried by line items for payments(), after the contract's columns
 PAYEE = {"pos": pl.UInt32, "id_key": pl.UInt64, "bank_name": pl.String, "bank_account": pl.String}
@@ -183,23 +184,29 @@ def line_items(people: pl.DataFrame, config: CountyConfig, period: Period) -> pl
     person = take(people, (*PERSON_KEYS, "row", "bank_name", "bank_account"), items.get_column("pos"))
     rule = rules_table(rules, config).select(pl.all().gather(items.get_column("rule")))
     amount = pl.when(pl.col("urban")).then(pl.col("fen_urban")).otherwise(pl.col("fen_rural"))
-    hold = (
+    return (
+        pl.concat([items.drop("rule"), person, rule], how="horizontal")
+        .lazy()
+        .with_columns(amount_fen=amount, bank_account_ok=bank_account_ok())
+        .with_columns(hold_reason=hold_reason())
+        .with_columns(status=status())
+        .select(*LINE_ITEM_SCHEMA, *PAYEE)
+        .collect()
+    )
+
+
+def hold_reason() -> pl.Expr:
+    """Why an item is not paid (the first reason of HOLD_REASONS that applies), or null: paid."""
+    return (
         pl.when(pl.col("amount_fen").is_null())
         .then(pl.lit(STANDARD_NOT_SET))
         .when(~pl.col("bank_account_ok"))
         .then(pl.lit(NO_BANK_ACCOUNT))
     )
-    return (
-        pl.concat([items.drop("rule"), person, rule], how="horizontal")
-        .lazy()
-        .with_columns(amount_fen=amount, bank_account_ok=bank_account_ok())
-        .with_columns(hold_reason=hold)
-        .with_columns(
-            status=pl.when(pl.col("hold_reason").is_null()).then(pl.lit("paid")).otherwise(pl.lit("held"))
-        )
-        .select(*LINE_ITEM_SCHEMA, *PAYEE)
-        .collect()
-    )
+
+
+def status() -> pl.Expr:
+    return pl.when(pl.col("hold_reason").is_null()).then(pl.lit("paid")).otherwise(pl.lit("held"))
 
 
 def payments(items: pl.DataFrame) -> pl.DataFrame:

@@ -10,6 +10,7 @@ from typing import Any
 
 import polars as pl
 
+from subsidy_batch.compute import hold_reason, status
 from subsidy_batch.conditions import (
     Condition,
     Field,
@@ -306,18 +307,8 @@ def facility_items(
             )
         )
     line_items = pl.concat(items) if items else pl.DataFrame()
-    hold = (
-        pl.when(pl.col("amount_fen").is_null())
-        .then(pl.lit("standard_not_set"))
-        .when(~pl.col("bank_account_ok"))
-        .then(pl.lit("no_bank_account"))
-    )
     line_items = (
-        line_items.with_columns(hold_reason=hold)
-        .with_columns(
-            status=pl.when(pl.col("hold_reason").is_null()).then(pl.lit("paid")).otherwise(pl.lit("held"))
-        )
-        .sort("facility_id", "benefit")
+        line_items.with_columns(hold_reason=hold_reason()).with_columns(status=status()).sort("facility_id", "benefit")
     )
     ineligible = pl.concat(failed).sort("facility_id", "condition") if failed else pl.DataFrame()
     return line_items, ineligible

@@ -21,8 +21,8 @@ from subsidy_batch.pipeline import (
     Progress,
     RunResult,
     Stages,
+    item_totals,
     log_read,
-    money_text,
     outputs,
     publish_run,
     read_and_fingerprint,
@@ -218,32 +218,16 @@ def _totals(
     pays: pl.DataFrame,
     config: Any,
 ) -> dict[str, Any]:
-    paid = items.filter(pl.col("status") == "paid")
-    by_benefit = {}
-    for rule in sorted(config.rules.values(), key=lambda r: r.benefit):
-        mine = items.filter(pl.col("benefit") == rule.benefit)
-        paid_b = mine.filter(pl.col("status") == "paid")
-        by_benefit[rule.benefit] = {
-            "paid_items": paid_b.height,
-            "paid_amount": money_text(int(paid_b.get_column("amount_fen").sum())),
-            "held_items": mine.height - paid_b.height,
-            "ineligible_facilities": ineligible.filter(pl.col("benefit") == rule.benefit)
-            .get_column("facility_id")
-            .n_unique(),
-        }
+    totals = item_totals(items, sorted(rule.benefit for rule in config.rules.values()))
+    for benefit, facts in totals["by_benefit"].items():
+        facts["ineligible_facilities"] = (
+            ineligible.filter(pl.col("benefit") == benefit).get_column("facility_id").n_unique()
+        )
     return {
         "facilities_read": rows_read,
         "facilities_accepted": accepted,
         "facilities_rejected": rejected.get_column("row").n_unique(),
         "facilities_ineligible": ineligible.get_column("facility_id").n_unique() if ineligible.height else 0,
-        "line_items": items.height,
-        "paid_items": paid.height,
         "paid_facilities": pays.height,
-        "paid_amount": money_text(int(paid.get_column("amount_fen").sum())),
-        "held_items": items.height - paid.height,
-        "held_items_by_reason": {
-            reason: items.filter(pl.col("hold_reason") == reason).height
-            for reason in ("standard_not_set", "no_bank_account")
-        },
-        "by_benefit": by_benefit,
+        **totals,
     }

@@ -61,16 +61,6 @@ def checked_birth_date(col: pl.Expr) -> pl.Expr:
     return pl.when(has_shape(col)).then(birth_date(col))
 
 
-def looks_stored_as_number(col: pl.Expr) -> pl.Expr:
-    """True where an ID seems to have passed through an Excel number cell and lost its last digits.
-
-    Either it is written the way Excel shows big numbers (3.70829E+17, 370829194405101000.0), or it is
-    18 digits, fails the check character, and either is exactly a float64 value (what a number cell
-    stores) or ends in 00 (Excel keeps 15-16 significant digits and pads with zeros).
-    """
-    return scientific(col) | (rounded_digits(col) & ~check_character_ok(col).fill_null(False))
-
-
 def scientific(col: pl.Expr) -> pl.Expr:
     """Written the way Excel shows a big number: 3.70829E+17, or with a decimal point."""
     return col.str.contains(r"^[0-9]+(\.[0-9]*)?(E\+?[0-9]+|\.[0-9]*)$")

@@ -23,6 +23,16 @@ def fen_to_yuan(fen: int) -> Decimal:
     return (Decimal(fen) / 100).quantize(Decimal("0.01"))
 
 
+def fen_text(fen: int) -> str:
+    """Yuan with 2 decimals as text ("53870.00"), for manifests, summaries and bank control records."""
+    return f"{fen_to_yuan(fen):.2f}"
+
+
+def fen_text_expr(fen: pl.Expr) -> pl.Expr:
+    """The same text from non-negative integer fen in polars (no float on the way)."""
+    return (fen // 100).cast(pl.String) + pl.lit(".") + (fen % 100).cast(pl.String).str.zfill(2)
+
+
 def fen_to_decimal(fen: pl.Expr) -> pl.Expr:
     """Integer fen as decimal(18,2) yuan, exactly: fen x 0.01 keeps the same integer with two decimals.
 

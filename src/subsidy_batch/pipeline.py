@@ -18,10 +18,10 @@ import polars as pl
 import structlog
 
 from subsidy_batch import __version__, audit, bank, emit
-from subsidy_batch.compute import line_items, payable_rules, payments
+from subsidy_batch.compute import HOLD_REASONS, line_items, payable_rules, payments
 from subsidy_batch.config import CountyConfig, load_county
 from subsidy_batch.errors import ReconciliationError, RosterError, StorageError, UsageError
-from subsidy_batch.money import fen_to_yuan
+from subsidy_batch.money import fen_text, fen_to_yuan
 from subsidy_batch.period import Period
 from subsidy_batch.read import RawRoster, default_roster, read_roster
 from subsidy_batch.runs import (
@@ -87,14 +87,12 @@ def run_id_for(county: str, period: Period | str, revision: int, input_digests: 
     return f"{county}-{period}-{revision}-{digest[:10]}"
 
 
-def money_text(fen: int) -> str:
-    return f"{fen_to_yuan(fen):.2f}"
+def item_totals(items: pl.DataFrame, benefits: list[str]) -> dict[str, Any]:
+    """Paid and held counts and amounts of line items, overall, by hold reason and by benefit.
 
-
-def _totals(
-    rows_read: int, validated: Any, items: pl.DataFrame, pays: pl.DataFrame, config: CountyConfig
-) -> dict[str, Any]:
-    # one aggregation over the few columns needed: filtering the whole item frame copies its text
+    Every benefit named keeps its row in reports, even with nothing paid. One aggregation over the few
+    columns needed: filtering the whole item frame would copy its text.
+    """
     counts = (
         items.lazy()
         .group_by("benefit", "status", "hold_reason")
@@ -104,30 +102,37 @@ def _totals(
     )
     paid = [c for c in counts if c["status"] == "paid"]
     by_benefit = {}
-    for benefit in config.benefits:  # every benefit keeps its row in reports, even with nothing paid
+    for benefit in benefits:
         of_benefit = [c for c in counts if c["benefit"] == benefit]
         paid_b = [c for c in of_benefit if c["status"] == "paid"]
         by_benefit[benefit] = {
             "paid_items": sum(c["n"] for c in paid_b),
-            "paid_amount": money_text(sum(c["fen"] for c in paid_b)),
+            "paid_amount": fen_text(sum(c["fen"] for c in paid_b)),
             "held_items": sum(c["n"] for c in of_benefit) - sum(c["n"] for c in paid_b),
         }
-    held_by_reason = {
-        reason: sum(c["n"] for c in counts if c["status"] == "held" and c["hold_reason"] == reason)
-        for reason in ("standard_not_set", "no_bank_account")
+    return {
+        "line_items": items.height,
+        "paid_items": sum(c["n"] for c in paid),
+        "paid_amount": fen_text(sum(c["fen"] for c in paid)),
+        "held_items": sum(c["n"] for c in counts if c["status"] == "held"),
+        "held_items_by_reason": {
+            reason: sum(c["n"] for c in counts if c["status"] == "held" and c["hold_reason"] == reason)
+            for reason in HOLD_REASONS
+        },
+        "by_benefit": by_benefit,
     }
+
+
+def _totals(
+    rows_read: int, validated: Any, items: pl.DataFrame, pays: pl.DataFrame, config: CountyConfig
+) -> dict[str, Any]:
     return {
         "people_read": rows_read,
         "people_accepted": validated.accepted.height,
         "people_rejected": validated.rejected_rows,
         "rejection_problems": validated.rejected.height,
-        "line_items": items.height,
-        "paid_items": sum(c["n"] for c in paid),
         "paid_people": pays.height,
-        "paid_amount": money_text(sum(c["fen"] for c in paid)),
-        "held_items": sum(c["n"] for c in counts if c["status"] == "held"),
-        "held_items_by_reason": held_by_reason,
-        "by_benefit": by_benefit,
+        **item_totals(items, config.benefits),
     }
 
 
@@ -444,7 +449,7 @@ def outputs(staging: Path, rows: dict[str, int], bank_files: list[bank.BankFile]
             "rows": bf.items,
             "sha256": emit.sha256_file(bf.path),
             "bank_name": bf.bank_name,
-            "total": money_text(bf.total_fen),
+            "total": fen_text(bf.total_fen),
         }
         for bf in bank_files
     ]
