@@ -36,7 +36,9 @@ _COUNTY_KEYS = {
     "ability_terms",
     "standards",
     "facility_benefits",  # yearly facility subsidies: read by facilities.py
+    "min_home_hukou_share",  # below this share of home 户籍 codes a roster is refused as another county's
 }
+DEFAULT_MIN_HOME_HUKOU_SHARE = Decimal("0.5")
 _SHARED_KEYS = {"title", "benefits"}
 _INHERIT_KEYS = {"from", "benefits", "effective", "note"}
 _BENEFIT_KEYS = {"title", "rows"}
@@ -132,6 +134,8 @@ class CountyConfig:
     standards: dict[str, dict[str, Standard]] = field(default_factory=dict)
     files: tuple[Path, ...] = ()
     gaps: tuple[str, ...] = ()
+    # accepted rows whose hukou_code is division_code, at least: else the roster is another county's
+    min_home_hukou_share: Decimal = DEFAULT_MIN_HOME_HUKOU_SHARE
 
     def rules_in_force(self, period: Period) -> list[Rule]:
         return [r for r in self.rules if r.in_force(period)]
@@ -372,6 +376,7 @@ def load_county(config_dir: Path, county: str) -> CountyConfig:
     division = str(_need(where, raw, "division_code"))
     if not re.fullmatch(r"\d{6}", division):
         raise ConfigError(f"{where}: division_code must be 6 digits")
+    home_share = _share(where, raw.get("min_home_hukou_share"))
     ability_terms = {
         str(k): frozenset(int(g) for g in v) for k, v in (raw.get("ability_terms") or {}).items()
     }
@@ -424,4 +429,22 @@ def load_county(config_dir: Path, county: str) -> CountyConfig:
         standards=standards,
         files=tuple(files),
         gaps=tuple(_gaps(rules)),
+        min_home_hukou_share=home_share,
     )
+
+
+def _share(where: str, value: object) -> Decimal:
+    """min_home_hukou_share: a quoted decimal from 0 to 1 ("0.5"); absent means 0.5."""
+    if value is None:
+        return DEFAULT_MIN_HOME_HUKOU_SHARE
+    try:
+        if not isinstance(value, str):
+            raise InvalidOperation
+        share = Decimal(value)
+    except InvalidOperation:
+        share = None
+    if share is None or not share.is_finite() or not Decimal(0) <= share <= Decimal(1):
+        raise ConfigError(
+            f'{where}: min_home_hukou_share must be a quoted decimal from 0 to 1, e.g. "0.5" (found {value!r})'
+        )
+    return share

@@ -15,6 +15,10 @@ class RosterError(SubsidyError):
     exit_code = 3
 
 
+class ForeignRosterError(RosterError):
+    """Most accepted rows of the roster have another county's 户籍 code."""
+
+
 class ConfigError(SubsidyError):
     """A county config or schema file is invalid."""
 
