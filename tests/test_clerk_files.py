@@ -292,3 +292,118 @@ def test_an_invalid_threshold_is_a_config_error_naming_file_and_key(workdir: Pat
     result = _run("run", "2024-05", "--county", "jiaxiang")
     assert result.exit_code == 4
     assert "jiaxiang.yaml: min_home_hukou_share must be a quoted decimal from 0 to 1" in result.stderr
+
+
+# 5. control characters and absurd lengths ---------------------------------------------------------
+
+
+def test_control_characters_and_absurd_lengths_reject_the_row(workdir: Path) -> None:
+    good = _dibao(name="张秀英")
+    long_name = _dibao(name="王" * 100_000)
+    nul_name = _dibao(name="张\x00三")
+    split_bank = _dibao(bank="中国农业\r\n银行")
+    long_township = _dibao() | {"township": "纸" * 51}
+    tab_account = _dibao(account="62284800\t12345678")
+    just_fits = _dibao(name="李" * 50)
+    rows = [good, long_name, nul_name, split_bank, long_township, tab_account, just_fits]
+    path = workdir / "r.parquet"  # Parquet carries every character exactly as a clerk's tool wrote it
+    pl.DataFrame(rows).rename(ZH).write_parquet(path)
+    result = _run_roster(workdir, path)
+    assert result.exit_code == 0, result.output
+    rejected = pl.read_parquet(_run_dir(workdir) / "rejected.parquet")
+    assert rejected.select("row", "column", "problem").rows() == [
+        (2, "name", "too_long"),
+        (3, "name", "control_character"),
+        (4, "bank_name", "control_character"),
+        (5, "township", "too_long"),
+        # tab_account (row 6): a tab is whitespace, which the account's remove_spaces takes out: paid
+    ]
+    messages = rejected.get_column("message").to_list()
+    assert messages[0] == (
+        "姓名 is longer than 50 characters; check that the cell holds only this value. (found: "
+        + "王" * 60
+        + "…)"
+    )
+    assert messages[1] == (
+        "姓名 contains a control character (a line break, tab or NUL byte); retype the cell as plain "
+        "text. (found: 张\ufffd三)"
+    )
+    assert messages[2].endswith("(found: 中国农业\ufffd\ufffd银行)")
+    # paid: good, tab_account and just_fits, 100.00 each (dibao_80_89) = 300.00
+    assert "total paid      300.00 yuan in 3 items" in result.stdout
+    bank_files = sorted(p.name for p in (_run_dir(workdir) / "bank").glob("*.csv"))
+    assert bank_files == ["bank_01_中国农业银行.csv"]
+    raw = (_run_dir(workdir) / "bank" / bank_files[0]).read_bytes()
+    assert b"\x00" not in raw and raw.count(b"\r\n") == 4  # the control record and 3 payees
+
+
+def test_an_account_with_a_nul_byte_or_absurd_length_rejects_the_row(workdir: Path) -> None:
+    rows = [_dibao(account="6228480012\x00345678"), _dibao(account="6" * 41), _dibao(account="6" * 40)]
+    path = workdir / "r.parquet"
+    pl.DataFrame(rows).rename(ZH).write_parquet(path)
+    assert _run_roster(workdir, path).exit_code == 0
+    rejected = pl.read_parquet(_run_dir(workdir) / "rejected.parquet")
+    assert rejected.select("row", "column", "problem").rows() == [
+        (1, "bank_account", "control_character"),
+        (2, "bank_account", "too_long"),
+    ]
+    # masked as always, and the NUL byte shown as U+FFFD, never written
+    assert rejected.get_column("message").to_list()[0].endswith("(found: 622848********5678)")
+    # 40 digits is malformed for a bank (8-30 digits) but not absurd: held, as before
+    items = _items(workdir)
+    assert items[(rows[2]["id_number"], "low_income_living")] == (
+        "held",
+        "no_bank_account",
+        Decimal("100.00"),
+    )
+
+
+def test_pandera_over_every_row_agrees_with_the_one_pass_check_on_the_new_kinds() -> None:
+    import pandera.errors
+
+    from subsidy_batch.read import ROW
+    from subsidy_batch.schema import normalise_frame, pandera_schema, with_checks
+    from subsidy_batch.validate import check_rows
+    from tests.helpers import raw_roster
+
+    schema = load_schema()
+    rows = [_dibao(), _dibao(name="x" * 51), _dibao(bank="a\nb"), _dibao(account="1\x002"), _dibao()]
+    raw = raw_roster(rows)
+    checked = check_rows(raw, schema, "2024-05", "jiaxiang", key="id_number")
+    everything = with_checks(normalise_frame(raw.frame, schema), schema)
+    with pytest.raises(pandera.errors.SchemaErrors) as exc:
+        pandera_schema(schema).validate(everything.drop(ROW), lazy=True)
+    cases = pl.DataFrame(exc.value.failure_cases).select(
+        (pl.col("index").cast(pl.Int64) + 1).alias("row"), "column", pl.col("check").alias("problem")
+    )
+    expected = [
+        (2, "name", "too_long"),
+        (3, "bank_name", "control_character"),
+        (4, "bank_account", "control_character"),
+    ]
+    assert sorted(cases.unique().rows()) == expected
+    assert sorted(checked.rejected.select("row", "column", "problem").rows()) == expected
+
+
+@pytest.mark.parametrize(
+    ("check", "error"),
+    [
+        ({"kind": "max_length"}, "'limit' (a whole number above 0) is needed by max_length"),
+        ({"kind": "max_length", "limit": 0}, "'limit' (a whole number above 0)"),
+        ({"kind": "max_length", "limit": "50"}, "'limit' (a whole number above 0)"),
+        ({"kind": "not_empty", "limit": 5}, "and only by it"),
+    ],
+)
+def test_a_max_length_without_a_whole_limit_is_a_schema_error(
+    tmp_path: Path, check: dict, error: str
+) -> None:
+    import yaml
+
+    from subsidy_batch.errors import ConfigError
+
+    raw = yaml.safe_load((ROOT / "schemas" / "roster.yaml").read_text(encoding="utf-8"))
+    raw["columns"]["name"]["checks"].append(check | {"problem": "p", "message": "m"})
+    (tmp_path / "roster.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"columns\.name\.checks\[3\]") as err:
+        load_schema(schema_dir=tmp_path)
+    assert error in str(err.value)

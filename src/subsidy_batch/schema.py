@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 SCHEMA_DIR = Path(os.environ.get("SUBSIDY_SCHEMA_DIR", Path(__file__).resolve().parents[2] / "schemas"))
 
 _COLUMN_KEYS = {"zh", "required", "normalise", "aliases", "checks"}
-_CHECK_KEYS = {"kind", "problem", "message", "pattern", "values"}
+_CHECK_KEYS = {"kind", "problem", "message", "pattern", "values", "limit"}
 _TOP_KEYS = {"schema", "schema_version", "columns"}
 _FULLWIDTH = {chr(0xFF10 + i): str(i) for i in range(10)} | {"Ｘ": "X", "ｘ": "x", "－": "-", "／": "/"}
 
@@ -38,6 +38,7 @@ class CheckSpec:
     message: str
     pattern: str | None = None
     values: tuple[str, ...] = ()
+    limit: int | None = None  # max_length: the most characters a value may have
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,14 @@ def load_schema(name: str = "roster", schema_dir: Path = SCHEMA_DIR) -> RosterSc
             _strict_keys(f"{where}.checks[{i}]", chk, _CHECK_KEYS)
             if chk["kind"] not in CHECK_KINDS:
                 raise ConfigError(f"{where}.checks[{i}]: unknown check kind {chk['kind']!r}")
+            limit = chk.get("limit")
+            if (chk["kind"] == "max_length") != (limit is not None) or not (
+                limit is None or (type(limit) is int and limit > 0)
+            ):
+                raise ConfigError(
+                    f"{where}.checks[{i}]: 'limit' (a whole number above 0) is needed by max_length, "
+                    "and only by it"
+                )
             checks.append(
                 CheckSpec(
                     column=col_name,
@@ -101,6 +110,7 @@ def load_schema(name: str = "roster", schema_dir: Path = SCHEMA_DIR) -> RosterSc
                     message=chk["message"],
                     pattern=chk.get("pattern"),
                     values=tuple(str(v) for v in chk.get("values") or ()),
+                    limit=limit,
                 )
             )
         unknown_norm = set(col.get("normalise") or ()) - set(NORMALISERS)
@@ -279,8 +289,14 @@ def _stored_as_number(column: str) -> pl.Expr:
     )
 
 
+# C0 and C1 control characters (NUL, tab, line breaks, ...) and the Unicode line and paragraph separators:
+# never part of a name or a bank's name, and a line break in a cell would split a bank file's record
+CONTROL = r"[\x00-\x1F\x7F-\x9F\x{2028}\x{2029}]"
+
 CHECK_KINDS: dict[str, CheckKind] = {
     "not_empty": CheckKind((), lambda c, s: pl.col(c).is_not_null()),
+    "no_control_characters": CheckKind((), lambda c, s: ~pl.col(c).str.contains(CONTROL)),
+    "max_length": CheckKind((), lambda c, s: pl.col(c).str.len_chars() <= (s.limit or 0)),
     "matches": CheckKind((), lambda c, s: digits.matches(pl.col(c), s.pattern or "")),
     "one_of": CheckKind((), lambda c, s: pl.col(c).is_in(list(s.values))),
     "unique": CheckKind(((None, "key"), (None, "duplicated")), lambda c, s: ~helper(c, "duplicated")),
