@@ -407,3 +407,30 @@ def test_a_max_length_without_a_whole_limit_is_a_schema_error(
     with pytest.raises(ConfigError, match=r"columns\.name\.checks\[3\]") as err:
         load_schema(schema_dir=tmp_path)
     assert error in str(err.value)
+
+
+def test_facility_accounts_stored_as_numbers_are_held_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    shutil.copytree(ROOT / "config", tmp_path / "config")
+    monkeypatch.chdir(tmp_path)
+    sample = pl.read_csv(ROOT / "rosters" / "anqiu" / "facilities-2024.csv", infer_schema=False)
+    path = tmp_path / "facilities.parquet"
+    sample.with_columns(pl.col("银行账号").cast(pl.Int64, strict=False)).write_parquet(path)  # "" -> null
+    result = runner.invoke(
+        app, ["run-facilities", "2024", "--county", "anqiu", "--roster", str(path), "--quiet"]
+    )
+    assert result.exit_code == 0, result.output
+    manifest = json.loads(
+        (tmp_path / "runs" / "anqiu" / "facilities-2024" / "manifest.json").read_text("utf-8")
+    )
+    # the 6 canteens the sample pays (155,833.33 yuan) are held; the 5 items without a factor stay
+    # standard_not_set (the first reason wins)
+    assert manifest["totals"]["paid_amount"] == "0.00"
+    assert manifest["totals"]["held_items_by_reason"] == {
+        "standard_not_set": 5,
+        "no_bank_account": 0,
+        "account_stored_as_number": 6,
+    }

@@ -373,6 +373,8 @@ def facility_items(
             f"the facility subsidies of {config.county} are in force {config.start} to {config.end}; "
             f"{year} is outside that ({config.validity_citation})"
         )
+    if "account_as_number" not in facilities.columns:  # facilities not read from a file (tests)
+        facilities = facilities.with_columns(account_as_number=pl.lit(False))
     typed = _typed(facilities)
     items, failed = [], []
     for kind, rule in sorted(config.rules.items()):
@@ -434,6 +436,7 @@ def facility_items(
                 "bank_name",
                 "bank_account",
                 "bank_account_ok",
+                "account_as_number",
                 "row",
             )
         )
@@ -441,6 +444,8 @@ def facility_items(
     hold = (
         pl.when(pl.col("amount_fen").is_null())
         .then(pl.lit("standard_not_set"))
+        .when(pl.col("account_as_number"))
+        .then(pl.lit("account_stored_as_number"))
         .when(~pl.col("bank_account_ok"))
         .then(pl.lit("no_bank_account"))
     )

@@ -11,7 +11,7 @@ import polars as pl
 import structlog
 
 from subsidy_batch import __version__, audit, bank, emit
-from subsidy_batch.bank import bank_account_ok
+from subsidy_batch.bank import account_stored_as_number, bank_account_ok
 from subsidy_batch.config import load_county
 from subsidy_batch.errors import NoRuleInForceError
 from subsidy_batch.facilities import facility_items, load_facility_config
@@ -29,7 +29,7 @@ from subsidy_batch.pipeline import (
     reconcile,
     snapshot,
 )
-from subsidy_batch.read import default_roster
+from subsidy_batch.read import ACCOUNT_NUMBER_CELL, default_roster
 from subsidy_batch.runs import RunPaths
 from subsidy_batch.schema import SCHEMA_DIR, load_schema
 from subsidy_batch.validate import check_rows
@@ -117,7 +117,10 @@ def execute_facilities(
                 accepted=checked.accepted.height, rejected=checked.rejected.get_column("row").n_unique()
             )
         with stages.stage("compute", "applying conditions and amounts") as facts:
-            accepted = checked.accepted.with_columns(bank_account_ok=bank_account_ok())
+            accepted = checked.accepted.with_columns(
+                bank_account_ok=bank_account_ok(),
+                account_as_number=pl.col(ACCOUNT_NUMBER_CELL).fill_null(False) | account_stored_as_number(),
+            )
             items, ineligible = facility_items(accepted, config, year)
             pays = (
                 items.filter(pl.col("status") == "paid")
@@ -225,6 +228,14 @@ def _totals(
             .get_column("facility_id")
             .n_unique(),
         }
+    held_by_reason = {
+        reason: items.filter(pl.col("hold_reason") == reason).height
+        for reason in ("standard_not_set", "no_bank_account")
+    }
+    # listed only when it occurs, so that the totals of runs made before this reason existed reproduce
+    number_accounts = items.filter(pl.col("hold_reason") == "account_stored_as_number").height
+    if number_accounts:
+        held_by_reason["account_stored_as_number"] = number_accounts
     return {
         "facilities_read": rows_read,
         "facilities_accepted": accepted,
@@ -235,9 +246,6 @@ def _totals(
         "paid_facilities": pays.height,
         "paid_amount": money_text(int(paid.get_column("amount_fen").sum())),
         "held_items": items.height - paid.height,
-        "held_items_by_reason": {
-            reason: items.filter(pl.col("hold_reason") == reason).height
-            for reason in ("standard_not_set", "no_bank_account")
-        },
+        "held_items_by_reason": held_by_reason,
         "by_benefit": by_benefit,
     }
