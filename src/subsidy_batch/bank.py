@@ -35,6 +35,19 @@ def bank_account_ok() -> pl.Expr:
     return pl.col("bank_account").str.contains(_ACCOUNT).fill_null(False) & pl.col("bank_name").is_not_null()
 
 
+def account_stored_as_number() -> pl.Expr:
+    """The account text shows it passed through an Excel number cell, which keeps 15 significant digits:
+    Excel notation (6.22848E+18, or digits with a decimal point), or 18-19 digits that end in 000 or are
+    exactly a float64 value (what a number cell stores). Such an account is never paid."""
+    text = pl.col("bank_account")
+    value = text.cast(pl.UInt64, strict=False)
+    float_exact = value.cast(pl.Float64).cast(pl.UInt64, strict=False) == value
+    long_digits = text.str.contains(r"^[0-9]{18,19}$")
+    notation = text.str.contains(r"^[0-9]+(\.[0-9]*)?([eE]\+?[0-9]+|\.[0-9]*)$")  # 6.22848E+18, 6.2e18
+    excel = notation | (long_digits & (text.str.ends_with("000") | float_exact))
+    return excel.fill_null(False)
+
+
 def neutralise(text: str) -> str:
     """Stop a spreadsheet from reading a cell as a formula (CSV injection): prefix it with a quote."""
     return "'" + text if text.startswith(FORMULA_START) else text

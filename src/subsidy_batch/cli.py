@@ -152,6 +152,11 @@ def _summary(manifest: dict[str, Any]) -> str:
             f"    {benefit:<26} paid {b['paid_items']:>7} items {b['paid_amount']:>14} yuan, held {b['held_items']}"
         )
     lines.append(f"  bank files      {sum(1 for o in manifest['outputs'] if o['file'].startswith('bank/'))}")
+    if t["held_items_by_reason"].get("account_stored_as_number"):
+        lines.append(
+            "  account_stored_as_number: Excel stored these bank accounts as numbers and lost digits; "
+            "store accounts as text, copy them again from the bank's records and supersede this run"
+        )
     return "\n".join(lines)
 
 
@@ -170,11 +175,27 @@ def run(
     config_dir: ConfigDirOpt = Path("config"),
     quiet: QuietOpt = False,
     supersede: SupersedeOpt = None,
+    accept_foreign_roster: Annotated[
+        bool,
+        typer.Option(
+            "--accept-foreign-roster",
+            help="Pay the roster even though most of its 户籍 codes are not the county's own "
+            "(min_home_hukou_share in the county config); recorded in the manifest.",
+        ),
+    ] = False,
 ) -> None:
     """Compute and write the accepted payment run of one county for one month."""
     with _guard():
         slug = resolve_county(county)
-        request = RunRequest(_period(period), slug, roster, runs_dir, config_dir, supersede_reason=supersede)
+        request = RunRequest(
+            _period(period),
+            slug,
+            roster,
+            runs_dir,
+            config_dir,
+            supersede_reason=supersede,
+            accept_foreign_roster=accept_foreign_roster,
+        )
         result = run_month(request, _progress(quiet))
     typer.echo(_summary(result.manifest))
     replaced = result.manifest.get("supersedes")

@@ -9,16 +9,18 @@ from typing import Any
 
 import polars as pl
 
-from subsidy_batch.bank import bank_account_ok
+from subsidy_batch.bank import account_stored_as_number, bank_account_ok
 from subsidy_batch.conditions import Target, expression
 from subsidy_batch.config import AGE, CountyConfig, Rule
 from subsidy_batch.errors import NoRuleInForceError
 from subsidy_batch.frames import take
 from subsidy_batch.period import Period
+from subsidy_batch.read import ACCOUNT_NUMBER_CELL
 
 STANDARD_NOT_SET = "standard_not_set"
 NO_BANK_ACCOUNT = "no_bank_account"
-HOLD_REASONS = (STANDARD_NOT_SET, NO_BANK_ACCOUNT)  # in the order they are tried: the first wins
+ACCOUNT_STORED_AS_NUMBER = "account_stored_as_number"  # Excel lost its digits: store accounts as text
+HOLD_REASONS = (STANDARD_NOT_SET, ACCOUNT_STORED_AS_NUMBER, NO_BANK_ACCOUNT)  # the first that applies wins
 PERSON_KEYS = ("id_number", "name", "township")
 # carried by line items for payments(), after the contract's columns
 PAYEE = {"pos": pl.UInt32, "id_key": pl.UInt64, "bank_name": pl.String, "bank_account": pl.String}
@@ -181,7 +183,13 @@ def line_items(people: pl.DataFrame, config: CountyConfig, period: Period) -> pl
         .collect()
     )
     # the account is checked here, on the matched people only, not on every row of the roster
-    person = take(people, (*PERSON_KEYS, "row", "bank_name", "bank_account"), items.get_column("pos"))
+    if ACCOUNT_NUMBER_CELL not in people.columns:  # people not read from a file (tests)
+        people = people.with_columns(pl.lit(False).alias(ACCOUNT_NUMBER_CELL))
+    person = take(
+        people,
+        (*PERSON_KEYS, "row", "bank_name", "bank_account", ACCOUNT_NUMBER_CELL),
+        items.get_column("pos"),
+    )
     rule = rules_table(rules, config).select(pl.all().gather(items.get_column("rule")))
     amount = pl.when(pl.col("urban")).then(pl.col("fen_urban")).otherwise(pl.col("fen_rural"))
     return (
@@ -200,6 +208,8 @@ def hold_reason() -> pl.Expr:
     return (
         pl.when(pl.col("amount_fen").is_null())
         .then(pl.lit(STANDARD_NOT_SET))
+        .when(pl.col(ACCOUNT_NUMBER_CELL) | account_stored_as_number())
+        .then(pl.lit(ACCOUNT_STORED_AS_NUMBER))
         .when(~pl.col("bank_account_ok"))
         .then(pl.lit(NO_BANK_ACCOUNT))
     )

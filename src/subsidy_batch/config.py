@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from itertools import combinations, pairwise
 from pathlib import Path
 
@@ -34,7 +35,9 @@ _COUNTY_KEYS = {
     "terms",
     "standards",
     "facility_benefits",  # yearly facility subsidies: read by facilities.py
+    "min_home_hukou_share",  # below this share of home 户籍 codes a roster is refused as another county's
 }
+DEFAULT_MIN_HOME_HUKOU_SHARE = Decimal("0.5")
 _SHARED_KEYS = {"title", "benefits", "terms"}
 _INHERIT_KEYS = {"from", "benefits", "effective", "note"}
 _BENEFIT_KEYS = {"title", "rows"}
@@ -94,6 +97,8 @@ class CountyConfig:
     files: tuple[Path, ...] = ()
     gaps: tuple[str, ...] = ()
     fields: dict[str, Field] = field(default_factory=dict)  # what conditions test (roster schema + age)
+    # accepted rows whose hukou_code is division_code, at least: else the roster is another county's
+    min_home_hukou_share: Decimal = DEFAULT_MIN_HOME_HUKOU_SHARE
 
     def rules_in_force(self, period: Period) -> list[Rule]:
         return [r for r in self.rules if r.in_force(period)]
@@ -295,6 +300,7 @@ def load_county(config_dir: Path, county: str, schema: RosterSchema | None = Non
     division = raw["division_code"].text()
     if not re.fullmatch(r"\d{6}", division):
         raise raw["division_code"].error('must be 6 digits written as quoted text, e.g. "370829"')
+    home_share = _share(raw["min_home_hukou_share"]) if "min_home_hukou_share" in raw else DEFAULT_MIN_HOME_HUKOU_SHARE
     standards = _standards(raw.get("standards"))
     files = [path]
     own_fields = _terms(raw.get("terms"), fields)
@@ -343,4 +349,13 @@ def load_county(config_dir: Path, county: str, schema: RosterSchema | None = Non
         files=tuple(files),
         gaps=tuple(_gaps(rules)),
         fields=fields,
+        min_home_hukou_share=home_share,
     )
+
+
+def _share(node: Node) -> Decimal:
+    """min_home_hukou_share: a quoted decimal from 0 to 1 ("0.5")."""
+    share = node.decimal()
+    if not Decimal(0) <= share <= Decimal(1):
+        raise node.error(f'must be a quoted decimal from 0 to 1, e.g. "0.5" (found {share})')
+    return share

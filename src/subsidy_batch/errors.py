@@ -15,6 +15,10 @@ class RosterError(SubsidyError):
     """The roster cannot be read, or lacks a required column."""
 
 
+class ForeignRosterError(RosterError):
+    """Most accepted rows of the roster have another county's 户籍 code."""
+
+
 class ConfigError(SubsidyError):
     """A county config or schema file is invalid."""
 

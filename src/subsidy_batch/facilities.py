@@ -22,6 +22,7 @@ from subsidy_batch.conditions import (
 from subsidy_batch.config import NOT_SET, county_path
 from subsidy_batch.errors import ConfigError, NoRuleInForceError
 from subsidy_batch.period import Period
+from subsidy_batch.read import ACCOUNT_NUMBER_CELL
 from subsidy_batch.schema import SCHEMA_DIR, RosterSchema, load_schema
 from subsidy_batch.strict import Node, read_yaml
 
@@ -242,6 +243,8 @@ def facility_items(
             f"the facility subsidies of {config.county} are in force {config.start} to {config.end}; "
             f"{year} is outside that ({config.validity_citation})"
         )
+    if ACCOUNT_NUMBER_CELL not in facilities.columns:  # facilities not read from a file (tests)
+        facilities = facilities.with_columns(pl.lit(False).alias(ACCOUNT_NUMBER_CELL))
     typed = facilities
     items, failed = [], []
     for kind, rule in sorted(config.rules.items()):
@@ -303,6 +306,7 @@ def facility_items(
                 "bank_name",
                 "bank_account",
                 "bank_account_ok",
+                ACCOUNT_NUMBER_CELL,
                 "row",
             )
         )

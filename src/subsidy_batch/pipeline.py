@@ -20,10 +20,16 @@ import structlog
 from subsidy_batch import __version__, audit, bank, emit
 from subsidy_batch.compute import HOLD_REASONS, line_items, payable_rules, payments
 from subsidy_batch.config import CountyConfig, load_county
-from subsidy_batch.errors import ReconciliationError, RosterError, StorageError, UsageError
+from subsidy_batch.errors import (
+    ConfigError,
+    ForeignRosterError,
+    ReconciliationError,
+    StorageError,
+    UsageError,
+)
 from subsidy_batch.money import fen_text, fen_to_yuan
 from subsidy_batch.period import Period
-from subsidy_batch.read import RawRoster, default_roster, read_roster
+from subsidy_batch.read import RawRoster, default_roster, raise_empty, read_roster, refuse_empty
 from subsidy_batch.runs import (
     MANIFEST,
     RunPaths,
@@ -34,6 +40,7 @@ from subsidy_batch.runs import (
     supersede,
 )
 from subsidy_batch.schema import SCHEMA_DIR, load_schema, start_loading_pandera
+from subsidy_batch.strict import read_yaml
 from subsidy_batch.validate import validate
 
 MANIFEST_VERSION = 1
@@ -52,6 +59,7 @@ class RunRequest:
     rosters_dir: Path = Path("rosters")
     schema_dir: Path = SCHEMA_DIR
     supersede_reason: str | None = None
+    accept_foreign_roster: bool = False  # pay a roster whose 户籍 codes are mostly another county's
 
 
 @dataclass(frozen=True)
@@ -191,15 +199,68 @@ def run_month(request: RunRequest, progress: Progress = lambda _: None) -> RunRe
 
     def build(staging: Path, revision: int, stale_note: str | None) -> dict[str, Any]:
         inputs = snapshot(staging, roster, config.files, request.config_dir, (schema.path,))
-        return execute(inputs, county, period, revision, roster.name, progress, stale_note)
+        return execute(
+            inputs,
+            county,
+            period,
+            revision,
+            roster.name,
+            progress,
+            stale_note,
+            accept_foreign=request.accept_foreign_roster,
+            known_counties=known_counties(request.config_dir),
+        )
 
     paths = RunPaths(request.runs_dir, county, str(period))
-    arguments = {
+    arguments: dict[str, Any] = {
         "roster": str(roster),
         "runs_dir": str(request.runs_dir),
         "config_dir": str(request.config_dir),
     }
+    if request.accept_foreign_roster:  # only then, so that earlier manifests keep their arguments
+        arguments["accept_foreign_roster"] = True
     return publish_run(paths, roster, build, request.supersede_reason, arguments, progress)
+
+
+def known_counties(config_dir: Path) -> dict[str, str]:
+    """division_code -> "name (slug)" of every county config, to name the county a roster looks like."""
+    found: dict[str, str] = {}
+    for path in sorted((config_dir / "counties").glob("*.yaml")):
+        try:
+            raw = read_yaml(path).value
+        except ConfigError:  # a broken other county only goes unnamed; its own run reports it
+            continue
+        if isinstance(raw.get("division_code"), str) and isinstance(raw.get("name"), str):
+            found.setdefault(raw["division_code"], f"{raw['name']} ({path.stem})")
+    return found
+
+
+def refuse_foreign_roster(
+    accepted: pl.DataFrame, config: CountyConfig, source_name: str, known: dict[str, str], accept: bool
+) -> dict[str, Any]:
+    """Refuse a roster whose accepted rows mostly have another 户籍 code than the county's division code.
+
+    A roster whose every row was rejected is not refused (it is reported). Returns the facts for the
+    audit log.
+    """
+    rows = accepted.height
+    codes = accepted.get_column("hukou_code")
+    home = int((codes == config.division_code).sum())
+    facts: dict[str, Any] = {"home_hukou_rows": home, "accepted_rows": rows}
+    if rows == 0 or Decimal(home) >= config.min_home_hukou_share * rows:
+        return facts
+    if accept:
+        return facts | {"foreign_roster_accepted": True}
+    counted = codes.value_counts(name="n").sort(["n", "hukou_code"], descending=[True, False])
+    top = str(counted.item(0, "hukou_code"))
+    named = known.get(top, "not a county in config/counties")
+    share = (Decimal(100 * home) / rows).quantize(Decimal("0.1"))
+    raise ForeignRosterError(
+        f"roster {source_name} looks like another county's: only {home} of its {rows} accepted rows "
+        f"({share}%) have {config.name}'s 户籍 code {config.division_code}, below min_home_hukou_share "
+        f"{config.min_home_hukou_share}, and the most common code is {top} ({named}); check --county and "
+        f"--roster, or pass --accept-foreign-roster to pay this roster for {config.county} deliberately"
+    )
 
 
 def publish_run(
@@ -211,8 +272,7 @@ def publish_run(
     progress: Progress,
 ) -> RunResult:
     """Refuse a second run, take the lock, build the run in a staging folder, and publish it atomically."""
-    if not roster.is_file():
-        raise RosterError(f"roster file {roster} does not exist")
+    refuse_empty(roster)  # before the lock and any run folder: a header alone pays nobody
     what = f"{paths.county} {paths.period}"
     if supersede_reason is None:
         refuse_if_accepted(paths)
@@ -344,8 +404,14 @@ def execute(
     source_name: str,
     progress: Progress,
     stale_note: str | None = None,
+    accept_foreign: bool = False,
+    known_counties: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Run every stage from a run folder's input/ snapshot, writing outputs beside it; returns the manifest."""
+    """Run every stage from a run folder's input/ snapshot, writing outputs beside it; returns the manifest.
+
+    accept_foreign: pay a roster whose 户籍 codes are mostly another county's (--accept-foreign-roster);
+    known_counties names the county such a roster looks like (division code -> name).
+    """
     staging = inputs.parent
     config_dir = inputs / "config"
     schema = load_schema(schema_dir=inputs / "schemas")
@@ -361,11 +427,18 @@ def execute(
     stages = Stages(progress)
     with audit.audit_to(staging / "audit.jsonl", run_id=run_id, county=county, period=str(period)):
         log_read(stages, raw, read_seconds, revision, stale_note)
+        if raw.frame.height == 0:  # a roster too big for refuse_empty to read ahead of the run
+            raise_empty(raw.source)
         if raw.ignored_columns:
             progress(f"ignored columns not used by the rules: {', '.join(raw.ignored_columns)}")
         with stages.stage("validate", f"checking {raw.frame.height} rows") as facts:
             validated = validate(raw, schema, str(period), county)
             facts.update(accepted=validated.accepted.height, rejected=validated.rejected_rows)
+            facts.update(
+                refuse_foreign_roster(
+                    validated.accepted, config, source_name, known_counties or {}, accept_foreign
+                )
+            )
         with stages.stage("compute", "computing entitlements") as facts:
             items = line_items(validated.accepted, config, period)
             pays = payments(items)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,9 +11,16 @@ import polars as pl
 
 from subsidy_batch.errors import RosterError
 from subsidy_batch.frames import cut_like
+from subsidy_batch.idnumber import scrub
 from subsidy_batch.schema import RosterSchema
 
 ROW = "row"  # 1-based data row number, as a clerk counts rows below the header
+# True where the roster's bank account cell was a number (an XLSX number cell, a numeric Parquet column):
+# a number cannot hold a 16-19 digit account exactly, so such an account is never paid
+ACCOUNT_NUMBER_CELL = "bank_account_number_cell"
+ACCOUNT = "bank_account"
+SMALL_FILE = 1 << 20  # a file this small is read whole to see whether it has data rows
+_LONE_CR = re.compile(rb"\r(?!\n)")
 SUFFIXES = (".parquet", ".xlsx", ".csv")
 
 
@@ -21,7 +29,15 @@ class RawRoster:
     frame: pl.DataFrame
     source: Path
     encoding: str
-    ignored_columns: tuple[str, ...]
+    ignored_columns: tuple[str, ...]  # masked (idnumber.scrub): a header may be a stray ID or account
+
+
+def _line_ends(data: bytes) -> bytes:
+    """Old-Mac line ends (CR alone) become LF; polars would otherwise read the file as one header line."""
+    first_cr, first_lf = data.find(b"\r"), data.find(b"\n")
+    if first_cr < 0 or (0 <= first_lf < first_cr) or data[first_cr + 1 : first_cr + 2] == b"\n":
+        return data  # LF or CRLF line ends, the usual case: the bytes are left as they are
+    return _LONE_CR.sub(b"\n", data)
 
 
 def _decode_csv(path: Path) -> tuple[bytes, str]:
@@ -34,11 +50,11 @@ def _decode_csv(path: Path) -> tuple[bytes, str]:
         encoding = "utf-8"
     try:
         data.decode("utf-8")
-        return data, encoding
+        return _line_ends(data), encoding
     except UnicodeDecodeError:
         pass
     try:
-        return data.decode("gb18030").encode("utf-8"), "gb18030"
+        return _line_ends(data.decode("gb18030").encode("utf-8")), "gb18030"
     except UnicodeDecodeError as exc:
         raise RosterError(
             f"cannot read {path.name}: it is neither UTF-8 nor GB18030 (bad byte at offset {exc.start}); "
@@ -46,18 +62,23 @@ def _decode_csv(path: Path) -> tuple[bytes, str]:
         ) from exc
 
 
-def _read_any(path: Path) -> tuple[pl.DataFrame, str]:
+def _read_any(path: Path) -> tuple[pl.DataFrame, str, frozenset[str]]:
+    """The roster as text, its encoding, and the columns whose every cell is a number (Parquet)."""
     suffix = path.suffix.lower()
     try:
         if suffix == ".csv":
             data, encoding = _decode_csv(path)
             frame = pl.read_csv(io.BytesIO(data), infer_schema=False, truncate_ragged_lines=False)
-            return frame, encoding
+            return frame, encoding, frozenset()
         if suffix == ".xlsx":
-            return pl.read_excel(path, sheet_id=1, infer_schema_length=0), "xlsx"
+            # empty rows are dropped by read_roster, after it has lined up the number cells of the
+            # account column (read separately, row for row) with these rows
+            frame = pl.read_excel(path, sheet_id=1, infer_schema_length=0, drop_empty_rows=False)
+            return frame, "xlsx", frozenset()
         if suffix == ".parquet":
             frame = pl.read_parquet(path)
-            return frame.with_columns(pl.exclude(pl.String).cast(pl.String)), "parquet"
+            numeric = frozenset(c for c, t in frame.schema.items() if t != pl.String and t != pl.Null)
+            return frame.with_columns(pl.exclude(pl.String).cast(pl.String)), "parquet", numeric
     except RosterError:
         raise
     except Exception as exc:  # any reader failure means the file cannot be used; say which and why
@@ -70,11 +91,67 @@ def _read_any(path: Path) -> tuple[pl.DataFrame, str]:
     raise RosterError(f"roster {path.name} is not .csv, .xlsx or .parquet")
 
 
+def _xlsx_number_cells(path: Path, header: str, height: int) -> pl.Series:
+    """True for each data row whose cell in this column is a number (or boolean) cell, not text.
+
+    fastexcel (calamine) reads a column asked for as "boolean" from number and boolean cells only; a
+    text cell, even "6228480012345678", gives null. So non-null here means the cell was not text.
+    """
+    import fastexcel
+
+    try:
+        sheet = fastexcel.read_excel(path).load_sheet(0, use_columns=[header], dtypes={header: "boolean"})
+        cells = pl.DataFrame(sheet.to_polars()).to_series(0)
+    except Exception as exc:
+        raise RosterError(f"cannot read roster {path.name}: column {header!r}: {exc}") from exc
+    if cells.len() != height:
+        raise RosterError(
+            f"cannot read roster {path.name}: column {header!r} has {cells.len()} cells for {height} rows"
+        )
+    return cells.is_not_null()
+
+
+def _empty_rows_dropped(path: Path, frame: pl.DataFrame) -> pl.DataFrame:
+    """What polars.read_excel does by default: rows with no value at all are not rows of the roster."""
+    if path.suffix.lower() != ".xlsx" or not frame.width:
+        return frame
+    return frame.filter(~pl.all_horizontal(pl.all().is_null()))
+
+
+def refuse_empty(path: Path) -> None:
+    """A roster with a header but no data row has nothing to pay: refuse it before a run is started.
+
+    Parquet says its row count in its footer; a CSV or XLSX file this small is read whole. A larger one
+    has rows (a header alone is never a megabyte), and the run checks what it read again.
+    """
+    if not path.is_file():
+        raise RosterError(f"roster file {path} does not exist")
+    if path.suffix.lower() == ".parquet":
+        try:
+            rows = pl.scan_parquet(path).select(pl.len()).collect().item()
+        except Exception as exc:
+            raise RosterError(f"cannot read roster {path.name}: {exc}") from exc
+    elif path.stat().st_size <= SMALL_FILE:
+        frame, _, _ = _read_any(path)
+        rows = _empty_rows_dropped(path, frame).height
+    else:
+        return
+    if rows == 0:
+        raise_empty(path)
+
+
+def raise_empty(path: Path) -> None:
+    raise RosterError(
+        f"roster {path.name} has no data rows (only a header), so there is nothing to pay; "
+        "export the roster again with its rows and run again"
+    )
+
+
 def read_roster(path: Path, schema: RosterSchema) -> RawRoster:
     """Read every column as text, map English or Chinese headers, and number the data rows from 1."""
     if not path.is_file():
         raise RosterError(f"roster file {path} does not exist")
-    frame, encoding = _read_any(path)
+    frame, encoding, numeric = _read_any(path)
     header_map = schema.header_map()
     renames: dict[str, str] = {}
     ignored: list[str] = []
@@ -91,13 +168,24 @@ def read_roster(path: Path, schema: RosterSchema) -> RawRoster:
             f"roster {path.name} lacks required column(s) {named}; add them with these English or "
             "Chinese headers and run again"
         )
+    account = next((src for src, dst in renames.items() if dst == ACCOUNT), None)
+    if account is not None and path.suffix.lower() == ".xlsx":
+        number_cell = _xlsx_number_cells(path, account, frame.height)
+    else:
+        number_cell = pl.repeat(account in numeric, frame.height, dtype=pl.Boolean, eager=True)
+    if account is not None:
+        number_cell = number_cell & frame.get_column(account).is_not_null()
+    if path.suffix.lower() == ".xlsx" and frame.width:
+        kept = ~frame.select(pl.all_horizontal(pl.all().is_null())).to_series()
+        frame, number_cell = frame.filter(kept), number_cell.filter(kept)
     frame = frame.select(
         [pl.col(src).cast(pl.String).alias(dst) for src, dst in renames.items()]
         + [pl.lit(None, pl.String).alias(c) for c in schema.columns if c not in renames.values()]
     )
+    frame = frame.with_columns(cut_like(number_cell.alias(ACCOUNT_NUMBER_CELL), frame.to_series(0)))
     rows = pl.int_range(1, frame.height + 1, dtype=pl.Int64, eager=True).alias(ROW)
     frame = frame.insert_column(0, cut_like(rows, frame.to_series(0)) if frame.width else rows)
-    return RawRoster(frame, path, encoding, tuple(ignored))
+    return RawRoster(frame, path, encoding, tuple(scrub(h) for h in ignored))
 
 
 def default_roster(rosters_dir: Path, county: str, period: str) -> Path:

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 SCHEMA_DIR = Path(os.environ.get("SUBSIDY_SCHEMA_DIR", Path(__file__).resolve().parents[2] / "schemas"))
 
 _COLUMN_KEYS = {"zh", "required", "type", "normalise", "aliases", "checks"}
-_CHECK_KEYS = {"kind", "problem", "message", "pattern", "values"}
+_CHECK_KEYS = {"kind", "problem", "message", "pattern", "values", "limit"}
 _TOP_KEYS = {"schema", "schema_version", "columns"}
 _FULLWIDTH = {chr(0xFF10 + i): str(i) for i in range(10)} | {"Ｘ": "X", "ｘ": "x", "－": "-", "／": "/"}
 
@@ -37,6 +37,7 @@ class CheckSpec:
     message: str
     pattern: str | None = None
     values: tuple[str, ...] = ()
+    limit: int | None = None  # max_length: the most characters a value may have
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,8 @@ def load_schema(name: str = "roster", schema_dir: Path = SCHEMA_DIR) -> RosterSc
         for chk_node in col["checks"].items() if "checks" in col and col["checks"].value else []:
             chk = chk_node.mapping(_CHECK_KEYS, required=("kind", "problem", "message"))
             kind = chk["kind"].choice(CHECK_KINDS)
+            if (kind == "max_length") != ("limit" in chk):
+                raise chk_node.error("'limit' (a whole number above 0) is needed by max_length, and only by it")
             checks.append(
                 CheckSpec(
                     column=col_name,
@@ -109,6 +112,7 @@ def load_schema(name: str = "roster", schema_dir: Path = SCHEMA_DIR) -> RosterSc
                     message=chk["message"].text(),
                     pattern=chk["pattern"].text() if "pattern" in chk else None,
                     values=tuple(_text_value(v) for v in chk["values"].items()) if "values" in chk else (),
+                    limit=chk["limit"].integer(low=1) if "limit" in chk else None,
                 )
             )
         normalise = [n.choice(NORMALISERS) for n in col["normalise"].items()] if "normalise" in col else []
@@ -305,8 +309,14 @@ def _stored_as_number(column: str) -> pl.Expr:
     )
 
 
+# C0 and C1 control characters (NUL, tab, line breaks, ...) and the Unicode line and paragraph separators:
+# never part of a name or a bank's name, and a line break in a cell would split a bank file's record
+CONTROL = r"[\x00-\x1F\x7F-\x9F\x{2028}\x{2029}]"
+
 CHECK_KINDS: dict[str, CheckKind] = {
     "not_empty": CheckKind((), lambda c, s: pl.col(c).is_not_null()),
+    "no_control_characters": CheckKind((), lambda c, s: ~pl.col(c).str.contains(CONTROL)),
+    "max_length": CheckKind((), lambda c, s: pl.col(c).str.len_chars() <= (s.limit or 0)),
     "matches": CheckKind((), lambda c, s: digits.matches(pl.col(c), s.pattern or "")),
     "one_of": CheckKind((), lambda c, s: pl.col(c).is_in(list(s.values))),
     "unique": CheckKind(((None, "key"), (None, "duplicated")), lambda c, s: ~helper(c, "duplicated")),

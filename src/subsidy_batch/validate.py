@@ -9,9 +9,10 @@ import polars as pl
 from subsidy_batch import idnumber
 from subsidy_batch.errors import InternalError
 from subsidy_batch.read import ROW, RawRoster
-from subsidy_batch.schema import OK, RosterSchema, normalise_with_values, pandera_schema, with_checks
+from subsidy_batch.schema import CONTROL, OK, RosterSchema, normalise_with_values, pandera_schema, with_checks
 
 SENSITIVE = ("id_number", "bank_account")
+SHOWN = 60  # characters of a rejected value quoted in its message (a 100,000-character name is not)
 REJECTED_COLUMNS = ("period", "county", "source", "row", "id_number", "column", "problem", "message")
 
 
@@ -61,6 +62,17 @@ def _problem_table(schema: RosterSchema) -> pl.DataFrame:
     return pl.DataFrame(rows, schema_overrides={"check_number": pl.Int64})
 
 
+def _clean(value: pl.Expr) -> pl.Expr:
+    """Control characters as U+FFFD, so that no NUL byte or line break reaches a message."""
+    return value.str.replace_all(CONTROL, "\ufffd")
+
+
+def _shown(value: pl.Expr) -> pl.Expr:
+    """A rejected value as the message quotes it: cleaned, and at most SHOWN characters."""
+    clean = _clean(value)
+    return pl.when(clean.str.len_chars() > SHOWN).then(clean.str.head(SHOWN) + pl.lit("…")).otherwise(clean)
+
+
 @dataclass(frozen=True)
 class Checked:
     """Rows split by the schema's checks: the good ones normalised (with the checks' helper values)."""
@@ -96,7 +108,9 @@ def check_rows(raw: RawRoster, schema: RosterSchema, period: str, county: str, k
         .join(long_values, on=["index", "column"], how="left")
         .join(failing.select("index", "id_given"), on="index", how="left")
         .with_columns(
-            shown=pl.when(pl.col("sensitive")).then(idnumber.mask(pl.col("value"))).otherwise(pl.col("value"))
+            shown=pl.when(pl.col("sensitive"))
+            .then(idnumber.mask(_clean(pl.col("value"))))
+            .otherwise(_shown(pl.col("value")))
         )
         .with_columns(
             message=pl.when(pl.col("shown").is_not_null())

@@ -72,6 +72,7 @@ def verify_run(run_dir: Path) -> Verdict:
                 int(manifest.get("revision", 1)),
                 original["original_name"],
                 lambda _: None,
+                accept_foreign=bool((manifest.get("arguments") or {}).get("accept_foreign_roster")),
             )
         emit.write_json(fresh, Path(tmp) / MANIFEST)
         stored, again = _files(run_dir) - TIMESTAMPED, _files(Path(tmp)) - TIMESTAMPED
