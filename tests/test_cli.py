@@ -52,11 +52,46 @@ def test_no_county_at_all_is_refused_with_how_to_set_it(workdir: Path) -> None:
     assert "pass --county SLUG, set SUBSIDY_COUNTY" in result.stderr
 
 
-@pytest.mark.parametrize("period", ["2024-13", "2024-5", "May 2024", "2024/05"])
+@pytest.mark.parametrize("period", ["2024-13", "2024-00", "May 2024", "24-05", "2024年13月"])
 def test_a_malformed_period_exits_2(workdir: Path, period: str) -> None:
     result = _run("run", period, "--county", "jiaxiang")
     assert result.exit_code == 2
     assert "YYYY-MM" in result.stderr
+
+
+def test_a_month_out_of_range_says_so(workdir: Path) -> None:
+    result = _run("run", "2024-13", "--county", "jiaxiang")
+    assert result.stderr == (
+        "error: period '2024-13': month 13 is out of range (1-12); write it YYYY-MM, e.g. 2024-05\n"
+    )
+
+
+@pytest.mark.parametrize("period", ["2024-5", "202405", "2024年5月", "2024/05", " 2024-05 "])
+def test_a_period_may_be_written_as_clerks_write_it(workdir: Path, period: str) -> None:
+    result = _run("run", period, "--county", "jiaxiang", "--quiet")
+    assert result.exit_code == 0, result.output
+    assert (workdir / "runs" / "jiaxiang" / "2024-05" / "manifest.json").is_file()
+
+
+@pytest.mark.parametrize("county", ["嘉祥县", "370829", "JiaXiang", " jiaxiang "])
+def test_the_county_may_be_named_by_slug_chinese_name_or_division_code(workdir: Path, county: str) -> None:
+    result = _run("run", "2024-05", "--county", county, "--quiet")
+    assert result.exit_code == 0, result.output
+    assert (workdir / "runs" / "jiaxiang" / "2024-05").is_dir()
+
+
+def test_supersede_never_takes_the_next_option_as_its_reason(workdir: Path) -> None:
+    assert _run("run", "2024-05", "--county", "jiaxiang", "--quiet").exit_code == 0
+    result = _run("run", "2024-05", "--county", "jiaxiang", "--supersede", "--quiet")
+    assert result.exit_code == 2
+    assert "--supersede needs a reason as its value, not '--quiet'" in result.stderr
+    assert not (workdir / "runs" / "jiaxiang" / "superseded").exists()
+
+
+def test_version_and_short_help() -> None:
+    assert _run("--version").stdout == f"subsidy-batch {__version__}\n"
+    short = _run("-h")
+    assert short.exit_code == 0 and "run" in short.stdout and "verify" in short.stdout
 
 
 @pytest.mark.parametrize("county", ["../x", "nowhere"])

@@ -31,10 +31,11 @@ from subsidy_batch.errors import (
 from subsidy_batch.idnumber import scrub
 from subsidy_batch.period import Period
 from subsidy_batch.pipeline import RunRequest, run_month
+from subsidy_batch.strict import read_yaml
 from subsidy_batch.verify import find_runs, verify_run
 
 app = typer.Typer(
-    help="Pay elderly-care subsidies for a county, month by month, from its roster (花名册) and policy config.",
+    context_settings={"help_option_names": ["-h", "--help"]},
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -109,7 +110,54 @@ def _progress(quiet: bool) -> Callable[[str], None]:
     return (lambda _: None) if quiet else (lambda msg: typer.echo(scrub(msg), err=True))
 
 
-def resolve_county(county: str | None) -> str:
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"subsidy-batch {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the tool version and exit."),
+    ] = False,
+) -> None:
+    """Pay elderly-care subsidies for a county, month by month, from its roster (花名册) and policy config."""
+
+
+def _reason(text: str | None) -> str | None:
+    """A --supersede reason is text for a financial record, never the next option taken by mistake."""
+    if text is not None and text.strip().startswith("-"):
+        raise UsageError(
+            f'--supersede needs a reason as its value, not {text!r}; write e.g. --supersede "corrected bank accounts"'
+        )
+    return text
+
+
+def match_county(config_dir: Path, given: str) -> str:
+    """The county slug for what a clerk typed: the slug, its Chinese name (嘉祥县) or its division code
+    (370829), in any case; anything else is passed on as it is (and refused by the config loader)."""
+    wanted = given.strip().casefold()
+    for path in sorted((config_dir / "counties").glob("*.yaml")):
+        if path.stem.casefold() == wanted:
+            return path.stem
+    for path in sorted((config_dir / "counties").glob("*.yaml")):
+        try:
+            raw = read_yaml(path).value
+        except ConfigError:
+            continue
+        names = {str(raw.get("name", "")).casefold(), str(raw.get("division_code", ""))}
+        if wanted in names:
+            return path.stem
+    return given
+
+
+def resolve_county(county: str | None, config_dir: Path = Path("config")) -> str:
+    return match_county(config_dir, _given_county(county))
+
+
+def _given_county(county: str | None) -> str:
     """--county, else $SUBSIDY_COUNTY, else county = "..." in ./subsidy.toml (CONTRACT.md)."""
     if county:
         return county
@@ -130,7 +178,7 @@ def resolve_county(county: str | None) -> str:
 
 def _period(text: str) -> Period:
     try:
-        return Period.parse(text)
+        return Period.parse_loose(text)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
 
@@ -186,14 +234,14 @@ def run(
 ) -> None:
     """Compute and write the accepted payment run of one county for one month."""
     with _guard():
-        slug = resolve_county(county)
+        slug = resolve_county(county, config_dir)
         request = RunRequest(
             _period(period),
             slug,
             roster,
             runs_dir,
             config_dir,
-            supersede_reason=supersede,
+            supersede_reason=_reason(supersede),
             accept_foreign_roster=accept_foreign_roster,
         )
         result = run_month(request, _progress(quiet))
@@ -229,7 +277,7 @@ def run_facilities_command(
 
     with _guard():
         request = FacilityRunRequest(
-            year, resolve_county(county), roster, runs_dir, config_dir, supersede_reason=supersede
+            year, resolve_county(county, config_dir), roster, runs_dir, config_dir, supersede_reason=_reason(supersede)
         )
         result = run_facilities(request, _progress(quiet))
     m, t = result.manifest, result.manifest["totals"]
@@ -299,7 +347,7 @@ def check_config(
 ) -> None:
     """Load a county config strictly and list its rules, held standards and gaps."""
     with _guard():
-        config = load_county(config_dir, resolve_county(county))
+        config = load_county(config_dir, resolve_county(county, config_dir))
     typer.echo(
         f"{config.name} ({config.county}, {config.division_code}): {len(config.rules)} rules, no overlaps"
     )

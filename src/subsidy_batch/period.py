@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import date
 
 _PERIOD = re.compile(r"^(\d{4})-(\d{2})$")
+# How clerks also write a month: 2024-5, 2024/05, 2024.5, 202405, 2024年5月
+_LOOSE = re.compile(r"^(\d{4})(?:[-/.](\d{1,2})|(\d{2})|年(\d{1,2})月?)$")
 
 
 @dataclass(frozen=True, order=True)
@@ -16,6 +18,19 @@ class Period:
 
     year: int
     month: int
+
+    @classmethod
+    def parse_loose(cls, text: str) -> Period:
+        """A month as a clerk types it (2024-05, 2024-5, 202405, 2024年5月); the canonical form is YYYY-MM."""
+        match = _LOOSE.match(text.strip())
+        if not match:
+            raise ValueError(
+                f"period {text!r} is not a month; write it YYYY-MM, e.g. 2024-05 (2024-5, 202405 and 2024年5月 work too)"
+            )
+        month = int(next(g for g in match.groups()[1:] if g is not None))
+        if not 1 <= month <= 12:
+            raise ValueError(f"period {text!r}: month {month} is out of range (1-12); write it YYYY-MM, e.g. 2024-05")
+        return cls(int(match.group(1)), month)
 
     @classmethod
     def parse(cls, text: str) -> Period:
