@@ -443,3 +443,60 @@ def test_facility_accounts_stored_as_numbers_are_held_too(
         "no_bank_account": 0,
         "account_stored_as_number": 6,
     }
+
+
+# --- header variants a clerk writes, and a column given twice ----------------------------------------
+
+
+def _header_roster(path: Path, headers: list[str]) -> None:
+    from tests.helpers import person
+
+    row = person("1940-03-01", income="dibao", bank="中国农业银行嘉祥县支行")
+    values = [
+        row["id_number"], row["name"], row["hukou_code"], row["township"], "农村", "低保",
+        row["bank_name"], row["bank_account"],
+    ]
+    lines = [",".join(f'"{h}"' for h in headers), ",".join(values)]
+    path.write_text("\r\n".join(lines) + "\r\n", encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        ["身份证号码", "姓　名", "户籍地", "乡镇(街道)", "城乡类别", "经济状况", "开户行", "银行卡号"],
+        ["公民身份证号码", " 姓名 ", "户籍地区划代码", "乡镇（街道）", "城乡\n类别", "经济 状况", "开户银行", "银行账号"],
+        ["身份证号", "NAME", "Hukou_Code", "乡镇", "residence", "income_status", "bank_name", "账号"],
+    ],
+)
+def test_header_variants_find_their_columns(workdir: Path, headers: list[str]) -> None:
+    roster = workdir / "variants.csv"
+    _header_roster(roster, headers)
+    result = _run("run", "2024-05", "--county", "jiaxiang", "--roster", str(roster), "--quiet")
+    assert result.exit_code == 0, result.output
+    # one 低保 elder aged 84 (born 1940-03) in Jiaxiang: 100.00 living subsidy, paid; high-age allowance held
+    assert "total paid      100.00 yuan in 1 items" in result.stdout
+    manifest = (workdir / "runs" / "jiaxiang" / "2024-05" / "manifest.json").read_text(encoding="utf-8")
+    assert '"ignored_columns": []' in manifest
+
+
+def test_a_column_given_twice_is_refused_as_ambiguous(workdir: Path) -> None:
+    roster = workdir / "twice.csv"
+    _header_roster(
+        roster, ["身份证号码", "姓名", "户籍地区划代码", "乡镇（街道）", "城乡类别", "经济状况", "开户银行", "开户行"]
+    )
+    result = _run("run", "2024-05", "--county", "jiaxiang", "--roster", str(roster), "--quiet")
+    assert result.exit_code == 3
+    assert result.stderr == (
+        "error: roster twice.csv has two columns for bank_name (开户银行): '开户银行' and '开户行'; it is not "
+        "clear which to use, so keep one and run again\n"
+    )
+    assert not (workdir / "runs" / "jiaxiang" / "2024-05").exists()
+
+
+def test_the_same_header_twice_is_refused_too(workdir: Path) -> None:
+    roster = workdir / "same.csv"
+    _header_roster(
+        roster, ["身份证号码", "姓名", "户籍地区划代码", "乡镇（街道）", "城乡类别", "经济状况", "姓名", "银行账号"]
+    )
+    result = _run("run", "2024-05", "--county", "jiaxiang", "--roster", str(roster), "--quiet")
+    assert result.exit_code == 3 and "has two columns for name (姓名)" in result.stderr

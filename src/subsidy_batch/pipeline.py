@@ -356,7 +356,7 @@ def read_and_fingerprint(
         digests = hasher.submit(fingerprint, inputs, *identity, schemas)
         progress(f"reading {source_name}…")
         started = time.perf_counter()
-        raw = replace(read_roster(_roster_in(inputs), schema), source=Path(source_name))
+        raw = replace(read_roster(_roster_in(inputs), schema, source_name), source=Path(source_name))
         return raw, time.perf_counter() - started, digests.result()
 
 
@@ -428,7 +428,7 @@ def execute(
     with audit.audit_to(staging / "audit.jsonl", run_id=run_id, county=county, period=str(period)):
         log_read(stages, raw, read_seconds, revision, stale_note)
         if raw.frame.height == 0:  # a roster too big for refuse_empty to read ahead of the run
-            raise_empty(raw.source)
+            raise_empty(raw.source.name)
         if raw.ignored_columns:
             progress(f"ignored columns not used by the rules: {', '.join(raw.ignored_columns)}")
         with stages.stage("validate", f"checking {raw.frame.height} rows") as facts:

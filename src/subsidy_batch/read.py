@@ -12,7 +12,7 @@ import polars as pl
 from subsidy_batch.errors import RosterError
 from subsidy_batch.frames import cut_like
 from subsidy_batch.idnumber import scrub
-from subsidy_batch.schema import RosterSchema
+from subsidy_batch.schema import RosterSchema, header_key
 
 ROW = "row"  # 1-based data row number, as a clerk counts rows below the header
 # True where the roster's bank account cell was a number (an XLSX number cell, a numeric Parquet column):
@@ -40,7 +40,7 @@ def _line_ends(data: bytes) -> bytes:
     return _LONE_CR.sub(b"\n", data)
 
 
-def _decode_csv(path: Path) -> tuple[bytes, str]:
+def _decode_csv(path: Path, name: str) -> tuple[bytes, str]:
     """Return UTF-8 bytes and the encoding found; never decodes lossily."""
     data = path.read_bytes()
     if data.startswith(b"\xef\xbb\xbf"):
@@ -57,17 +57,18 @@ def _decode_csv(path: Path) -> tuple[bytes, str]:
         return _line_ends(data.decode("gb18030").encode("utf-8")), "gb18030"
     except UnicodeDecodeError as exc:
         raise RosterError(
-            f"cannot read {path.name}: it is neither UTF-8 nor GB18030 (bad byte at offset {exc.start}); "
+            f"cannot read {name}: it is neither UTF-8 nor GB18030 (bad byte at offset {exc.start}); "
             "save it from Excel as 'CSV UTF-8' and run again"
         ) from exc
 
 
-def _read_any(path: Path) -> tuple[pl.DataFrame, str, frozenset[str]]:
+def _read_any(path: Path, name: str | None = None) -> tuple[pl.DataFrame, str, frozenset[str]]:
+    name = name or path.name
     """The roster as text, its encoding, and the columns whose every cell is a number (Parquet)."""
     suffix = path.suffix.lower()
     try:
         if suffix == ".csv":
-            data, encoding = _decode_csv(path)
+            data, encoding = _decode_csv(path, name)
             frame = pl.read_csv(io.BytesIO(data), infer_schema=False, truncate_ragged_lines=False)
             return frame, encoding, frozenset()
         if suffix == ".xlsx":
@@ -83,15 +84,15 @@ def _read_any(path: Path) -> tuple[pl.DataFrame, str, frozenset[str]]:
         raise
     except Exception as exc:  # any reader failure means the file cannot be used; say which and why
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        detail = detail.replace(str(path), path.name)
+        detail = detail.replace(str(path), name)
         raise RosterError(
-            f"cannot read roster {path.name}: {detail}; check that it opens in Excel or WPS, save it again "
+            f"cannot read roster {name}: {detail}; check that it opens in Excel or WPS, save it again "
             "as .xlsx or CSV UTF-8 and run again"
         ) from exc
-    raise RosterError(f"roster {path.name} is not .csv, .xlsx or .parquet")
+    raise RosterError(f"roster {name} is not .csv, .xlsx or .parquet")
 
 
-def _xlsx_number_cells(path: Path, header: str, height: int) -> pl.Series:
+def _xlsx_number_cells(path: Path, header: str, height: int, name: str) -> pl.Series:
     """True for each data row whose cell in this column is a number (or boolean) cell, not text.
 
     fastexcel (calamine) reads a column asked for as "boolean" from number and boolean cells only; a
@@ -103,10 +104,10 @@ def _xlsx_number_cells(path: Path, header: str, height: int) -> pl.Series:
         sheet = fastexcel.read_excel(path).load_sheet(0, use_columns=[header], dtypes={header: "boolean"})
         cells = pl.DataFrame(sheet.to_polars()).to_series(0)
     except Exception as exc:
-        raise RosterError(f"cannot read roster {path.name}: column {header!r}: {exc}") from exc
+        raise RosterError(f"cannot read roster {name}: column {header!r}: {exc}") from exc
     if cells.len() != height:
         raise RosterError(
-            f"cannot read roster {path.name}: column {header!r} has {cells.len()} cells for {height} rows"
+            f"cannot read roster {name}: column {header!r} has {cells.len()} cells for {height} rows"
         )
     return cells.is_not_null()
 
@@ -124,40 +125,49 @@ def refuse_empty(path: Path) -> None:
     Parquet says its row count in its footer; a CSV or XLSX file this small is read whole. A larger one
     has rows (a header alone is never a megabyte), and the run checks what it read again.
     """
+    name = path.name
     if not path.is_file():
         raise RosterError(f"roster file {path} does not exist")
     if path.suffix.lower() == ".parquet":
         try:
             rows = pl.scan_parquet(path).select(pl.len()).collect().item()
         except Exception as exc:
-            raise RosterError(f"cannot read roster {path.name}: {exc}") from exc
+            raise RosterError(f"cannot read roster {name}: {exc}") from exc
     elif path.stat().st_size <= SMALL_FILE:
         frame, _, _ = _read_any(path)
         rows = _empty_rows_dropped(path, frame).height
     else:
         return
     if rows == 0:
-        raise_empty(path)
+        raise_empty(name)
 
 
-def raise_empty(path: Path) -> None:
+def raise_empty(name: str) -> None:
     raise RosterError(
-        f"roster {path.name} has no data rows (only a header), so there is nothing to pay; "
+        f"roster {name} has no data rows (only a header), so there is nothing to pay; "
         "export the roster again with its rows and run again"
     )
 
 
-def read_roster(path: Path, schema: RosterSchema) -> RawRoster:
+def read_roster(path: Path, schema: RosterSchema, name: str | None = None) -> RawRoster:
     """Read every column as text, map English or Chinese headers, and number the data rows from 1."""
     if not path.is_file():
         raise RosterError(f"roster file {path} does not exist")
-    frame, encoding, numeric = _read_any(path)
+    name = name or path.name  # the clerk's own file name, in every message
+    frame, encoding, numeric = _read_any(path, name)
     header_map = schema.header_map()
     renames: dict[str, str] = {}
     ignored: list[str] = []
     for header in frame.columns:
-        canonical = header_map.get(header.strip().lstrip("\ufeff"))
-        if canonical is None or canonical in renames.values():
+        # polars names a repeated CSV header "<header>_duplicated_<n>": the same column twice
+        canonical = header_map.get(header_key(re.sub(r"_duplicated_\d+$", "", header)))
+        if canonical is not None and canonical in renames.values():
+            first = next(src for src, dst in renames.items() if dst == canonical)
+            raise RosterError(
+                f"roster {name} has two columns for {canonical} ({schema.columns[canonical].zh}): "
+                f"{scrub(first)!r} and {scrub(header)!r}; it is not clear which to use, so keep one and run again"
+            )
+        if canonical is None:
             ignored.append(header)
         else:
             renames[header] = canonical
@@ -165,12 +175,12 @@ def read_roster(path: Path, schema: RosterSchema) -> RawRoster:
     if missing:
         named = ", ".join(f"{c} ({schema.columns[c].zh})" for c in missing)
         raise RosterError(
-            f"roster {path.name} lacks required column(s) {named}; add them with these English or "
+            f"roster {name} lacks required column(s) {named}; add them with these English or "
             "Chinese headers and run again"
         )
     account = next((src for src, dst in renames.items() if dst == ACCOUNT), None)
     if account is not None and path.suffix.lower() == ".xlsx":
-        number_cell = _xlsx_number_cells(path, account, frame.height)
+        number_cell = _xlsx_number_cells(path, account, frame.height, name)
     else:
         number_cell = pl.repeat(account in numeric, frame.height, dtype=pl.Boolean, eager=True)
     if account is not None:

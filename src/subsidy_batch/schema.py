@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import os
 import threading
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 
 SCHEMA_DIR = Path(os.environ.get("SUBSIDY_SCHEMA_DIR", Path(__file__).resolve().parents[2] / "schemas"))
 
-_COLUMN_KEYS = {"zh", "required", "type", "normalise", "aliases", "checks"}
+_COLUMN_KEYS = {"zh", "synonyms", "required", "type", "normalise", "aliases", "checks"}
 _CHECK_KEYS = {"kind", "problem", "message", "pattern", "values", "limit"}
 _TOP_KEYS = {"schema", "schema_version", "columns"}
 _FULLWIDTH = {chr(0xFF10 + i): str(i) for i in range(10)} | {"Ｘ": "X", "ｘ": "x", "－": "-", "／": "/"}
@@ -49,6 +50,7 @@ class ColumnSpec:
     aliases: dict[str, str]
     checks: tuple[CheckSpec, ...]
     type: str = "text"  # what the engine sees once the row is accepted: text, integer, decimal, date
+    synonyms: tuple[str, ...] = ()  # other headers clerks write for the column (身份证号码, 身份证号)
 
     def allowed(self) -> tuple[str, ...] | None:
         """The only values the column may hold, as text, when a one_of check lists them."""
@@ -76,11 +78,11 @@ class RosterSchema:
     columns: dict[str, ColumnSpec] = field(default_factory=dict)
 
     def header_map(self) -> dict[str, str]:
-        """Both the English and the Chinese header of every column, mapped to the English name."""
+        """Every header a column may have (English, Chinese, synonyms), as header_key, to its English name."""
         out: dict[str, str] = {}
         for spec in self.columns.values():
-            out[spec.name] = spec.name
-            out[spec.zh] = spec.name
+            for header in (spec.name, spec.zh, *spec.synonyms):
+                out[header_key(header)] = spec.name
         return out
 
     @property
@@ -136,8 +138,16 @@ def load_schema(name: str = "roster", schema_dir: Path = SCHEMA_DIR) -> RosterSc
             aliases=aliases,
             checks=tuple(checks),
             type=column_type,
+            synonyms=tuple(n.text() for n in col["synonyms"].items()) if "synonyms" in col else (),
         )
     return RosterSchema(top["schema"].text(), top["schema_version"].integer(low=1), path, columns)
+
+
+def header_key(header: str) -> str:
+    """A header as compared: full-width forms folded (（）, 　), every space and line break removed, any
+    case. So 姓　名, "乡镇(街道)" and a header with a line break in it find their column."""
+    folded = unicodedata.normalize("NFKC", header.lstrip("\ufeff"))
+    return "".join(folded.split()).casefold()
 
 
 def _text_value(node: Node) -> str:
