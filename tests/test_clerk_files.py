@@ -500,3 +500,28 @@ def test_the_same_header_twice_is_refused_too(workdir: Path) -> None:
     )
     result = _run("run", "2024-05", "--county", "jiaxiang", "--roster", str(roster), "--quiet")
     assert result.exit_code == 3 and "has two columns for name (姓名)" in result.stderr
+
+
+def test_blank_rows_and_total_rows_are_set_aside_counted_and_rows_keep_their_numbers(workdir: Path) -> None:
+    from tests.helpers import person
+
+    good = person("1940-03-01", income="dibao", bank="中国农业银行嘉祥县支行")
+    bad = person("1950-03-01") | {"income_status": "低保户"}  # an unknown 经济状况 value
+    headers = ["公民身份号码", "姓名", "户籍地区划代码", "乡镇（街道）", "城乡类别", "经济状况", "开户银行", "银行账号"]
+
+    def line(p: dict[str, str]) -> str:
+        return ",".join([p["id_number"], p["name"], p["hukou_code"], p["township"], "农村", p["income_status"], p["bank_name"], p["bank_account"]])
+
+    lines = [",".join(headers), line(good), ",,,,,,,", line(bad), "合计,2人,,,,,,", ",,,,,,,", ""]
+    roster = workdir / "blanks.csv"
+    roster.write_text("\r\n".join(lines), encoding="utf-8")
+    result = _run("run", "2024-05", "--county", "jiaxiang", "--roster", str(roster))
+    assert result.exit_code == 0, result.output
+    assert "set aside 2 blank row(s) and 1 合计/小计 row(s)" in result.stderr
+    assert "people read     2" in result.stdout and "rejected rows   1" in result.stdout
+    run_dir = workdir / "runs" / "jiaxiang" / "2024-05"
+    rejected = pl.read_parquet(run_dir / "rejected.parquet")
+    # the bad person is the 3rd data row in the file (the blank row above it still counts)
+    assert rejected.select("row", "problem").rows() == [(3, "invalid_value")]
+    manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["inputs"][0]["skipped_rows"] == {"blank_rows": 2, "total_rows": 1}

@@ -375,6 +375,7 @@ def log_read(stages: Stages, raw: RawRoster, seconds: float, revision: int, stal
         rows=raw.frame.height,
         encoding=raw.encoding,
         ignored_columns=list(raw.ignored_columns),
+        **raw.skipped,
     )
 
 
@@ -429,6 +430,11 @@ def execute(
         log_read(stages, raw, read_seconds, revision, stale_note)
         if raw.frame.height == 0:  # a roster too big for refuse_empty to read ahead of the run
             raise_empty(raw.source.name)
+        if any(raw.skipped.values()):
+            progress(
+                f"set aside {raw.skipped['blank_rows']} blank row(s) and {raw.skipped['total_rows']} "
+                "合计/小计 row(s): they are not people (counted in the manifest)"
+            )
         if raw.ignored_columns:
             progress(f"ignored columns not used by the rules: {', '.join(raw.ignored_columns)}")
         with stages.stage("validate", f"checking {raw.frame.height} rows") as facts:
@@ -494,6 +500,7 @@ def execute(
                 "rows": raw.frame.height,
                 "encoding": raw.encoding,
                 "ignored_columns": list(raw.ignored_columns),
+                "skipped_rows": raw.skipped,
             }
         ],
         "schema": {"file": schema.path.name, "sha256": schema_sha, "version": schema.version},

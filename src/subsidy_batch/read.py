@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
@@ -30,6 +30,7 @@ class RawRoster:
     source: Path
     encoding: str
     ignored_columns: tuple[str, ...]  # masked (idnumber.scrub): a header may be a stray ID or account
+    skipped: dict[str, int] = field(default_factory=lambda: {"blank_rows": 0, "total_rows": 0})
 
 
 def _line_ends(data: bytes) -> bytes:
@@ -63,8 +64,8 @@ def _decode_csv(path: Path, name: str) -> tuple[bytes, str]:
 
 
 def _read_any(path: Path, name: str | None = None) -> tuple[pl.DataFrame, str, frozenset[str]]:
-    name = name or path.name
     """The roster as text, its encoding, and the columns whose every cell is a number (Parquet)."""
+    name = name or path.name
     suffix = path.suffix.lower()
     try:
         if suffix == ".csv":
@@ -185,17 +186,41 @@ def read_roster(path: Path, schema: RosterSchema, name: str | None = None) -> Ra
         number_cell = pl.repeat(account in numeric, frame.height, dtype=pl.Boolean, eager=True)
     if account is not None:
         number_cell = number_cell & frame.get_column(account).is_not_null()
-    if path.suffix.lower() == ".xlsx" and frame.width:
-        kept = ~frame.select(pl.all_horizontal(pl.all().is_null())).to_series()
-        frame, number_cell = frame.filter(kept), number_cell.filter(kept)
     frame = frame.select(
         [pl.col(src).cast(pl.String).alias(dst) for src, dst in renames.items()]
         + [pl.lit(None, pl.String).alias(c) for c in schema.columns if c not in renames.values()]
     )
     frame = frame.with_columns(cut_like(number_cell.alias(ACCOUNT_NUMBER_CELL), frame.to_series(0)))
+    # rows are numbered as the clerk counts them, before blank and total rows are set aside
     rows = pl.int_range(1, frame.height + 1, dtype=pl.Int64, eager=True).alias(ROW)
     frame = frame.insert_column(0, cut_like(rows, frame.to_series(0)) if frame.width else rows)
-    return RawRoster(frame, path, encoding, tuple(scrub(h) for h in ignored))
+    frame, skipped = _not_people(frame, list(schema.columns))
+    return RawRoster(frame, path, encoding, tuple(scrub(h) for h in ignored), skipped)
+
+
+TOTAL_ROW = r"^\s*(合计|小计|总计|共计)"
+
+
+def _not_people(frame: pl.DataFrame, columns: list[str]) -> tuple[pl.DataFrame, dict[str, int]]:
+    """Set aside rows that are no person: blank rows (no value in any roster column) and 合计 / 小计 rows
+    (no ID number or credit code, or 合计 in its place, and a cell starting 合计, 小计, 总计 or 共计). They are counted, never silently lost."""
+    empty = [pl.col(c).is_null() | (pl.col(c) == "") for c in columns]
+    key = pl.col(columns[0])  # the schema's first column identifies a row (ID number, credit code)
+    no_id_expr = empty[0] | key.str.contains(TOTAL_ROW).fill_null(False)  # 合计 often stands in it
+    no_id = frame.select(no_id_expr.alias("no_id")).to_series()
+    if not no_id.any():  # the usual case: every row has an ID, so no row is looked at again
+        return frame, {"blank_rows": 0, "total_rows": 0}
+    blank = pl.all_horizontal(empty)
+    total = ~blank & no_id_expr & pl.any_horizontal(
+        [pl.col(c).str.contains(TOTAL_ROW).fill_null(False) for c in columns]
+    )
+    marks = frame.select(blank.alias("blank"), total.alias("total"))
+    counts = {"blank_rows": int(marks["blank"].sum()), "total_rows": int(marks["total"].sum())}
+    if not counts["blank_rows"] and not counts["total_rows"]:
+        return frame, counts
+    keep = ~(marks["blank"] | marks["total"])
+    # select(all().filter()) rather than filter(): it keeps the chunks of text columns as they are
+    return frame.select(pl.all().filter(keep)), counts
 
 
 def default_roster(rosters_dir: Path, county: str, period: str) -> Path:
