@@ -248,3 +248,15 @@ def test_a_rule_on_a_new_roster_column_needs_only_schema_and_config(tmp_path: Pa
     # the shipped schema has no such column: the same config refuses to load against it
     with pytest.raises(ConfigError, match=r"'disability_grade' is not a roster column"):
         load_county(tmp_path / "config", "testshire")
+
+
+def test_the_bank_memo_is_config_and_a_wrong_placeholder_is_a_load_error(config_dir: Path) -> None:
+    config = load_county(config_dir, "jiaxiang")
+    assert config.memo(Period(2024, 5)) == "2024-05 嘉祥县 养老补贴"
+    path = config_dir / "counties" / "jiaxiang.yaml"
+    text = path.read_text(encoding="utf-8").replace("{county_name} 养老补贴", "{county} 养老补贴")
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(
+        ConfigError, match=r"jiaxiang\.yaml: bank_memo: .* may use only the placeholders \{period\}, \{county_name\}"
+    ):
+        load_county(config_dir, "jiaxiang")

@@ -224,7 +224,7 @@ def test_reconciliation_reads_records_and_amounts_of_any_name_without_decoding_t
             "amount_fen": [8000, 1, 99, 100, 123456, 0, 20000, 999999999],
         }
     )
-    files = write_bank_files(payments, tmp_path, "batch-1", "2024-05", "嘉祥县", encoding)
+    files = write_bank_files(payments, tmp_path, "batch-1", "2024-05", "2024-05 嘉祥县 养老补贴", encoding)
     assert len(files) == 2
     for bf in files:
         control, full = read_bank_file(bf.path, encoding)

@@ -67,9 +67,8 @@ def write_bank_files(
     out_dir: Path,
     batch_id: str,
     period: str,
-    county_name: str,
+    memo_template: str,
     encoding: str,
-    what: str = "养老补贴",
     pool: Executor | None = None,
 ) -> list[BankFile]:
     """Write one CSV per bank_name, payees sorted by ID number (or credit code); returns what each holds.
@@ -79,7 +78,7 @@ def write_bank_files(
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     by_bank = payments.partition_by("bank_name", as_dict=True, maintain_order=True)  # one pass over all
-    memo = neutralise(f"{period} {county_name} {what}")
+    memo = neutralise(memo_template)
     jobs = [
         partial(
             _write_one,

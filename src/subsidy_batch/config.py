@@ -30,6 +30,7 @@ _COUNTY_KEYS = {
     "document",
     "age_basis",
     "bank_file_encoding",
+    "bank_memo",
     "inherit",
     "benefits",
     "terms",
@@ -99,6 +100,10 @@ class CountyConfig:
     fields: dict[str, Field] = field(default_factory=dict)  # what conditions test (roster schema + age)
     # accepted rows whose hukou_code is division_code, at least: else the roster is another county's
     min_home_hukou_share: Decimal = DEFAULT_MIN_HOME_HUKOU_SHARE
+    bank_memo: str = ""  # the memo of every bank record, a template of {period} and {county_name}
+
+    def memo(self, period: Period) -> str:
+        return self.bank_memo.format(period=period, county_name=self.name)
 
     def rules_in_force(self, period: Period) -> list[Rule]:
         return [r for r in self.rules if r.in_force(period)]
@@ -292,7 +297,7 @@ def load_county(config_dir: Path, county: str, schema: RosterSchema | None = Non
     schema = schema or load_schema(schema_dir=SCHEMA_DIR)
     fields = condition_fields(schema)
     top = read_yaml(path)
-    raw = top.mapping(_COUNTY_KEYS, required=("county", "name", "division_code", "document"))
+    raw = top.mapping(_COUNTY_KEYS, required=("county", "name", "division_code", "document", "bank_memo"))
     if raw["county"].value != county:
         raise raw["county"].error(f"must be {county!r}, the file's name")
     age_basis = raw["age_basis"].choice(AGE_BASES) if "age_basis" in raw else AGE_BASES[0]
@@ -350,6 +355,7 @@ def load_county(config_dir: Path, county: str, schema: RosterSchema | None = Non
         gaps=tuple(_gaps(rules)),
         fields=fields,
         min_home_hukou_share=home_share,
+        bank_memo=raw["bank_memo"].template(period="2024-05", county_name="县"),
     )
 
 

@@ -27,7 +27,7 @@ from subsidy_batch.schema import SCHEMA_DIR, RosterSchema, load_schema
 from subsidy_batch.strict import Node, read_yaml
 
 KINDS = ("institution", "daycare", "canteen")
-_SECTION_KEYS = {"effective", "validity_citation", "rating_factors", "benefits"}
+_SECTION_KEYS = {"effective", "validity_citation", "rating_factors", "benefits", "bank_memo"}
 _FACTOR_KEYS = {"min", "max", "citation", *KINDS}
 _KIND_FACTOR_KEYS = {"factors", "reason", "decided_by"}
 _BENEFIT_KEYS = {"title", "kind", "description", "when", "amount", "citation"}
@@ -68,6 +68,10 @@ class FacilityConfig:
     factor_reasons: dict[str, str]
     rules: dict[str, FacilityRule]  # by facility kind
     fields: dict[str, Field]  # the facility roster's columns, as conditions see them
+    bank_memo: str = ""  # the memo of every bank record, a template of {year} and {county_name}
+
+    def memo(self, year: int) -> str:
+        return self.bank_memo.format(year=year, county_name=self.name)
 
     def months_in_force(self, year: int) -> int:
         """Months of the calendar year inside the policy's validity."""
@@ -164,7 +168,7 @@ def load_facility_config(config_dir: Path, county: str, schema: RosterSchema | N
     data = read_yaml(path)
     if not isinstance(data.value.get("facility_benefits"), dict):
         raise ConfigError(f"{path}: {county} has no facility_benefits, so there is no facility run for it")
-    section = data.entries()["facility_benefits"].mapping(_SECTION_KEYS, required=("effective", "benefits"))
+    section = data.entries()["facility_benefits"].mapping(_SECTION_KEYS, required=("effective", "benefits", "bank_memo"))
     eff = section["effective"].mapping({"from", "to"}, required=("from", "to"))
     if "rating_factors" in section:
         factors, reasons, factor_citation = _factors(section["rating_factors"])
@@ -191,6 +195,7 @@ def load_facility_config(config_dir: Path, county: str, schema: RosterSchema | N
         factor_reasons=reasons,
         rules=rules,
         fields=fields,
+        bank_memo=section["bank_memo"].template(year="2024", county_name="县"),
     )
 
 

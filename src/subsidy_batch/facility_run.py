@@ -143,9 +143,8 @@ def execute_facilities(
                 staging / "bank",
                 run_id,
                 year_text,
-                config.name,
+                config.memo(year),
                 encoding,
-                what="养老服务机构运营补助",
             )
             facts.update(banks=len(bank_files))
         totals = _totals(

@@ -465,7 +465,7 @@ def execute(
                 for name, (frame, layout) in outputs_written.items()
             ]
             bank_files = bank.write_bank_files(
-                pays, staging / "bank", run_id, str(period), config.name, config.bank_file_encoding, pool=pool
+                pays, staging / "bank", run_id, str(period), config.memo(period), config.bank_file_encoding, pool=pool
             )
             bank_seconds = time.perf_counter() - started
             write_seconds = max(done.result() for done in writing) - started  # each returns when it ended

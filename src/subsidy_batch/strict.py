@@ -147,6 +147,17 @@ class Node:
         except ValueError as exc:
             raise self.error(str(exc)) from exc
 
+    def template(self, **example: str) -> str:
+        """Text with {placeholders}, only those named (e.g. period, county_name); refused otherwise."""
+        text = self.text()
+        try:
+            text.format(**example)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise self.error(
+                f"{text!r} may use only the placeholders {', '.join('{' + k + '}' for k in example)}"
+            ) from exc
+        return text
+
     def choice(self, options: Iterable[str]) -> str:
         options = tuple(options)
         if self.value not in options:
