@@ -525,3 +525,63 @@ def test_blank_rows_and_total_rows_are_set_aside_counted_and_rows_keep_their_num
     assert rejected.select("row", "problem").rows() == [(3, "invalid_value")]
     manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["inputs"][0]["skipped_rows"] == {"blank_rows": 2, "total_rows": 1}
+
+
+# --- Excel's other exports, and values typed to stay text -----------------------------------------------
+
+_HEADERS = ["公民身份号码", "姓名", "户籍地区划代码", "乡镇（街道）", "城乡类别", "经济状况", "死亡日期", "开户银行", "银行账号"]
+
+
+def _rows(**change: str) -> list[list[str]]:
+    from tests.helpers import person
+
+    p = person("1940-03-01", income="dibao", bank="中国农业银行嘉祥县支行")
+    row = [p["id_number"], p["name"], p["hukou_code"], p["township"], "农村", "低保", "", p["bank_name"], p["bank_account"]]
+    for key, value in change.items():
+        row[_HEADERS.index(key)] = value.format(id=p["id_number"], account=p["bank_account"])
+    return [_HEADERS, row]
+
+
+def _paid(workdir: Path, roster: Path) -> str:
+    result = _run("run", "2024-05", "--county", "jiaxiang", "--roster", str(roster), "--quiet")
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+@pytest.mark.parametrize(("separator", "encoding"), [("\t", "utf-16"), (";", "utf-8"), ("\t", "utf-8-sig")])
+def test_tab_and_semicolon_separated_and_utf16_text_are_read(workdir: Path, separator: str, encoding: str) -> None:
+    roster = workdir / "unicode.csv"
+    text = "\r\n".join(separator.join(r) for r in _rows()) + "\r\n"
+    roster.write_bytes(text.encode(encoding))  # Python's utf-16 writes the BOM Excel writes
+    # one 低保 elder aged 84 (born 1940-03): 100.00 living subsidy
+    assert "total paid      100.00 yuan in 1 items" in _paid(workdir, roster)
+
+
+@pytest.mark.parametrize(
+    "id_text", ["'{id}", '="{id}"', "\u200b{id}", "{id}\u200b", "\ufeff'{id}"],
+)
+def test_ids_typed_to_stay_text_are_read_as_the_id(workdir: Path, id_text: str) -> None:
+    roster = workdir / "quoted.csv"
+    rows = _rows(公民身份号码=id_text, 银行账号="'{account}")
+    pl.DataFrame([rows[1]], schema=rows[0], orient="row").write_csv(roster)
+    assert "total paid      100.00 yuan in 1 items" in _paid(workdir, roster)
+    payments = pl.read_parquet(workdir / "runs" / "jiaxiang" / "2024-05" / "payments.parquet")
+    assert payments.get_column("id_number").str.len_chars().to_list() == [18]
+    assert not payments.get_column("bank_account").str.starts_with("'").any()
+
+
+@pytest.mark.parametrize("death", ["2024年4月30日", "2024.4.30", "2024-04-30 08:15:00", "2024/4/30 0:00"])
+def test_death_dates_as_clerks_write_them(workdir: Path, death: str) -> None:
+    # died in April 2024: nothing is paid for May (次月停发)
+    roster = workdir / "dates.csv"
+    rows = _rows(死亡日期=death)
+    pl.DataFrame([rows[1]], schema=rows[0], orient="row").write_csv(roster)
+    out = _paid(workdir, roster)
+    assert "rejected rows   0" in out and "total paid      0.00 yuan in 0 items" in out
+
+
+def test_a_death_on_the_first_of_the_month_written_in_chinese_is_paid_that_month(workdir: Path) -> None:
+    roster = workdir / "first.csv"
+    rows = _rows(死亡日期="2024年5月1日")
+    pl.DataFrame([rows[1]], schema=rows[0], orient="row").write_csv(roster)
+    assert "total paid      100.00 yuan in 1 items" in _paid(workdir, roster)  # the month of death is paid

@@ -41,9 +41,23 @@ def _line_ends(data: bytes) -> bytes:
     return _LONE_CR.sub(b"\n", data)
 
 
+def _separator(data: bytes) -> str:
+    """Comma, or tab or semicolon where the header line holds more of those (Excel's "Unicode text" is
+    tab-separated, a European-locale CSV semicolon-separated)."""
+    header = data[: data.find(b"\n")] if b"\n" in data else data
+    counts = {sep: header.count(sep.encode()) for sep in (",", "\t", ";")}
+    best = max(counts, key=lambda sep: counts[sep])
+    return best if counts[best] > counts[","] else ","
+
+
 def _decode_csv(path: Path, name: str) -> tuple[bytes, str]:
     """Return UTF-8 bytes and the encoding found; never decodes lossily."""
     data = path.read_bytes()
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode text" export: UTF-16 with a BOM
+        try:
+            return _line_ends(data.decode("utf-16").encode("utf-8")), "utf-16"
+        except UnicodeDecodeError as exc:
+            raise RosterError(f"cannot read {name}: it starts as UTF-16 but is not valid UTF-16") from exc
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
         encoding = "utf-8-sig"
@@ -70,7 +84,9 @@ def _read_any(path: Path, name: str | None = None) -> tuple[pl.DataFrame, str, f
     try:
         if suffix == ".csv":
             data, encoding = _decode_csv(path, name)
-            frame = pl.read_csv(io.BytesIO(data), infer_schema=False, truncate_ragged_lines=False)
+            frame = pl.read_csv(
+                io.BytesIO(data), infer_schema=False, truncate_ragged_lines=False, separator=_separator(data)
+            )
             return frame, encoding, frozenset()
         if suffix == ".xlsx":
             # empty rows are dropped by read_roster, after it has lined up the number cells of the

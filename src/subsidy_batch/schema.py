@@ -161,7 +161,19 @@ def _fullwidth(e: pl.Expr) -> pl.Expr:
     return e.str.replace_many(list(_FULLWIDTH), list(_FULLWIDTH.values()))
 
 
+_ZERO_WIDTH = "[\u200b\u200c\u200d\u2060\ufeff]"
+
+
+def _excel_text(e: pl.Expr) -> pl.Expr:
+    """What Excel users type to keep a number as text: '370829..., ="370829...", and zero-width spaces
+    pasted from web pages; the value inside is kept."""
+    e = e.str.replace_all(_ZERO_WIDTH, "")
+    e = e.str.replace(r'^="(.*)"$', "$1")
+    return e.str.replace(r"^'", "")
+
+
 NORMALISERS: dict[str, Callable[[pl.Expr], pl.Expr]] = {
+    "excel_text": _excel_text,
     "strip": lambda e: e.str.strip_chars(),
     "remove_spaces": lambda e: e.str.replace_all(r"[\s\u3000]+", ""),
     "fullwidth": _fullwidth,
@@ -182,6 +194,7 @@ def normalise_expr(spec: ColumnSpec) -> pl.Expr:
 
 # Cells that a normalise step would change; clean cells are left as they are (the common case).
 _DIRTY = {
+    "excel_text": "^'|^=\"|" + _ZERO_WIDTH,
     "strip": r"^\s|\s$",
     "remove_spaces": r"\s",
     "fullwidth": "[" + "".join(_FULLWIDTH) + "]",
