@@ -585,3 +585,62 @@ def test_a_death_on_the_first_of_the_month_written_in_chinese_is_paid_that_month
     rows = _rows(死亡日期="2024年5月1日")
     pl.DataFrame([rows[1]], schema=rows[0], orient="row").write_csv(roster)
     assert "total paid      100.00 yuan in 1 items" in _paid(workdir, roster)  # the month of death is paid
+
+
+def _ods(path: Path, rows: list[list[object]]) -> None:
+    """A minimal OpenDocument spreadsheet as WPS and LibreOffice write it (text and float cells)."""
+    import zipfile
+    from xml.sax.saxutils import escape
+
+    def cell(v: object) -> str:
+        if isinstance(v, float | int):
+            return f'<table:table-cell office:value-type="float" office:value="{v}"><text:p>{v}</text:p></table:table-cell>'
+        return f'<table:table-cell office:value-type="string"><text:p>{escape(str(v))}</text:p></table:table-cell>'
+
+    body = "".join("<table:table-row>" + "".join(cell(v) for v in r) + "</table:table-row>" for r in rows)
+    content = (
+        '<?xml version="1.0" encoding="UTF-8"?><office:document-content '
+        'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+        'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+        'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">'
+        f'<office:body><office:spreadsheet><table:table table:name="花名册">{body}</table:table>'
+        "</office:spreadsheet></office:body></office:document-content>"
+    )
+    manifest = (
+        '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest '
+        'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
+        '<manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+        '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/></manifest:manifest>'
+    )
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet")
+        z.writestr("META-INF/manifest.xml", manifest)
+        z.writestr("content.xml", content)
+
+
+def _xls(path: Path, rows: list[list[object]]) -> None:
+    import xlwt
+
+    book = xlwt.Workbook(encoding="utf-8")
+    sheet = book.add_sheet("花名册")
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            sheet.write(r, c, value)
+    book.save(str(path))
+
+
+@pytest.mark.parametrize(("suffix", "writer"), [(".ods", _ods), (".xls", _xls)])
+def test_excel_97_2003_and_opendocument_workbooks_are_read(workdir: Path, suffix: str, writer) -> None:
+    roster = workdir / f"roster{suffix}"
+    writer(roster, _rows())  # every cell text, as a careful clerk types it
+    assert "total paid      100.00 yuan in 1 items" in _paid(workdir, roster)
+
+
+@pytest.mark.parametrize(("suffix", "writer"), [(".ods", _ods), (".xls", _xls)])
+def test_an_account_in_a_number_cell_of_any_workbook_is_held(workdir: Path, suffix: str, writer) -> None:
+    rows: list[list[object]] = [list(r) for r in _rows()]
+    rows[1][_HEADERS.index("银行账号")] = 6228480012345678.0  # a number cell: its digits cannot be trusted
+    roster = workdir / f"numbers{suffix}"
+    writer(roster, rows)
+    out = _paid(workdir, roster)
+    assert "total paid      0.00 yuan in 0 items" in out and "account_stored_as_number 1" in out

@@ -112,7 +112,7 @@ def test_an_invalid_config_exits_4_naming_file_and_key(workdir: Path) -> None:
 def test_a_missing_roster_exits_3_and_says_where_it_looked(workdir: Path) -> None:
     result = _run("run", "2024-06", "--county", "jiaxiang")
     assert result.exit_code == 3
-    assert "2024-06.parquet, 2024-06.xlsx or 2024-06.csv must exist, or pass --roster PATH" in result.stderr
+    assert "2024-06.parquet, 2024-06.xlsx, 2024-06.csv, 2024-06.xls or 2024-06.ods must exist, or pass --roster PATH" in result.stderr
 
 
 def test_a_roster_without_required_columns_exits_3(workdir: Path) -> None:

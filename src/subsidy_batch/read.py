@@ -21,7 +21,9 @@ ACCOUNT_NUMBER_CELL = "bank_account_number_cell"
 ACCOUNT = "bank_account"
 SMALL_FILE = 1 << 20  # a file this small is read whole to see whether it has data rows
 _LONE_CR = re.compile(rb"\r(?!\n)")
-SUFFIXES = (".parquet", ".xlsx", ".csv")
+SUFFIXES = (".parquet", ".xlsx", ".csv", ".xls", ".ods")
+# workbooks polars reads through calamine: Excel 2007+, Excel 97-2003, OpenDocument (WPS, LibreOffice)
+WORKBOOKS = (".xlsx", ".xls", ".ods")
 
 
 @dataclass(frozen=True)
@@ -88,11 +90,11 @@ def _read_any(path: Path, name: str | None = None) -> tuple[pl.DataFrame, str, f
                 io.BytesIO(data), infer_schema=False, truncate_ragged_lines=False, separator=_separator(data)
             )
             return frame, encoding, frozenset()
-        if suffix == ".xlsx":
+        if suffix in WORKBOOKS:
             # empty rows are dropped by read_roster, after it has lined up the number cells of the
             # account column (read separately, row for row) with these rows
             frame = pl.read_excel(path, sheet_id=1, infer_schema_length=0, drop_empty_rows=False)
-            return frame, "xlsx", frozenset()
+            return frame, suffix[1:], frozenset()
         if suffix == ".parquet":
             frame = pl.read_parquet(path)
             numeric = frozenset(c for c, t in frame.schema.items() if t != pl.String and t != pl.Null)
@@ -106,7 +108,7 @@ def _read_any(path: Path, name: str | None = None) -> tuple[pl.DataFrame, str, f
             f"cannot read roster {name}: {detail}; check that it opens in Excel or WPS, save it again "
             "as .xlsx or CSV UTF-8 and run again"
         ) from exc
-    raise RosterError(f"roster {name} is not .csv, .xlsx or .parquet")
+    raise RosterError(f"roster {name} is not .csv, .xlsx, .xls, .ods or .parquet; save it as one of those")
 
 
 def _xlsx_number_cells(path: Path, header: str, height: int, name: str) -> pl.Series:
@@ -131,7 +133,7 @@ def _xlsx_number_cells(path: Path, header: str, height: int, name: str) -> pl.Se
 
 def _empty_rows_dropped(path: Path, frame: pl.DataFrame) -> pl.DataFrame:
     """What polars.read_excel does by default: rows with no value at all are not rows of the roster."""
-    if path.suffix.lower() != ".xlsx" or not frame.width:
+    if path.suffix.lower() not in WORKBOOKS or not frame.width:
         return frame
     return frame.filter(~pl.all_horizontal(pl.all().is_null()))
 
@@ -196,7 +198,7 @@ def read_roster(path: Path, schema: RosterSchema, name: str | None = None) -> Ra
             "Chinese headers and run again"
         )
     account = next((src for src, dst in renames.items() if dst == ACCOUNT), None)
-    if account is not None and path.suffix.lower() == ".xlsx":
+    if account is not None and path.suffix.lower() in WORKBOOKS:
         number_cell = _xlsx_number_cells(path, account, frame.height, name)
     else:
         number_cell = pl.repeat(account in numeric, frame.height, dtype=pl.Boolean, eager=True)
@@ -240,13 +242,14 @@ def _not_people(frame: pl.DataFrame, columns: list[str]) -> tuple[pl.DataFrame, 
 
 
 def default_roster(rosters_dir: Path, county: str, period: str) -> Path:
-    """rosters/<county>/<period>.parquet|.xlsx|.csv: exactly one must exist (CONTRACT.md)."""
+    """rosters/<county>/<period>.parquet|.xlsx|.csv (CONTRACT.md), or .xls|.ods: exactly one must exist."""
     found = [rosters_dir / county / f"{period}{s}" for s in SUFFIXES]
     found = [p for p in found if p.is_file()]
     if len(found) != 1:
         what = "no roster" if not found else f"{len(found)} rosters ({', '.join(p.name for p in found)})"
         raise RosterError(
             f"found {what} for {county} {period} in {rosters_dir / county}; exactly one of "
-            f"{period}.parquet, {period}.xlsx or {period}.csv must exist, or pass --roster PATH"
+            f"{period}.parquet, {period}.xlsx, {period}.csv, {period}.xls or {period}.ods must exist, or "
+            "pass --roster PATH"
         )
     return found[0]
