@@ -524,7 +524,7 @@ def test_blank_rows_and_total_rows_are_set_aside_counted_and_rows_keep_their_num
     # the bad person is the 3rd data row in the file (the blank row above it still counts)
     assert rejected.select("row", "problem").rows() == [(3, "invalid_value")]
     manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["inputs"][0]["skipped_rows"] == {"blank_rows": 2, "total_rows": 1}
+    assert manifest["inputs"][0]["skipped_rows"] == {"title_rows": 0, "blank_rows": 2, "total_rows": 1}
 
 
 # --- Excel's other exports, and values typed to stay text -----------------------------------------------
@@ -644,3 +644,38 @@ def test_an_account_in_a_number_cell_of_any_workbook_is_held(workdir: Path, suff
     writer(roster, rows)
     out = _paid(workdir, roster)
     assert "total paid      0.00 yuan in 0 items" in out and "account_stored_as_number 1" in out
+
+
+def _with_title(rows: list[list[object]]) -> list[list[object]]:
+    width = len(rows[0])
+    return [
+        ["嘉祥县2024年5月经济困难老年人补贴发放花名册"] + [""] * (width - 1),
+        ["填报单位：纸坊镇民政办", "", "", "", "日期：2024年5月6日"] + [""] * (width - 5),
+        ["序号", *rows[0]],
+        *[[str(i), *r] for i, r in enumerate(rows[1:], start=1)],
+    ]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx", ".ods"])
+def test_title_rows_above_the_header_are_passed_over(workdir: Path, suffix: str) -> None:
+    rows = _with_title([list(r) for r in _rows()])
+    roster = workdir / f"titled{suffix}"
+    if suffix == ".csv":
+        roster.write_text("\r\n".join(",".join(map(str, r)) for r in rows) + "\r\n", encoding="utf-8-sig")
+    elif suffix == ".ods":
+        _ods(roster, rows)
+    else:
+        import xlsxwriter
+
+        with xlsxwriter.Workbook(roster) as book:
+            sheet = book.add_worksheet("花名册")
+            for r, row in enumerate(rows):
+                for c, value in enumerate(row):
+                    sheet.write_string(r, c, str(value))
+    result = _run("run", "2024-05", "--county", "jiaxiang", "--roster", str(roster))
+    assert result.exit_code == 0, result.output
+    assert "found the header below 2 title row(s)" in result.stderr
+    assert "total paid      100.00 yuan in 1 items" in result.stdout
+    manifest = json.loads((workdir / "runs" / "jiaxiang" / "2024-05" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["inputs"][0]["skipped_rows"]["title_rows"] == 2
+    assert manifest["inputs"][0]["ignored_columns"] == ["序号"]

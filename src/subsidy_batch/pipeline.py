@@ -430,7 +430,9 @@ def execute(
         log_read(stages, raw, read_seconds, revision, stale_note)
         if raw.frame.height == 0:  # a roster too big for refuse_empty to read ahead of the run
             raise_empty(raw.source.name)
-        if any(raw.skipped.values()):
+        if raw.skipped["title_rows"]:
+            progress(f"found the header below {raw.skipped['title_rows']} title row(s)")
+        if raw.skipped["blank_rows"] or raw.skipped["total_rows"]:
             progress(
                 f"set aside {raw.skipped['blank_rows']} blank row(s) and {raw.skipped['total_rows']} "
                 "合计/小计 row(s): they are not people (counted in the manifest)"

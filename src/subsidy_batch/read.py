@@ -32,7 +32,7 @@ class RawRoster:
     source: Path
     encoding: str
     ignored_columns: tuple[str, ...]  # masked (idnumber.scrub): a header may be a stray ID or account
-    skipped: dict[str, int] = field(default_factory=lambda: {"blank_rows": 0, "total_rows": 0})
+    skipped: dict[str, int] = field(default_factory=lambda: {"title_rows": 0, "blank_rows": 0, "total_rows": 0})
 
 
 def _line_ends(data: bytes) -> bytes:
@@ -79,21 +79,36 @@ def _decode_csv(path: Path, name: str) -> tuple[bytes, str]:
         ) from exc
 
 
-def _read_any(path: Path, name: str | None = None) -> tuple[pl.DataFrame, str, frozenset[str]]:
-    """The roster as text, its encoding, and the columns whose every cell is a number (Parquet)."""
+def _read_any(
+    path: Path, name: str | None = None, header_row: int = 0
+) -> tuple[pl.DataFrame, str, frozenset[str]]:
+    """The roster as text, its encoding, and the columns whose every cell is a number (Parquet).
+
+    header_row: how many rows (a title, 填报单位 and 日期 lines) stand above the header.
+    """
     name = name or path.name
     suffix = path.suffix.lower()
     try:
         if suffix == ".csv":
             data, encoding = _decode_csv(path, name)
             frame = pl.read_csv(
-                io.BytesIO(data), infer_schema=False, truncate_ragged_lines=False, separator=_separator(data)
+                io.BytesIO(data),
+                infer_schema=False,
+                truncate_ragged_lines=False,
+                separator=_separator(_lines_from(data, header_row)),
+                skip_rows=header_row,
             )
             return frame, encoding, frozenset()
         if suffix in WORKBOOKS:
             # empty rows are dropped by read_roster, after it has lined up the number cells of the
             # account column (read separately, row for row) with these rows
-            frame = pl.read_excel(path, sheet_id=1, infer_schema_length=0, drop_empty_rows=False)
+            frame = pl.read_excel(
+                path,
+                sheet_id=1,
+                infer_schema_length=0,
+                drop_empty_rows=False,
+                read_options={"header_row": header_row},
+            )
             return frame, suffix[1:], frozenset()
         if suffix == ".parquet":
             frame = pl.read_parquet(path)
@@ -111,7 +126,46 @@ def _read_any(path: Path, name: str | None = None) -> tuple[pl.DataFrame, str, f
     raise RosterError(f"roster {name} is not .csv, .xlsx, .xls, .ods or .parquet; save it as one of those")
 
 
-def _xlsx_number_cells(path: Path, header: str, height: int, name: str) -> pl.Series:
+def _lines_from(data: bytes, skip: int) -> bytes:
+    for _ in range(skip):
+        data = data[data.find(b"\n") + 1 :] if b"\n" in data else b""
+    return data
+
+
+TITLE_ROWS = 10  # how far down a header is looked for, below a title and 填报单位 / 日期 lines
+
+
+def _header_row(path: Path, name: str, schema: RosterSchema) -> int | None:
+    """The row holding the headers when title rows stand above it: the first of the top rows in which
+    every required column's header is found; None when there is none."""
+    header_map = schema.header_map()
+    try:
+        if path.suffix.lower() == ".csv":
+            data, _ = _decode_csv(path, name)
+            top = pl.read_csv(
+                io.BytesIO(data),
+                has_header=False,
+                infer_schema=False,
+                n_rows=TITLE_ROWS + 1,
+                truncate_ragged_lines=True,
+                separator=_separator(_lines_from(data, 1)),
+            )
+        elif path.suffix.lower() in WORKBOOKS:
+            top = pl.read_excel(
+                path, sheet_id=1, infer_schema_length=0, read_options={"header_row": None, "n_rows": TITLE_ROWS + 1}
+            )
+        else:
+            return None
+    except Exception:  # the first read already succeeded; a failure here only means no header was found
+        return None
+    for index, row in enumerate(top.iter_rows()):
+        found = {header_map.get(header_key(str(cell))) for cell in row if cell is not None}
+        if index and all(column in found for column in schema.required):
+            return index
+    return None
+
+
+def _xlsx_number_cells(path: Path, header: str, height: int, name: str, header_row: int = 0) -> pl.Series:
     """True for each data row whose cell in this column is a number (or boolean) cell, not text.
 
     fastexcel (calamine) reads a column asked for as "boolean" from number and boolean cells only; a
@@ -120,7 +174,9 @@ def _xlsx_number_cells(path: Path, header: str, height: int, name: str) -> pl.Se
     import fastexcel
 
     try:
-        sheet = fastexcel.read_excel(path).load_sheet(0, use_columns=[header], dtypes={header: "boolean"})
+        sheet = fastexcel.read_excel(path).load_sheet(
+            0, header_row=header_row, use_columns=[header], dtypes={header: "boolean"}
+        )
         cells = pl.DataFrame(sheet.to_polars()).to_series(0)
     except Exception as exc:
         raise RosterError(f"cannot read roster {name}: column {header!r}: {exc}") from exc
@@ -153,7 +209,10 @@ def refuse_empty(path: Path) -> None:
         except Exception as exc:
             raise RosterError(f"cannot read roster {name}: {exc}") from exc
     elif path.stat().st_size <= SMALL_FILE:
-        frame, _, _ = _read_any(path)
+        try:
+            frame, _, _ = _read_any(path)
+        except RosterError:  # e.g. title rows above the header: the run's own read looks closer
+            return
         rows = _empty_rows_dropped(path, frame).height
     else:
         return
@@ -168,12 +227,8 @@ def raise_empty(name: str) -> None:
     )
 
 
-def read_roster(path: Path, schema: RosterSchema, name: str | None = None) -> RawRoster:
-    """Read every column as text, map English or Chinese headers, and number the data rows from 1."""
-    if not path.is_file():
-        raise RosterError(f"roster file {path} does not exist")
-    name = name or path.name  # the clerk's own file name, in every message
-    frame, encoding, numeric = _read_any(path, name)
+def _headers(frame: pl.DataFrame, schema: RosterSchema, name: str) -> tuple[dict[str, str], list[str]]:
+    """header -> column for the headers the schema knows, and the headers it does not (ignored)."""
     header_map = schema.header_map()
     renames: dict[str, str] = {}
     ignored: list[str] = []
@@ -190,6 +245,30 @@ def read_roster(path: Path, schema: RosterSchema, name: str | None = None) -> Ra
             ignored.append(header)
         else:
             renames[header] = canonical
+    return renames, ignored
+
+
+def read_roster(path: Path, schema: RosterSchema, name: str | None = None) -> RawRoster:
+    """Read every column as text, map English or Chinese headers, and number the data rows from 1."""
+    if not path.is_file():
+        raise RosterError(f"roster file {path} does not exist")
+    name = name or path.name  # the clerk's own file name, in every message
+    title_rows = 0
+    try:
+        frame, encoding, numeric = _read_any(path, name)
+        renames, ignored = _headers(frame, schema, name)
+        complete = all(c in renames.values() for c in schema.required)
+    except RosterError:  # e.g. a CSV whose title line has fewer fields than its rows
+        found = _header_row(path, name, schema)
+        if found is None:
+            raise
+        complete = False
+    if not complete:
+        found = _header_row(path, name, schema)  # a title and 填报单位 lines above the header?
+        if found is not None:
+            title_rows = found
+            frame, encoding, numeric = _read_any(path, name, title_rows)
+            renames, ignored = _headers(frame, schema, name)
     missing = [c for c in schema.required if c not in renames.values()]
     if missing:
         named = ", ".join(f"{c} ({schema.columns[c].zh})" for c in missing)
@@ -199,7 +278,7 @@ def read_roster(path: Path, schema: RosterSchema, name: str | None = None) -> Ra
         )
     account = next((src for src, dst in renames.items() if dst == ACCOUNT), None)
     if account is not None and path.suffix.lower() in WORKBOOKS:
-        number_cell = _xlsx_number_cells(path, account, frame.height, name)
+        number_cell = _xlsx_number_cells(path, account, frame.height, name, title_rows)
     else:
         number_cell = pl.repeat(account in numeric, frame.height, dtype=pl.Boolean, eager=True)
     if account is not None:
@@ -213,6 +292,7 @@ def read_roster(path: Path, schema: RosterSchema, name: str | None = None) -> Ra
     rows = pl.int_range(1, frame.height + 1, dtype=pl.Int64, eager=True).alias(ROW)
     frame = frame.insert_column(0, cut_like(rows, frame.to_series(0)) if frame.width else rows)
     frame, skipped = _not_people(frame, list(schema.columns))
+    skipped = {"title_rows": title_rows, **skipped}
     return RawRoster(frame, path, encoding, tuple(scrub(h) for h in ignored), skipped)
 
 
