@@ -679,3 +679,14 @@ def test_title_rows_above_the_header_are_passed_over(workdir: Path, suffix: str)
     manifest = json.loads((workdir / "runs" / "jiaxiang" / "2024-05" / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["inputs"][0]["skipped_rows"]["title_rows"] == 2
     assert manifest["inputs"][0]["ignored_columns"] == ["序号"]
+
+
+def test_a_rejected_row_names_its_line_in_the_file_and_the_person(workdir: Path) -> None:
+    rows = _with_title([list(r) for r in _rows(经济状况="低保户")])  # an unknown 经济状况 value
+    roster = workdir / "titled.csv"
+    roster.write_text("\r\n".join(",".join(map(str, r)) for r in rows) + "\r\n", encoding="utf-8")
+    assert _run("run", "2024-05", "--county", "jiaxiang", "--roster", str(roster), "--quiet").exit_code == 0
+    rejected = pl.read_parquet(workdir / "runs" / "jiaxiang" / "2024-05" / "rejected.parquet")
+    # data row 1 stands on line 4: two title lines and the header above it
+    assert rejected.select("row", "file_row", "name", "problem").rows() == [(1, 4, "测试", "invalid_value")]
+    assert rejected.columns[:8] == ["period", "county", "source", "row", "id_number", "column", "problem", "message"]

@@ -104,6 +104,8 @@ REJECTED = pl.Schema(
         ("column", pl.String),
         ("problem", pl.String),
         ("message", pl.String),
+        ("file_row", pl.Int64),  # the row's line in the file as the clerk opens it (title and header counted)
+        ("name", pl.String),
     ]
 )
 

@@ -13,7 +13,9 @@ from subsidy_batch.schema import CONTROL, OK, RosterSchema, normalise_with_value
 
 SENSITIVE = ("id_number", "bank_account")
 SHOWN = 60  # characters of a rejected value quoted in its message (a 100,000-character name is not)
-REJECTED_COLUMNS = ("period", "county", "source", "row", "id_number", "column", "problem", "message")
+REJECTED_COLUMNS = (
+    "period", "county", "source", "row", "id_number", "column", "problem", "message", "file_row", "name",
+)
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,7 @@ def check_rows(raw: RawRoster, schema: RosterSchema, period: str, county: str, k
     rejected = (
         failures.join(_problem_table(schema), on=["column", "check_number"], how="left")
         .join(long_values, on=["index", "column"], how="left")
-        .join(failing.select("index", "id_given"), on="index", how="left")
+        .join(failing.select("index", "id_given", pl.col("name").alias("name_given")), on="index", how="left")
         .with_columns(
             shown=pl.when(pl.col("sensitive"))
             .then(idnumber.mask(_clean(pl.col("value"))))
@@ -127,6 +129,9 @@ def check_rows(raw: RawRoster, schema: RosterSchema, period: str, county: str, k
             "column",
             "problem",
             "message",
+            # the line a clerk finds it on in Excel or a text editor: below the title rows and the header
+            (pl.col(ROW) + raw.skipped["title_rows"] + 1).cast(pl.Int64).alias("file_row"),
+            pl.col("name_given").alias("name"),
         )
     )
     # select(all().filter()) rather than filter(): polars 2.1's filter node copied every string of this
