@@ -43,7 +43,12 @@ def person(
     bank: str = "中国农业银行",
     area: str | None = None,
     name: str = "测试",
+    support_mode: str = "",
+    disability_grade: str = "",
+    disability_category: str = "",
+    long_term_care: str = "",
 ) -> dict[str, str]:
+    """One roster row; the optional columns (能力评估等级, 供养方式, 残疾等级, …) are empty unless given."""
     return {
         "id_number": make_id(birth, area or hukou),
         "name": name,
@@ -56,6 +61,10 @@ def person(
         "death_date": death,
         "bank_name": bank,
         "bank_account": account,
+        "tekun_support_mode": support_mode,
+        "disability_grade": disability_grade,
+        "disability_category": disability_category,
+        "long_term_care": long_term_care,
     }
 
 
