@@ -4,17 +4,11 @@ import shutil
 from decimal import Decimal
 from pathlib import Path
 
-import polars as pl
 import pytest
 import yaml
 
-from subsidy_batch.compute import line_items
-from subsidy_batch.config import load_county
 from subsidy_batch.errors import NoRuleInForceError
-from subsidy_batch.period import Period
-from subsidy_batch.schema import load_schema
-from subsidy_batch.validate import validate
-from tests.helpers import CONFIG, Item, benefits_of, entitlements, person, raw_roster
+from tests.helpers import CONFIG, Item, benefits_of, entitlements, person
 
 C = "jiaxiang"
 
@@ -210,10 +204,8 @@ def test_the_dispersed_tekun_amount_is_130_percent_of_the_dibao_standard_once_th
     data["standards"]["dibao_standard"]["rural"] = {"monthly": "800.00"}
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     row = person("1954-03-01", income="特困", support_mode="分散供养", residence="rural")
-    checked = validate(raw_roster([row]), load_schema(), "2024-05", C)
-    items = line_items(checked.accepted, load_county(config, C), Period.parse("2024-05"))
-    tekun = items.filter(pl.col("benefit") == "tekun_support").row(0, named=True)
-    assert (tekun["amount_fen"], tekun["status"]) == (104000, "paid")
+    tekun = benefits_of(C, "2024-05", row, config)["tekun_support"]
+    assert (tekun.amount, tekun.status) == (Decimal("1040.00"), "paid")
 
 
 @pytest.mark.parametrize("grade", ["一级", "二级", "三级", "四级"])
