@@ -43,7 +43,12 @@ def person(
     bank: str = "中国农业银行",
     area: str | None = None,
     name: str = "测试",
+    support_mode: str = "",
+    disability_grade: str = "",
+    disability_category: str = "",
+    long_term_care: str = "",
 ) -> dict[str, str]:
+    """One roster row; the optional columns (能力评估等级, 供养方式, 残疾等级, …) are empty unless given."""
     return {
         "id_number": make_id(birth, area or hukou),
         "name": name,
@@ -56,6 +61,10 @@ def person(
         "death_date": death,
         "bank_name": bank,
         "bank_account": account,
+        "tekun_support_mode": support_mode,
+        "disability_grade": disability_grade,
+        "disability_category": disability_category,
+        "long_term_care": long_term_care,
     }
 
 
@@ -75,12 +84,14 @@ class Item:
     rule: str
 
 
-def entitlements(county: str, period: str, rows: list[dict[str, str]]) -> dict[tuple[str, str], Item]:
+def entitlements(
+    county: str, period: str, rows: list[dict[str, str]], config: Path = CONFIG
+) -> dict[tuple[str, str], Item]:
     """(id_number, benefit) -> what the engine decides, for people that pass validation."""
     schema = load_schema()
     checked = validate(raw_roster(rows), schema, period, county)
     assert checked.rejected.height == 0, checked.rejected.to_dicts()
-    items = line_items(checked.accepted, load_county(CONFIG, county), Period.parse(period))
+    items = line_items(checked.accepted, load_county(config, county), Period.parse(period))
     return {
         (r["id_number"], r["benefit"]): Item(
             None if r["amount_fen"] is None else Decimal(r["amount_fen"]) / 100,
@@ -92,7 +103,7 @@ def entitlements(county: str, period: str, rows: list[dict[str, str]]) -> dict[t
     }
 
 
-def benefits_of(county: str, period: str, row: dict[str, str]) -> dict[str, Item]:
-    """The benefits one person gets: benefit -> Item."""
-    found = entitlements(county, period, [row])
+def benefits_of(county: str, period: str, row: dict[str, str], config: Path = CONFIG) -> dict[str, Item]:
+    """The benefits one person gets: benefit -> Item (config: another config folder, e.g. an edited copy)."""
+    found = entitlements(county, period, [row], config)
     return {benefit: item for (_, benefit), item in found.items()}

@@ -278,3 +278,42 @@ def test_an_unexpected_error_is_one_sentence_not_a_traceback(workdir: Path) -> N
     assert done.returncode == 70
     assert "Traceback" not in done.stderr
     assert done.stderr.startswith("error: internal error (ZeroDivisionError: division by zero); nothing was accepted")
+
+
+NEW_BENEFITS = {  # issue 18: entitled people counted and held until the counties set the standards
+    "jiaxiang": ("tekun_support", "disability_living", "severe_disability_care"),
+    "yanzhou": ("tekun_support",),
+    "youyi": ("elderly_service_subsidy", "disability_living", "severe_disability_care"),
+    "anqiu": ("tekun_support",),
+    "caoxian": ("tekun_support",),
+}
+
+
+@pytest.mark.parametrize("county", sorted(NEW_BENEFITS))
+def test_each_new_held_benefit_is_in_check_config_the_run_summary_and_the_manifest(
+    workdir: Path, county: str
+) -> None:
+    import json
+    import re
+
+    from tests.helpers import ROOT
+
+    listed = _run("check-config", "--county", county)
+    assert listed.exit_code == 0, listed.output
+    sample = next((ROOT / "rosters" / county).glob("2024-05.*"))
+    result = _run("run", "2024-05", "--county", county, "--roster", str(sample), "--quiet")
+    assert result.exit_code == 0, result.output
+    manifest = json.loads(
+        (workdir / "runs" / county / "2024-05" / "manifest.json").read_text(encoding="utf-8")
+    )
+    for benefit in NEW_BENEFITS[county]:
+        assert f"#{benefit}/" in listed.stdout
+        line = re.search(rf"^\s+{benefit}\s+paid\s+0 items\s+0\.00 yuan, held (\d+)$", result.stdout, re.M)
+        assert line, result.stdout
+        held = int(line.group(1))
+        assert held > 0  # the 2024-05 samples carry the new columns for some people
+        assert manifest["totals"]["by_benefit"][benefit] == {
+            "held_items": held,
+            "paid_amount": "0.00",
+            "paid_items": 0,
+        }

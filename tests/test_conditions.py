@@ -245,9 +245,15 @@ def test_a_rule_on_a_new_roster_column_needs_only_schema_and_config(tmp_path: Pa
         ("二级", Decimal("90.00"), "paid"),
     ]
     assert result.manifest["totals"]["paid_amount"] == "180.00"  # two people x 90.00
-    # the shipped schema has no such column: the same config refuses to load against it
+    # the shipped schema has had the same column since issue 18 (added the same way, no Python): the same
+    # config loads against it too; a schema without the column refuses it
+    assert load_county(tmp_path / "config", "testshire").rules
+    schema_dir = tmp_path / "schemas"
+    schema_dir.mkdir()
+    text = (FIXTURE / "schemas" / "roster.yaml").read_text(encoding="utf-8")
+    (schema_dir / "roster.yaml").write_text(text.split("\n  disability_grade:")[0] + "\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"'disability_grade' is not a roster column"):
-        load_county(tmp_path / "config", "testshire")
+        load_county(tmp_path / "config", "testshire", load_schema(schema_dir=schema_dir))
 
 
 def test_the_bank_memo_is_config_and_a_wrong_placeholder_is_a_load_error(config_dir: Path) -> None:

@@ -121,3 +121,21 @@ def test_the_shandong_base_is_written_once_and_inherited() -> None:
         assert '"80.00"' not in text and "from: shared/shandong_base" in text
         rules = load_county(CONFIG, county).rules
         assert [r.amount.fen for r in rules if r.benefit == "low_income_living"] == [None, 8000, 10000, 20000]
+
+
+@pytest.mark.parametrize(
+    ("percent", "loads"), [("130", True), ("1000", True), ("1000.01", False), ("0", False)]
+)
+def test_a_percentage_may_exceed_100_as_a_multiple_of_a_standard_but_not_1000(
+    config_dir: Path, percent: str, loads: bool
+) -> None:
+    # Jiaxiang's 特困 standard is 130% of its 低保 standard (000 清单 13)
+    def change(d: dict) -> None:
+        d["benefits"]["tekun_support"]["rows"][0]["amount"]["percent"] = percent
+
+    _edit(config_dir, "jiaxiang", change)
+    if loads:
+        assert load_county(config_dir, "jiaxiang")
+    else:
+        with pytest.raises(ConfigError, match="percent must be above 0 and at most 1000"):
+            load_county(config_dir, "jiaxiang")

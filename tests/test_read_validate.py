@@ -295,3 +295,45 @@ def test_pandera_over_every_row_reports_exactly_the_problems_of_the_one_pass_che
 @pytest.mark.parametrize("ident", ["37082919440510123", "37082919440510123Y", "37082919440510123456"])
 def test_an_id_that_is_not_17_digits_and_a_check_character_is_rejected_as_id_format(ident: str) -> None:
     assert _problems([person("1944-05-10") | {"id_number": ident}]) == [(1, "id_number", "id_format")]
+
+
+def test_the_optional_support_mode_and_disability_columns_read_the_rosters_words() -> None:
+    row = person(
+        "1950-01-01",
+        income="特困",
+        support_mode="集中供养",
+        disability_grade="二级",
+        disability_category="精神残疾",
+    ) | {"long_term_care": "是"}
+    got = _check([row]).accepted.row(0, named=True)
+    assert (
+        got["tekun_support_mode"],
+        got["disability_grade"],
+        got["disability_category"],
+        got["long_term_care"],
+    ) == (
+        "centralised",
+        2,
+        "mental",
+        "yes",
+    )
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("tekun_support_mode", "在家"),
+        ("disability_grade", "五级"),
+        ("disability_grade", "0"),
+        ("disability_category", "失明"),
+        ("long_term_care", "需要"),
+    ],
+)
+def test_a_value_outside_a_new_optional_column_is_rejected_as_invalid_value(column: str, value: str) -> None:
+    assert _problems([person("1950-01-01") | {column: value}]) == [(1, column, "invalid_value")]
+
+
+def test_rosters_without_the_new_optional_columns_are_still_accepted() -> None:
+    new = ("tekun_support_mode", "disability_grade", "disability_category", "long_term_care")
+    row = {k: v for k, v in person("1950-01-01").items() if k not in new}
+    assert _check([row]).rejected.height == 0

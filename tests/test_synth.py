@@ -59,3 +59,18 @@ def test_the_synth_command_writes_parquet_or_csv(tmp_path: Path) -> None:
         app, ["synth", "--county", "nowhere", "--people", "5", "--period", "2024-05", "--out", str(out)]
     )
     assert bad.exit_code == 2
+
+
+def test_benefit_columns_add_the_issue_18_columns_and_leave_every_other_column_as_it_was() -> None:
+    plain = roster("jiaxiang", 5_000, Period(2024, 5), seed=5)
+    full = roster("jiaxiang", 5_000, Period(2024, 5), seed=5, benefit_columns=True)
+    new = ["供养方式", "残疾等级", "残疾类别", "是否需要长期照护"]
+    assert full.columns == plain.columns + new
+    assert full.select(plain.columns).equals(plain)  # the stored runs' rosters stay byte-identical
+    # only 特困 people have a support mode; a grade always comes with a category and a long-term-care answer
+    assert full.filter((pl.col("供养方式") != "") & (pl.col("经济状况") != "特困")).height == 0
+    certified = full.filter(pl.col("残疾等级") != "")
+    assert certified.height > 100
+    assert (certified.get_column("残疾类别") != "").all()
+    assert set(certified.get_column("是否需要长期照护")) == {"是", "否"}
+    assert full.filter((pl.col("残疾等级") == "") & (pl.col("残疾类别") != "")).height == 0

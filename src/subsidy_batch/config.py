@@ -137,8 +137,9 @@ def _amount(node: Node, standards: dict[str, dict[str, Standard]]) -> Amount:
         if of not in standards:
             raise amt["of"].error(f"'of: {of}' names no entry under 'standards'")
         bp = amt["percent"].decimal() * 100
-        if bp != bp.to_integral_value() or not 0 < bp <= 10000:
-            raise amt["percent"].error("percent must be between 0 and 100 with at most 2 decimals")
+        # above 100 is allowed: a standard may be a multiple of another (特困 >= 130% of the 低保 standard)
+        if bp != bp.to_integral_value() or not 0 < bp <= 100000:
+            raise amt["percent"].error("percent must be above 0 and at most 1000, with at most 2 decimals")
         return Amount(kind, basis_points=int(bp), of=of)
     payment_month = None
     if kind == "yearly":

@@ -196,6 +196,20 @@ AGE_BANDS = ((0, 60, 69), (550, 70, 79), (850, 80, 89), (973, 90, 99), (999, 100
 INCOME = ((0, "一般"), (910, "低保"), (970, "低保边缘"), (990, "特困"))
 ABILITY = ((0, ""), (50, "0"), (700, "1"), (850, "2"), (940, "3"))
 FAMILY_PLANNING = ((0, ""), (600, "无"), (988, "独生子女死亡"), (994, "独生子女伤残"))
+# The optional columns of issue 18 (only with benefit_columns=True): 特困 people's support mode (a few left
+# empty, as clerks do), about 6% with a disability certificate (GB/T 26341-2010 grade and category), and
+# whether a certified person needs long-term care (most of grades 一级/二级, a few of 三级/四级).
+SUPPORT_MODE = ((0, "分散供养"), (600, "集中供养"), (950, ""))
+DISABILITY_GRADE = ((0, "一级"), (150, "二级"), (400, "三级"), (700, "四级"))
+DISABILITY_CATEGORY = (
+    (0, "肢体"),
+    (400, "视力"),
+    (550, "听力"),
+    (750, "言语"),
+    (770, "智力"),
+    (850, "精神"),
+    (930, "多重"),
+)
 
 
 def _draw(n: int, seed: int, k: int) -> pl.Expr:
@@ -214,8 +228,14 @@ def _choice(u: pl.Expr, values: tuple[str, ...]) -> pl.Expr:
     return pl.lit(pl.Series(values)).get(u % len(values))
 
 
-def roster(county: str, people: int, period: Period, seed: int = 20240501) -> pl.DataFrame:
-    """A roster with Chinese headers; ages, categories and a few boundary cases as a clerk would see them."""
+def roster(
+    county: str, people: int, period: Period, seed: int = 20240501, benefit_columns: bool = False
+) -> pl.DataFrame:
+    """A roster with Chinese headers; ages, categories and a few boundary cases as a clerk would see them.
+
+    benefit_columns adds the optional 供养方式, 残疾等级, 残疾类别 and 是否需要长期照护 columns (issue 18); without it
+    the roster is exactly what earlier versions made (stored runs are built from such rosters).
+    """
     place = PLACES[county]
     n = people
     first = period.first_day
@@ -261,7 +281,7 @@ def roster(county: str, people: int, period: Period, seed: int = 20240501) -> pl
     )
     frame = _unique_sequence(frame, place)
     first_of_month = pl.lit(first)
-    return frame.select(
+    out = frame.select(
         (pl.col("first17") + idnumber.check_character(pl.col("first17"))).alias("公民身份号码"),
         pl.col("name").alias("姓名"),
         pl.when(pl.col("hukou_draw") < 940)
@@ -285,6 +305,28 @@ def roster(county: str, people: int, period: Period, seed: int = 20240501) -> pl
         .then(pl.lit(""))
         .otherwise(pl.lit("62284") + pl.col("account_tail"))
         .alias("银行账号"),
+    )
+    if not benefit_columns:
+        return out
+    certified = _draw(n, seed, 26) < 60
+    grade = pl.when(certified).then(_pick(_draw(n, seed, 27), DISABILITY_GRADE)).otherwise(pl.lit(""))
+    care_share = pl.when(grade.is_in(["一级", "二级"])).then(700).otherwise(200)
+    return out.with_columns(
+        pl.when(pl.col("经济状况") == "特困")
+        .then(_pick(_draw(n, seed, 25), SUPPORT_MODE))
+        .otherwise(pl.lit(""))
+        .alias("供养方式"),
+        grade.alias("残疾等级"),
+        pl.when(certified)
+        .then(_pick(_draw(n, seed, 28), DISABILITY_CATEGORY))
+        .otherwise(pl.lit(""))
+        .alias("残疾类别"),
+        pl.when(~certified)
+        .then(pl.lit(""))
+        .when(_draw(n, seed, 29) < care_share)
+        .then(pl.lit("是"))
+        .otherwise(pl.lit("否"))
+        .alias("是否需要长期照护"),
     )
 
 

@@ -40,3 +40,20 @@ def test_anqiu_rules_are_in_force_from_2023_03_to_2026_02_only() -> None:
     for outside in ("2023-02", "2026-03"):
         with pytest.raises(NoRuleInForceError):
             entitlements(C, outside, [row])
+
+
+@pytest.mark.parametrize("mode", ["dispersed", "centralised"])
+def test_a_tekun_elder_in_either_support_mode_is_counted_and_held_because_no_standard_is_given(
+    mode: str,
+) -> None:
+    # the document commits to 特困供养 without a standard; 集中供养 is paid to the institution (county decision)
+    got = benefits_of(C, "2024-05", person("1954-01-01", hukou=HERE, income="tekun", support_mode=mode))
+    item = got["tekun_support"]
+    assert (item.amount, item.status, item.hold_reason) == (None, "held", "standard_not_set")
+    assert item.rule == f"counties/anqiu.yaml#tekun_support/{mode}"
+
+
+def test_anqiu_has_no_disability_subsidy_rows_because_its_document_commits_to_none() -> None:
+    row = person("1954-01-01", hukou=HERE, income="dibao", disability_grade="一级", long_term_care="是")
+    got = benefits_of(C, "2024-05", row)
+    assert "disability_living" not in got and "severe_disability_care" not in got

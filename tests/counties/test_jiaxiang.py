@@ -1,11 +1,14 @@
 """Jiaxiang (370829): every table row of RULES.md, and the boundary months."""
 
+import shutil
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
+import yaml
 
 from subsidy_batch.errors import NoRuleInForceError
-from tests.helpers import benefits_of, entitlements, person
+from tests.helpers import CONFIG, Item, benefits_of, entitlements, person
 
 C = "jiaxiang"
 
@@ -154,3 +157,92 @@ def test_benefits_stack_for_one_person() -> None:
         "family_planning_support": Decimal("990.00"),
     }
     assert got["high_age_allowance"].hold_reason == "standard_not_set"
+
+
+# 特困 support (清单 13/14), 困难残疾人生活补贴 (清单 24), 重度残疾人护理补贴 (清单 25): entitled, counted, held.
+
+
+def _held(item: Item) -> bool:
+    return (item.amount, item.status, item.hold_reason) == (None, "held", "standard_not_set")
+
+
+@pytest.mark.parametrize("residence", ["urban", "rural"])
+def test_a_dispersed_tekun_elder_is_held_at_130_percent_of_a_local_dibao_standard_that_is_not_set(
+    residence: str,
+) -> None:
+    # aged 70, 特困, 分散供养: 1.3 x the local 低保 standard for the residence; that standard is not in the sources
+    got = benefits_of(
+        C, "2024-05", person("1954-03-01", income="特困", support_mode="分散供养", residence=residence)
+    )
+    assert _held(got["tekun_support"])
+    assert got["tekun_support"].rule == "counties/jiaxiang.yaml#tekun_support/dispersed"
+
+
+def test_a_centralised_tekun_elder_is_counted_but_held_because_the_institution_is_paid() -> None:
+    got = benefits_of(C, "2024-05", person("1954-03-01", income="特困", support_mode="集中供养"))
+    assert _held(got["tekun_support"])
+    assert got["tekun_support"].rule == "counties/jiaxiang.yaml#tekun_support/centralised"
+
+
+def test_tekun_support_needs_the_tekun_status_a_support_mode_and_age_60() -> None:
+    assert "tekun_support" not in benefits_of(
+        C, "2024-05", person("1954-03-01", income="dibao", support_mode="分散供养")
+    )
+    assert "tekun_support" not in benefits_of(C, "2024-05", person("1954-03-01", income="特困"))
+    assert "tekun_support" not in benefits_of(
+        C, "2024-05", person("1970-03-01", income="特困", support_mode="分散供养")
+    )
+
+
+def test_the_dispersed_tekun_amount_is_130_percent_of_the_dibao_standard_once_the_county_sets_it(
+    tmp_path: Path,
+) -> None:
+    # with a (hypothetical, test-only) rural standard of 800.00: 800 x 130% = 1040.00
+    config = shutil.copytree(CONFIG, tmp_path / "config")
+    path = config / "counties" / "jiaxiang.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["standards"]["dibao_standard"]["rural"] = {"monthly": "800.00"}
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    row = person("1954-03-01", income="特困", support_mode="分散供养", residence="rural")
+    tekun = benefits_of(C, "2024-05", row, config)["tekun_support"]
+    assert (tekun.amount, tekun.status) == (Decimal("1040.00"), "paid")
+
+
+@pytest.mark.parametrize("grade", ["一级", "二级", "三级", "四级"])
+def test_a_dibao_elder_with_a_disability_certificate_of_any_grade_is_held_for_the_living_subsidy(
+    grade: str,
+) -> None:
+    got = benefits_of(
+        C, "2024-05", person("1954-03-01", income="低保", disability_grade=grade, disability_category="肢体")
+    )
+    assert _held(got["disability_living"])
+    assert got["low_income_living"].amount == Decimal("80.00")  # stacks with the Shandong living subsidy
+
+
+def test_the_disability_living_subsidy_needs_dibao_and_a_certificate() -> None:
+    assert "disability_living" not in benefits_of(
+        C, "2024-05", person("1954-03-01", income="marginal", disability_grade="一级")
+    )
+    assert "disability_living" not in benefits_of(C, "2024-05", person("1954-03-01", income="dibao"))
+
+
+@pytest.mark.parametrize("grade", ["一级", "二级"])
+def test_an_elder_with_grade_1_or_2_disability_needing_long_term_care_is_held_for_the_care_subsidy(
+    grade: str,
+) -> None:
+    got = benefits_of(
+        C,
+        "2024-05",
+        person("1954-03-01", disability_grade=grade, disability_category="视力", long_term_care="是"),
+    )
+    assert _held(got["severe_disability_care"])
+
+
+@pytest.mark.parametrize(
+    ("grade", "care"), [("三级", "是"), ("四级", "是"), ("一级", "否"), ("二级", ""), ("", "是")]
+)
+def test_the_severe_disability_care_subsidy_needs_grade_1_or_2_and_long_term_care(
+    grade: str, care: str
+) -> None:
+    row = person("1954-03-01", disability_grade=grade, disability_category="智力", long_term_care=care)
+    assert "severe_disability_care" not in benefits_of(C, "2024-05", row)

@@ -40,3 +40,20 @@ def test_inherited_rows_carry_the_inference_note_in_their_citation() -> None:
     care = [r for r in load_county(CONFIG, C).rules if r.benefit == "low_income_care"]
     assert care and all(r.citation.startswith("inferred from the Jining counterpart") for r in care)
     assert all("000_c329969b9c6b764e.txt 清单 17" in r.citation for r in care)
+
+
+@pytest.mark.parametrize(
+    ("mode", "rule"),
+    [
+        ("分散供养", "counties/yanzhou.yaml#tekun_support/dispersed"),
+        ("集中供养", "counties/yanzhou.yaml#tekun_support/centralised"),
+    ],
+)
+def test_a_tekun_elder_is_held_for_tekun_support_in_either_mode_because_no_standard_is_set(
+    mode: str, rule: str
+) -> None:
+    # 002 item 2 commits Yanzhou to 特困供养; 分散: 130% of Yanzhou's own 低保 standard (not set); 集中: paid to
+    # the 区特困人员供养中心 (county decision), always held
+    got = benefits_of(C, "2024-05", person("1954-01-01", hukou=HERE, income="特困", support_mode=mode))
+    item = got["tekun_support"]
+    assert (item.amount, item.status, item.hold_reason, item.rule) == (None, "held", "standard_not_set", rule)
