@@ -47,7 +47,7 @@ RULE = r"jiaxiang\.yaml: benefits\.low_income_care\.rows\[0\] \(rule low_income_
         (
             {"income_status": "dibao"},
             RULE + r"\.income_status: write a list in brackets \(e\.g\. income_status: \[none\]\) or an "
-            r"operator mapping \(one of: one_of, equals, not_one_of, prefix, min, max\), not 'dibao'",
+            r"operator mapping \(one of: one_of, equals, not_one_of, prefix, empty, min, max\), not 'dibao'",
         ),
         # a typo once loaded and never matched
         (
@@ -63,7 +63,7 @@ RULE = r"jiaxiang\.yaml: benefits\.low_income_care\.rows\[0\] \(rule low_income_
         ),
         ({"ability_grade": [2, 5]}, RULE + r"\.ability_grade\.one_of\[1\]: 5 is not a value of ability_grade"),
         ({"abilty_grade": [2]}, RULE + r"\.abilty_grade: 'abilty_grade' is not a roster column \(known: ability_grade, age, "),
-        ({"age": {"minimum": 60}}, RULE + r"\.age: unknown key 'minimum' \(allowed: equals, max, min, "),
+        ({"age": {"minimum": 60}}, RULE + r"\.age: unknown key 'minimum' \(allowed: empty, equals, max, min, "),
         ({"age": {"min": True}}, RULE + r"\.age\.min: expected a whole number .*found yes/no"),
         ({"hukou_code": {"prefix": 37}}, RULE + r"\.hukou_code\.prefix: expected text, found the number 37"),
         ({"age": {"prefix": "8"}}, RULE + r"\.age\.prefix: prefix does not apply to age, an integer column"),
@@ -266,3 +266,29 @@ def test_the_bank_memo_is_config_and_a_wrong_placeholder_is_a_load_error(config_
         ConfigError, match=r"jiaxiang\.yaml: bank_memo: .* may use only the placeholders \{period\}, \{county_name\}"
     ):
         load_county(config_dir, "jiaxiang")
+
+
+def test_empty_true_matches_only_a_blank_cell_and_never_overlaps_a_value_test() -> None:
+    mode = Field("tekun_support_mode", "供养方式", "text", ("dispersed", "centralised"))
+    assert not satisfiable(mode, [Clause("tekun_support_mode", "empty", (True,)), Clause("tekun_support_mode", "one_of", ("dispersed",))])
+    assert satisfiable(mode, [Clause("tekun_support_mode", "empty", (True,))])
+
+
+def test_empty_must_be_written_true(config_dir: Path) -> None:
+    _set_when(config_dir, {"income_status": ["dibao"], "family_planning": {"empty": False}})
+    with pytest.raises(ConfigError, match=r"family_planning\.empty: write empty: true"):
+        load_county(config_dir, "jiaxiang")
+
+
+@pytest.mark.parametrize("county", ["jiaxiang", "yanzhou", "anqiu", "caoxian"])
+def test_a_tekun_elder_whose_support_mode_is_blank_is_counted_and_held(county: str) -> None:
+    from tests.helpers import benefits_of
+
+    code = {"jiaxiang": "370829", "yanzhou": "370812", "anqiu": "370784", "caoxian": "371721"}[county]
+    # aged 74 in 2024-05, 特困, 供养方式 left blank: neither 分散 nor 集中 applies, so the third row holds it
+    row = person("1950-03-01", hukou=code, income="tekun")
+    item = benefits_of(county, "2024-05", row)["tekun_support"]
+    assert (item.amount, item.status, item.hold_reason) == (None, "held", "standard_not_set")
+    assert item.rule.endswith("#tekun_support/mode_not_recorded")
+    recorded = benefits_of(county, "2024-05", row | {"tekun_support_mode": "分散供养"})["tekun_support"]
+    assert recorded.rule.endswith("#tekun_support/dispersed")

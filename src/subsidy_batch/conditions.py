@@ -8,7 +8,8 @@ Every operator lives in OPERATORS below, which gives both the polars expression 
 the test the loader uses to find rows that could match the same person (decision tables are UNIQUE).
 The loader checks each condition against the roster schema: the column exists, values are of the
 column's type, and coded values are among the column's allowed values (its aliases, the roster's own
-words such as 低保, are translated first). An empty cell never satisfies a condition on its column.
+words such as 低保, are translated first). An empty cell never satisfies a condition on its column,
+except `empty: true`, which only an empty cell satisfies.
 """
 
 from __future__ import annotations
@@ -140,6 +141,16 @@ OPERATORS: dict[str, Operator] = {
             lambda v, vs: str(v).startswith(vs[0]),
             "{zh} is {value}; only values starting with {values} qualify",
         ),
+        # the one test an empty cell passes: `empty: true` (a column the roster leaves blank)
+        Operator(
+            "empty",
+            False,
+            TYPES,
+            False,
+            lambda t, vs, i: t.value.is_null(),
+            lambda v, vs: v is None,
+            "{zh} is {value}; only an empty cell qualifies",
+        ),
         Operator(
             "min",
             False,
@@ -237,7 +248,9 @@ def parse_condition(node: Node, fields: Mapping[str, Field], failure_codes: bool
             else:
                 if isinstance(operand.value, list):
                     raise operand.error(f"{op_name} takes one value, not a list")
-                values = (column.value(operand),)
+                if op_name == "empty" and operand.boolean() is not True:
+                    raise operand.error("write empty: true (the cell is blank); a filled cell is any other test")
+                values = (True,) if op_name == "empty" else (column.value(operand),)
             tests.append(Clause(name, op_name, values, failure))
     condition = Condition(tuple(sorted(tests, key=lambda t: (t.field, t.op))))
     for name in condition.fields():
@@ -255,6 +268,8 @@ def satisfiable(column: Field, tests: Iterable[Clause]) -> bool:
     tests = list(tests)
     if not tests:
         return True
+    if any(t.op == "empty" for t in tests):  # every other test needs a value in the cell
+        return all(t.op == "empty" for t in tests)
     candidates: set[Any] | None = set(column.allowed) if column.allowed is not None else None
     for t in tests:
         if OPERATORS[t.op].lists_values:

@@ -184,11 +184,13 @@ def test_a_centralised_tekun_elder_is_counted_but_held_because_the_institution_i
     assert got["tekun_support"].rule == "counties/jiaxiang.yaml#tekun_support/centralised"
 
 
-def test_tekun_support_needs_the_tekun_status_a_support_mode_and_age_60() -> None:
+def test_tekun_support_needs_the_tekun_status_and_age_60_and_a_blank_support_mode_is_held() -> None:
     assert "tekun_support" not in benefits_of(
         C, "2024-05", person("1954-03-01", income="dibao", support_mode="分散供养")
     )
-    assert "tekun_support" not in benefits_of(C, "2024-05", person("1954-03-01", income="特困"))
+    # 供养方式 blank: counted and held (mode_not_recorded, a county decision) rather than left out
+    blank = benefits_of(C, "2024-05", person("1954-03-01", income="特困"))["tekun_support"]
+    assert (blank.status, blank.rule) == ("held", "counties/jiaxiang.yaml#tekun_support/mode_not_recorded")
     assert "tekun_support" not in benefits_of(
         C, "2024-05", person("1970-03-01", income="特困", support_mode="分散供养")
     )
