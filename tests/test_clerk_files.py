@@ -690,3 +690,23 @@ def test_a_rejected_row_names_its_line_in_the_file_and_the_person(workdir: Path)
     # data row 1 stands on line 4: two title lines and the header above it
     assert rejected.select("row", "file_row", "name", "problem").rows() == [(1, 4, "测试", "invalid_value")]
     assert rejected.columns[:8] == ["period", "county", "source", "row", "id_number", "column", "problem", "message"]
+
+
+def test_a_workbook_with_roster_rows_on_several_sheets_is_refused_not_half_read(workdir: Path) -> None:
+    import xlsxwriter
+
+    roster = workdir / "townships.xlsx"
+    with xlsxwriter.Workbook(roster) as book:
+        for township in ("纸坊镇", "红运镇"):
+            sheet = book.add_worksheet(township)
+            for r, row in enumerate(_rows()):
+                for c, value in enumerate(row):
+                    sheet.write_string(r, c, str(value))
+        book.add_worksheet("说明").write_string(0, 0, "每个乡镇一个工作表")
+    result = _run("run", "2024-05", "--county", "jiaxiang", "--roster", str(roster), "--quiet")
+    assert result.exit_code == 3
+    assert result.stderr == (
+        "error: roster townships.xlsx holds roster rows on 2 sheets ('纸坊镇' and '红运镇'); only one sheet is "
+        "read, so put every row on the first sheet (or give each sheet as a file of its own) and run again\n"
+    )
+    assert not (workdir / "runs" / "jiaxiang" / "2024-05").exists()

@@ -165,6 +165,27 @@ def _header_row(path: Path, name: str, schema: RosterSchema) -> int | None:
     return None
 
 
+def _other_roster_sheets(path: Path, schema: RosterSchema) -> tuple[list[str], list[str]]:
+    """(every sheet name, the sheets after the first whose top rows hold the roster's required headers)."""
+    import fastexcel
+
+    header_map = schema.header_map()
+    try:
+        book = fastexcel.read_excel(path)
+        names = list(book.sheet_names)
+        found = []
+        for index in range(1, len(names)):
+            top = pl.DataFrame(book.load_sheet(index, header_row=None, n_rows=TITLE_ROWS + 1).to_polars())
+            for row in top.iter_rows():
+                headers = {header_map.get(header_key(str(cell))) for cell in row if cell is not None}
+                if all(column in headers for column in schema.required):
+                    found.append(names[index])
+                    break
+    except Exception:  # the first sheet was read; a sheet that cannot be looked at holds no roster
+        return [], []
+    return names, found
+
+
 def _xlsx_number_cells(path: Path, header: str, height: int, name: str, header_row: int = 0) -> pl.Series:
     """True for each data row whose cell in this column is a number (or boolean) cell, not text.
 
@@ -269,6 +290,14 @@ def read_roster(path: Path, schema: RosterSchema, name: str | None = None) -> Ra
             title_rows = found
             frame, encoding, numeric = _read_any(path, name, title_rows)
             renames, ignored = _headers(frame, schema, name)
+    if path.suffix.lower() in WORKBOOKS:
+        sheets, others = _other_roster_sheets(path, schema)
+        if others:  # one sheet per 乡镇 is common: reading only the first would lose the others' people
+            raise RosterError(
+                f"roster {name} holds roster rows on {len(others) + 1} sheets ({sheets[0]!r} and "
+                f"{', '.join(repr(o) for o in others)}); only one sheet is read, so put every row on the first "
+                "sheet (or give each sheet as a file of its own) and run again"
+            )
     missing = [c for c in schema.required if c not in renames.values()]
     if missing:
         named = ", ".join(f"{c} ({schema.columns[c].zh})" for c in missing)
