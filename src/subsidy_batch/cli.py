@@ -13,7 +13,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from subsidy_batch import __version__
-from subsidy_batch.config import load_county
+from subsidy_batch.config import find_county, load_county
 from subsidy_batch.errors import (
     BankFileError,
     ConfigError,
@@ -31,7 +31,6 @@ from subsidy_batch.errors import (
 from subsidy_batch.idnumber import scrub
 from subsidy_batch.period import Period
 from subsidy_batch.pipeline import RunRequest, run_month
-from subsidy_batch.strict import read_yaml
 from subsidy_batch.verify import find_runs, verify_run
 
 app = typer.Typer(
@@ -135,26 +134,8 @@ def _reason(text: str | None) -> str | None:
     return text
 
 
-def match_county(config_dir: Path, given: str) -> str:
-    """The county slug for what a clerk typed: the slug, its Chinese name (嘉祥县) or its division code
-    (370829), in any case; anything else is passed on as it is (and refused by the config loader)."""
-    wanted = given.strip().casefold()
-    for path in sorted((config_dir / "counties").glob("*.yaml")):
-        if path.stem.casefold() == wanted:
-            return path.stem
-    for path in sorted((config_dir / "counties").glob("*.yaml")):
-        try:
-            raw = read_yaml(path).value
-        except ConfigError:
-            continue
-        names = {str(raw.get("name", "")).casefold(), str(raw.get("division_code", ""))}
-        if wanted in names:
-            return path.stem
-    return given
-
-
 def resolve_county(county: str | None, config_dir: Path = Path("config")) -> str:
-    return match_county(config_dir, _given_county(county))
+    return find_county(config_dir, _given_county(county))
 
 
 def _given_county(county: str | None) -> str:

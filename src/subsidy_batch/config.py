@@ -284,6 +284,34 @@ def county_path(config_dir: Path, county: str) -> Path:
     return path
 
 
+def county_directory(config_dir: Path) -> list[tuple[str, str, str]]:
+    """(slug, Chinese name, division code) of every county config that can be read; a broken one is
+    left out here (its own load reports it)."""
+    found = []
+    for path in sorted((config_dir / "counties").glob("*.yaml")):
+        try:
+            raw = read_yaml(path).value
+        except ConfigError:
+            continue
+        name, code = raw.get("name"), raw.get("division_code")
+        found.append((path.stem, name if isinstance(name, str) else "", code if isinstance(code, str) else ""))
+    return found
+
+
+def find_county(config_dir: Path, given: str) -> str:
+    """The slug for what a clerk typed: the slug, the Chinese name (嘉祥县) or the division code (370829),
+    in any case; anything else is returned as it is (and refused by load_county)."""
+    wanted = given.strip().casefold()
+    directory = county_directory(config_dir)
+    for slug, _, _ in directory:
+        if wanted == slug.casefold():
+            return slug
+    for slug, name, code in directory:
+        if wanted in (name.casefold(), code):
+            return slug
+    return given
+
+
 def condition_fields(schema: RosterSchema) -> dict[str, Field]:
     """What the rows of a county config may test: every roster column, and age."""
     return {**schema.fields(), AGE.name: AGE}

@@ -19,9 +19,8 @@ import structlog
 
 from subsidy_batch import __version__, audit, bank, emit
 from subsidy_batch.compute import HOLD_REASONS, line_items, payable_rules, payments
-from subsidy_batch.config import CountyConfig, load_county
+from subsidy_batch.config import CountyConfig, county_directory, load_county
 from subsidy_batch.errors import (
-    ConfigError,
     ForeignRosterError,
     ReconciliationError,
     StorageError,
@@ -40,7 +39,6 @@ from subsidy_batch.runs import (
     supersede,
 )
 from subsidy_batch.schema import SCHEMA_DIR, load_schema, start_loading_pandera
-from subsidy_batch.strict import read_yaml
 from subsidy_batch.validate import validate
 
 MANIFEST_VERSION = 1
@@ -225,13 +223,9 @@ def run_month(request: RunRequest, progress: Progress = lambda _: None) -> RunRe
 def known_counties(config_dir: Path) -> dict[str, str]:
     """division_code -> "name (slug)" of every county config, to name the county a roster looks like."""
     found: dict[str, str] = {}
-    for path in sorted((config_dir / "counties").glob("*.yaml")):
-        try:
-            raw = read_yaml(path).value
-        except ConfigError:  # a broken other county only goes unnamed; its own run reports it
-            continue
-        if isinstance(raw.get("division_code"), str) and isinstance(raw.get("name"), str):
-            found.setdefault(raw["division_code"], f"{raw['name']} ({path.stem})")
+    for slug, name, code in county_directory(config_dir):
+        if code and name:
+            found.setdefault(code, f"{name} ({slug})")
     return found
 
 
