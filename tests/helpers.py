@@ -9,12 +9,12 @@ from pathlib import Path
 
 import polars as pl
 
-from subsidy_batch.compute import line_items
-from subsidy_batch.config import load_county
 from subsidy_batch.period import Period
-from subsidy_batch.read import ROW, RawRoster
-from subsidy_batch.schema import load_schema
-from subsidy_batch.validate import validate
+from subsidy_batch.roster.read import ROW, RawRoster
+from subsidy_batch.roster.schema import load_schema
+from subsidy_batch.roster.validate import validate
+from subsidy_batch.rules.compute import line_items
+from subsidy_batch.rules.config import load_county
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "config"

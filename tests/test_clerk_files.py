@@ -12,12 +12,12 @@ import pytest
 import xlsxwriter
 from typer.testing import CliRunner
 
-from subsidy_batch import read
 from subsidy_batch.cli import app
 from subsidy_batch.period import Period
-from subsidy_batch.pipeline import RunRequest, run_month
-from subsidy_batch.schema import load_schema
-from subsidy_batch.verify import verify_run
+from subsidy_batch.roster import read
+from subsidy_batch.roster.schema import load_schema
+from subsidy_batch.runs.monthly import RunRequest, run_month
+from subsidy_batch.runs.verify import verify_run
 from tests.helpers import ROOT, person
 
 runner = CliRunner()
@@ -370,9 +370,9 @@ def test_an_account_with_a_nul_byte_or_absurd_length_rejects_the_row(workdir: Pa
 def test_pandera_over_every_row_agrees_with_the_one_pass_check_on_the_new_kinds() -> None:
     import pandera.errors
 
-    from subsidy_batch.read import ROW
-    from subsidy_batch.schema import normalise_frame, pandera_schema, with_checks
-    from subsidy_batch.validate import check_rows
+    from subsidy_batch.roster.read import ROW
+    from subsidy_batch.roster.schema import normalise_frame, pandera_schema, with_checks
+    from subsidy_batch.roster.validate import check_rows
     from tests.helpers import raw_roster
 
     schema = load_schema()

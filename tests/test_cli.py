@@ -186,7 +186,7 @@ def test_the_console_entry_keeps_exit_codes_and_flushes_its_output(workdir: Path
 def test_totals_that_do_not_reconcile_exit_7_and_accept_nothing(
     workdir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from subsidy_batch import bank
+    from subsidy_batch.outputs import bank
 
     real = bank.write_bank_files
     monkeypatch.setattr(bank, "write_bank_files", lambda payments, *a, **k: real(payments.slice(1), *a, **k))
@@ -237,7 +237,7 @@ def test_a_broken_schema_is_a_config_error_naming_file_and_key(workdir: Path) ->
     schemas.mkdir()
     (schemas / "roster.yaml").write_text("schema: roster\nschema_version: one\ncolumns: {}\n", encoding="utf-8")
     from subsidy_batch.errors import ConfigError
-    from subsidy_batch.schema import load_schema
+    from subsidy_batch.roster.schema import load_schema
 
     with pytest.raises(ConfigError, match=r"roster\.yaml: schema_version: expected a whole number"):
         load_schema(schema_dir=schemas)
@@ -271,7 +271,7 @@ def test_verify_of_a_folder_without_runs_is_one_sentence(workdir: Path) -> None:
 def test_an_unexpected_error_is_one_sentence_not_a_traceback(workdir: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-c", "import sys; sys.argv=['subsidy','run','2024-05','--county','jiaxiang'];"
-         "import subsidy_batch.pipeline as p; p.run_month=lambda *a, **k: 1/0; import subsidy_batch.cli as c;"
+         "import subsidy_batch.runs.monthly as p; p.run_month=lambda *a, **k: 1/0; import subsidy_batch.cli as c;"
          "c.run_month=p.run_month; c.main()"],
         capture_output=True, text=True, check=False,
     )

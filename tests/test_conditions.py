@@ -12,13 +12,13 @@ import polars as pl
 import pytest
 import yaml
 
-from subsidy_batch.conditions import Clause, Field, satisfiable
-from subsidy_batch.config import load_county
 from subsidy_batch.errors import ConfigError
-from subsidy_batch.facilities import load_facility_config
 from subsidy_batch.period import Period
-from subsidy_batch.pipeline import RunRequest, run_month
-from subsidy_batch.schema import load_schema
+from subsidy_batch.roster.schema import load_schema
+from subsidy_batch.rules.conditions import Clause, Field, satisfiable
+from subsidy_batch.rules.config import load_county
+from subsidy_batch.rules.facilities import load_facility_config
+from subsidy_batch.runs.monthly import RunRequest, run_month
 from tests.helpers import CONFIG, ROOT, person
 
 FIXTURE = Path(__file__).parent / "fixtures" / "new_column"

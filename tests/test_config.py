@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from subsidy_batch.config import load_county
 from subsidy_batch.errors import ConfigError
+from subsidy_batch.rules.config import load_county
 from tests.helpers import CONFIG
 
 

@@ -7,7 +7,7 @@ import random
 import polars as pl
 import pytest
 
-from subsidy_batch import digits, idnumber
+from subsidy_batch.roster import digits, idnumber
 from tests.helpers import WEIGHTS
 
 # characters an integer reading might let through: signs, spaces, separators, non-ASCII digits, letters

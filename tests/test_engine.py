@@ -9,12 +9,12 @@ import polars as pl
 import pytest
 import yaml
 
-from subsidy_batch.compute import age_on, at_least, line_items, reference_date, round_half_up_int
-from subsidy_batch.config import load_county
 from subsidy_batch.money import fen_to_decimal, yuan_to_fen
 from subsidy_batch.period import Period
-from subsidy_batch.schema import load_schema
-from subsidy_batch.validate import validate
+from subsidy_batch.roster.schema import load_schema
+from subsidy_batch.roster.validate import validate
+from subsidy_batch.rules.compute import age_on, at_least, line_items, reference_date, round_half_up_int
+from subsidy_batch.rules.config import load_county
 from tests.helpers import CONFIG, person, raw_roster
 
 

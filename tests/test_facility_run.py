@@ -12,9 +12,9 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from subsidy_batch.bank import read_bank_file
 from subsidy_batch.cli import app
-from subsidy_batch.verify import verify_run
+from subsidy_batch.outputs.bank import read_bank_file
+from subsidy_batch.runs.verify import verify_run
 from tests.helpers import ROOT
 
 runner = CliRunner()

@@ -6,7 +6,7 @@ import random
 
 import polars as pl
 
-from subsidy_batch import idnumber
+from subsidy_batch.roster import idnumber
 from tests.helpers import WEIGHTS
 
 

@@ -12,9 +12,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from subsidy_batch.bank import neutralise, read_bank_file, write_bank_files
+from subsidy_batch.outputs.bank import neutralise, read_bank_file, write_bank_files
 from subsidy_batch.period import Period
-from subsidy_batch.pipeline import RunRequest, run_month
+from subsidy_batch.runs.monthly import RunRequest, run_month
 from subsidy_batch.synth import roster, with_broken_rows
 
 CONTRACT = {

@@ -7,9 +7,9 @@ import pytest
 import xlsxwriter
 
 from subsidy_batch.errors import RosterError
-from subsidy_batch.read import read_roster
-from subsidy_batch.schema import load_schema
-from subsidy_batch.validate import validate
+from subsidy_batch.roster.read import read_roster
+from subsidy_batch.roster.schema import load_schema
+from subsidy_batch.roster.validate import validate
 from tests.helpers import make_id, person, raw_roster
 
 ZH = {spec.name: spec.zh for spec in load_schema().columns.values()}
@@ -198,7 +198,7 @@ def test_rejection_messages_never_show_a_full_id_number() -> None:
     ],
 )
 def test_fast_normalisation_equals_normalising_every_cell(rows: int, clean: str) -> None:
-    from subsidy_batch.schema import normalise_expr, normalise_frame
+    from subsidy_batch.roster.schema import normalise_expr, normalise_frame
 
     schema = load_schema()
     messy = [
@@ -240,7 +240,7 @@ def test_fast_normalisation_equals_normalising_every_cell(rows: int, clean: str)
 
 
 def test_duplicates_far_apart_and_next_to_each_other_reject_every_copy() -> None:
-    from subsidy_batch.validate import check_rows
+    from subsidy_batch.roster.validate import check_rows
 
     one, two = person("1950-01-01"), person("1951-01-01")
     rows = [
@@ -268,10 +268,10 @@ def test_pandera_over_every_row_reports_exactly_the_problems_of_the_one_pass_che
     import pandera.errors
 
     from subsidy_batch.period import Period
-    from subsidy_batch.read import ROW
-    from subsidy_batch.schema import normalise_frame, pandera_schema, with_checks
+    from subsidy_batch.roster.read import ROW
+    from subsidy_batch.roster.schema import normalise_frame, pandera_schema, with_checks
+    from subsidy_batch.roster.validate import check_rows
     from subsidy_batch.synth import roster, with_broken_rows
-    from subsidy_batch.validate import check_rows
 
     schema = load_schema()
     sample = with_broken_rows(roster("jiaxiang", 5_000, Period(2024, 5), seed=9))

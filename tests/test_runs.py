@@ -14,11 +14,11 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from subsidy_batch import bank
 from subsidy_batch.cli import EXIT_CODES, app
 from subsidy_batch.errors import ReconciliationError, RunLockedError, SubsidyError
+from subsidy_batch.outputs import bank
 from subsidy_batch.period import Period
-from subsidy_batch.pipeline import RunRequest, run_month
+from subsidy_batch.runs.monthly import RunRequest, run_month
 from subsidy_batch.synth import roster
 
 runner = CliRunner()

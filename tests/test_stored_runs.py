@@ -10,9 +10,9 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from subsidy_batch import emit
 from subsidy_batch.cli import app
-from subsidy_batch.verify import find_runs, verify_run
+from subsidy_batch.outputs import emit
+from subsidy_batch.runs.verify import find_runs, verify_run
 from tests.helpers import ROOT
 
 STORED = find_runs(ROOT / "runs")

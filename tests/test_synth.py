@@ -7,9 +7,9 @@ from pathlib import Path
 import polars as pl
 from typer.testing import CliRunner
 
-from subsidy_batch import idnumber
 from subsidy_batch.cli import app
 from subsidy_batch.period import Period
+from subsidy_batch.roster import idnumber
 from subsidy_batch.synth import PLACES, SLOTS, _unique_sequence, roster
 
 

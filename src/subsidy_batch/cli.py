@@ -13,7 +13,6 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from subsidy_batch import __version__
-from subsidy_batch.config import find_county, load_county
 from subsidy_batch.errors import (
     BankFileError,
     ConfigError,
@@ -28,10 +27,11 @@ from subsidy_batch.errors import (
     UsageError,
     VerifyError,
 )
-from subsidy_batch.idnumber import scrub
 from subsidy_batch.period import Period
-from subsidy_batch.pipeline import RunRequest, run_month
-from subsidy_batch.verify import find_runs, verify_run
+from subsidy_batch.roster.idnumber import scrub
+from subsidy_batch.rules.config import find_county, load_county
+from subsidy_batch.runs.monthly import RunRequest, run_month
+from subsidy_batch.runs.verify import find_runs, verify_run
 
 app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -254,7 +254,7 @@ def run_facilities_command(
     supersede: SupersedeOpt = None,
 ) -> None:
     """Compute and write the yearly operating subsidies of a county's institutions, day-care centres and canteens."""
-    from subsidy_batch.facility_run import FacilityRunRequest, run_facilities
+    from subsidy_batch.runs.facility import FacilityRunRequest, run_facilities
 
     with _guard():
         request = FacilityRunRequest(

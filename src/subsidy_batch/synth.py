@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from subsidy_batch import idnumber
 from subsidy_batch.period import Period
+from subsidy_batch.roster import idnumber
 
 
 @dataclass(frozen=True)
@@ -416,7 +416,7 @@ FACILITY_CASES = (
 
 def facility_roster(county: str, year: int) -> pl.DataFrame:
     """A facility roster (Chinese headers) with valid unified social credit codes; no real facilities."""
-    from subsidy_batch import creditcode
+    from subsidy_batch.roster import creditcode
 
     place = PLACES[county]
     rows = []

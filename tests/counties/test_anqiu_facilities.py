@@ -10,12 +10,12 @@ import polars as pl
 import pytest
 import yaml
 
-from subsidy_batch.bank import bank_account_ok
 from subsidy_batch.errors import ConfigError, NoRuleInForceError
-from subsidy_batch.facilities import facility_items, load_facility_config
-from subsidy_batch.read import ROW, RawRoster
-from subsidy_batch.schema import load_schema
-from subsidy_batch.validate import check_rows, typed_accepted
+from subsidy_batch.outputs.bank import bank_account_ok
+from subsidy_batch.roster.read import ROW, RawRoster
+from subsidy_batch.roster.schema import load_schema
+from subsidy_batch.roster.validate import check_rows, typed_accepted
+from subsidy_batch.rules.facilities import facility_items, load_facility_config
 from tests.helpers import CONFIG
 
 WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)

@@ -34,7 +34,7 @@ def test_care_and_family_planning_are_inferred_from_the_jining_counterpart_and_s
 
 
 def test_inherited_rows_carry_the_inference_note_in_their_citation() -> None:
-    from subsidy_batch.config import load_county
+    from subsidy_batch.rules.config import load_county
     from tests.helpers import CONFIG
 
     care = [r for r in load_county(CONFIG, C).rules if r.benefit == "low_income_care"]

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from subsidy_batch.config import load_county
 from subsidy_batch.errors import NoRuleInForceError
+from subsidy_batch.rules.config import load_county
 from tests.helpers import CONFIG, Item, benefits_of, entitlements, person
 
 C = "youyi"

@@ -9,13 +9,13 @@ from typing import Any
 
 import polars as pl
 
-from subsidy_batch.bank import account_stored_as_number, bank_account_ok
-from subsidy_batch.conditions import Target, expression
-from subsidy_batch.config import AGE, CountyConfig, Rule
 from subsidy_batch.errors import NoRuleInForceError
 from subsidy_batch.frames import take
+from subsidy_batch.outputs.bank import account_stored_as_number, bank_account_ok
 from subsidy_batch.period import Period
-from subsidy_batch.read import ACCOUNT_NUMBER_CELL
+from subsidy_batch.roster.read import ACCOUNT_NUMBER_CELL
+from subsidy_batch.rules.conditions import Target, expression
+from subsidy_batch.rules.config import AGE, CountyConfig, Rule
 
 STANDARD_NOT_SET = "standard_not_set"
 NO_BANK_ACCOUNT = "no_bank_account"

@@ -22,7 +22,7 @@ from typing import Any
 
 import polars as pl
 
-from subsidy_batch.strict import Node
+from subsidy_batch.rules.strict import Node
 
 TYPES = ("text", "integer", "decimal", "date")
 NUMERIC = ("integer", "decimal")

@@ -6,10 +6,17 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from subsidy_batch import idnumber
 from subsidy_batch.errors import InternalError
-from subsidy_batch.read import ROW, RawRoster
-from subsidy_batch.schema import CONTROL, OK, RosterSchema, normalise_with_values, pandera_schema, with_checks
+from subsidy_batch.roster import idnumber
+from subsidy_batch.roster.read import ROW, RawRoster
+from subsidy_batch.roster.schema import (
+    CONTROL,
+    OK,
+    RosterSchema,
+    normalise_with_values,
+    pandera_schema,
+    with_checks,
+)
 
 SENSITIVE = ("id_number", "bank_account")
 SHOWN = 60  # characters of a rejected value quoted in its message (a 100,000-character name is not)

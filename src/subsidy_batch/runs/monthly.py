@@ -17,9 +17,7 @@ from typing import Any
 import polars as pl
 import structlog
 
-from subsidy_batch import __version__, audit, bank, emit
-from subsidy_batch.compute import HOLD_REASONS, line_items, payable_rules, payments
-from subsidy_batch.config import CountyConfig, county_directory, load_county
+from subsidy_batch import __version__
 from subsidy_batch.errors import (
     ForeignRosterError,
     ReconciliationError,
@@ -27,9 +25,15 @@ from subsidy_batch.errors import (
     UsageError,
 )
 from subsidy_batch.money import fen_text, fen_to_yuan
+from subsidy_batch.outputs import bank, emit
 from subsidy_batch.period import Period
-from subsidy_batch.read import RawRoster, default_roster, raise_empty, read_roster, refuse_empty
-from subsidy_batch.runs import (
+from subsidy_batch.roster.read import RawRoster, default_roster, raise_empty, read_roster, refuse_empty
+from subsidy_batch.roster.schema import SCHEMA_DIR, load_schema, start_loading_pandera
+from subsidy_batch.roster.validate import validate
+from subsidy_batch.rules.compute import HOLD_REASONS, line_items, payable_rules, payments
+from subsidy_batch.rules.config import CountyConfig, county_directory, load_county
+from subsidy_batch.runs import audit
+from subsidy_batch.runs.store import (
     MANIFEST,
     RunPaths,
     locked,
@@ -38,8 +42,6 @@ from subsidy_batch.runs import (
     refuse_if_accepted,
     supersede,
 )
-from subsidy_batch.schema import SCHEMA_DIR, load_schema, start_loading_pandera
-from subsidy_batch.validate import validate
 
 MANIFEST_VERSION = 1
 INPUT = "input"  # the run's own copy of roster, config and schema

@@ -7,12 +7,12 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from subsidy_batch import emit
 from subsidy_batch.errors import VerifyError
-from subsidy_batch.facility_run import KIND, execute_facilities
+from subsidy_batch.outputs import emit
 from subsidy_batch.period import Period
-from subsidy_batch.pipeline import INPUT, execute
-from subsidy_batch.runs import MANIFEST, read_manifest
+from subsidy_batch.runs.facility import KIND, execute_facilities
+from subsidy_batch.runs.monthly import INPUT, execute
+from subsidy_batch.runs.store import MANIFEST, read_manifest
 
 # Files that hold clock times by design (CONTRACT.md); the manifest's other facts are compared below.
 TIMESTAMPED = {MANIFEST, "audit.jsonl"}

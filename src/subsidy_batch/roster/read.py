@@ -11,8 +11,8 @@ import polars as pl
 
 from subsidy_batch.errors import RosterError
 from subsidy_batch.frames import cut_like
-from subsidy_batch.idnumber import scrub
-from subsidy_batch.schema import RosterSchema, header_key
+from subsidy_batch.roster.idnumber import scrub
+from subsidy_batch.roster.schema import RosterSchema, header_key
 
 ROW = "row"  # 1-based data row number, as a clerk counts rows below the header
 # True where the roster's bank account cell was a number (an XLSX number cell, a numeric Parquet column):

@@ -10,8 +10,12 @@ from typing import Any
 
 import polars as pl
 
-from subsidy_batch.compute import hold_reason, status
-from subsidy_batch.conditions import (
+from subsidy_batch.errors import ConfigError, NoRuleInForceError
+from subsidy_batch.period import Period
+from subsidy_batch.roster.read import ACCOUNT_NUMBER_CELL
+from subsidy_batch.roster.schema import SCHEMA_DIR, RosterSchema, load_schema
+from subsidy_batch.rules.compute import hold_reason, status
+from subsidy_batch.rules.conditions import (
     Condition,
     Field,
     Target,
@@ -19,12 +23,8 @@ from subsidy_batch.conditions import (
     parse_condition,
     test_expression,
 )
-from subsidy_batch.config import NOT_SET, county_path
-from subsidy_batch.errors import ConfigError, NoRuleInForceError
-from subsidy_batch.period import Period
-from subsidy_batch.read import ACCOUNT_NUMBER_CELL
-from subsidy_batch.schema import SCHEMA_DIR, RosterSchema, load_schema
-from subsidy_batch.strict import Node, read_yaml
+from subsidy_batch.rules.config import NOT_SET, county_path
+from subsidy_batch.rules.strict import Node, read_yaml
 
 KINDS = ("institution", "daycare", "canteen")
 _SECTION_KEYS = {"effective", "validity_citation", "rating_factors", "benefits", "bank_memo"}

@@ -13,16 +13,16 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from subsidy_batch import creditcode, dates, digits, idnumber
-from subsidy_batch.conditions import TYPES, Field
 from subsidy_batch.frames import cut_like
-from subsidy_batch.strict import Node, read_yaml
+from subsidy_batch.roster import creditcode, dates, digits, idnumber
+from subsidy_batch.rules.conditions import TYPES, Field
+from subsidy_batch.rules.strict import Node, read_yaml
 
 if TYPE_CHECKING:
     import pandera.polars as pa
     from pandera.api.polars.types import PolarsData
 
-SCHEMA_DIR = Path(os.environ.get("SUBSIDY_SCHEMA_DIR", Path(__file__).resolve().parents[2] / "schemas"))
+SCHEMA_DIR = Path(os.environ.get("SUBSIDY_SCHEMA_DIR", Path(__file__).resolve().parents[3] / "schemas"))
 
 _COLUMN_KEYS = {"zh", "synonyms", "required", "type", "normalise", "aliases", "checks"}
 _CHECK_KEYS = {"kind", "problem", "message", "pattern", "values", "limit"}

@@ -6,7 +6,7 @@ import re
 
 import polars as pl
 
-from subsidy_batch import digits
+from subsidy_batch.roster import digits
 
 
 def _weighted_check(first17: pl.Expr) -> pl.Expr:

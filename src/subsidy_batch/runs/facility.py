@@ -10,12 +10,17 @@ from typing import Any
 import polars as pl
 import structlog
 
-from subsidy_batch import __version__, audit, bank, emit
-from subsidy_batch.bank import bank_account_ok
-from subsidy_batch.config import load_county
+from subsidy_batch import __version__
 from subsidy_batch.errors import NoRuleInForceError
-from subsidy_batch.facilities import facility_items, load_facility_config
-from subsidy_batch.pipeline import (
+from subsidy_batch.outputs import bank, emit
+from subsidy_batch.outputs.bank import bank_account_ok
+from subsidy_batch.roster.read import default_roster
+from subsidy_batch.roster.schema import SCHEMA_DIR, load_schema
+from subsidy_batch.roster.validate import check_rows, typed_accepted
+from subsidy_batch.rules.config import load_county
+from subsidy_batch.rules.facilities import facility_items, load_facility_config
+from subsidy_batch.runs import audit
+from subsidy_batch.runs.monthly import (
     INPUT,
     MANIFEST_VERSION,
     Progress,
@@ -29,10 +34,7 @@ from subsidy_batch.pipeline import (
     reconcile,
     snapshot,
 )
-from subsidy_batch.read import default_roster
-from subsidy_batch.runs import RunPaths
-from subsidy_batch.schema import SCHEMA_DIR, load_schema
-from subsidy_batch.validate import check_rows, typed_accepted
+from subsidy_batch.runs.store import RunPaths
 
 log = structlog.get_logger()
 KIND = "facilities"

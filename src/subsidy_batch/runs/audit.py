@@ -9,7 +9,7 @@ from typing import IO, Any
 
 import structlog
 
-from subsidy_batch.idnumber import scrub
+from subsidy_batch.roster.idnumber import scrub
 
 
 class _Sink:

@@ -8,11 +8,11 @@ from decimal import Decimal
 from itertools import combinations, pairwise
 from pathlib import Path
 
-from subsidy_batch.conditions import Condition, Field, overlap, parse_condition
 from subsidy_batch.errors import ConfigError
 from subsidy_batch.period import Period
-from subsidy_batch.schema import SCHEMA_DIR, RosterSchema, load_schema
-from subsidy_batch.strict import Node, read_yaml
+from subsidy_batch.roster.schema import SCHEMA_DIR, RosterSchema, load_schema
+from subsidy_batch.rules.conditions import Condition, Field, overlap, parse_condition
+from subsidy_batch.rules.strict import Node, read_yaml
 
 NOT_SET = "not set"
 SLUG = re.compile(r"^[a-z][a-z0-9_]{0,31}$")

@@ -1,0 +1,1 @@
+"""Reading a clerk's roster, normalising it and checking every row against schemas/."""

@@ -1,0 +1,1 @@
+"""The county rules: strict config loading, conditions as data, the engine, facility rules."""

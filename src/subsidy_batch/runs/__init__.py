@@ -1,0 +1,1 @@
+"""Runs as financial records: the lifecycle, the store of accepted runs, audit log and verify."""
