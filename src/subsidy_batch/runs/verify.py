@@ -6,17 +6,19 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from subsidy_batch.errors import VerifyError
 from subsidy_batch.outputs import emit
-from subsidy_batch.period import Period
-from subsidy_batch.runs.facility import KIND, execute_facilities
-from subsidy_batch.runs.monthly import INPUT, execute
-from subsidy_batch.runs.store import MANIFEST, read_manifest
+from subsidy_batch.runs import facility, monthly
+from subsidy_batch.runs.lifecycle import Kind, reproduce
+from subsidy_batch.runs.manifest import INPUT, load
+from subsidy_batch.runs.store import MANIFEST
 
+# Every kind of run a manifest may name; a kind not listed cannot be reproduced by this version.
+KINDS: dict[str, Kind[Any, Any]] = {kind.name: kind for kind in (monthly.KIND, facility.KIND)}
 # Files that hold clock times by design (CONTRACT.md); the manifest's other facts are compared below.
 TIMESTAMPED = {MANIFEST, "audit.jsonl"}
-MANIFEST_FACTS = ("run_id", "revision", "county", "period", "inputs", "schema", "config", "outputs", "totals")
 
 
 @dataclass
@@ -46,35 +48,21 @@ def _files(folder: Path) -> set[str]:
 
 
 def verify_run(run_dir: Path) -> Verdict:
-    manifest = read_manifest(run_dir)
-    verdict = Verdict(run_dir, str(manifest.get("tool_version")))
-    recorded = {e["file"]: e["sha256"] for e in [*manifest["outputs"], *manifest["inputs"]]}
+    """Re-execute a stored run (manifest version 1 or 2, any kind, any number of inputs) from its own
+    input/ folder and compare every file and the manifest's facts."""
+    manifest = load(run_dir)
+    verdict = Verdict(run_dir, manifest.tool_version)
+    kind = KINDS.get(manifest.kind)
+    if kind is None:
+        raise VerifyError(f"{run_dir}: a run of kind {manifest.kind!r} cannot be reproduced by this version")
+    recorded = {e["file"]: e["sha256"] for e in manifest.outputs} | {i.file: i.sha256 for i in manifest.inputs}
     for name, digest in sorted(recorded.items()):
         if not (run_dir / name).is_file() or emit.sha256_file(run_dir / name) != digest:
             verdict.differing.append(f"{name} (stored file does not match its manifest checksum)")
     with tempfile.TemporaryDirectory(prefix="subsidy-verify-") as tmp:
         shutil.copytree(run_dir / INPUT, Path(tmp) / INPUT)
-        (original,) = manifest["inputs"]
-        if manifest.get("kind") == KIND:  # a yearly facility run
-            fresh = execute_facilities(
-                Path(tmp) / INPUT,
-                str(manifest["county"]),
-                int(manifest["year"]),
-                int(manifest.get("revision", 1)),
-                original["original_name"],
-                lambda _: None,
-            )
-        else:
-            fresh = execute(
-                Path(tmp) / INPUT,
-                str(manifest["county"]),
-                Period.parse(str(manifest["period"])),
-                int(manifest.get("revision", 1)),
-                original["original_name"],
-                lambda _: None,
-                accept_foreign=bool((manifest.get("arguments") or {}).get("accept_foreign_roster")),
-            )
-        emit.write_json(fresh, Path(tmp) / MANIFEST)
+        fresh = reproduce(kind, manifest, Path(tmp) / INPUT)
+        emit.write_json(fresh.to_json(), Path(tmp) / MANIFEST)
         stored, again = _files(run_dir) - TIMESTAMPED, _files(Path(tmp)) - TIMESTAMPED
         verdict.files = len(stored | again)
         for name in sorted(stored | again):
@@ -84,7 +72,8 @@ def verify_run(run_dir: Path) -> Verdict:
                 verdict.differing.append(f"{name} (new file)")
             elif (run_dir / name).read_bytes() != (Path(tmp) / name).read_bytes():
                 verdict.differing.append(name)
-        for key in MANIFEST_FACTS:
-            if manifest.get(key) != fresh.get(key):
+        was, now = manifest.reproducible_facts(), fresh.reproducible_facts()
+        for key in was:
+            if was[key] != now[key]:
                 verdict.differing.append(f"{MANIFEST}: {key}")
     return verdict
