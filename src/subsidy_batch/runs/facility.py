@@ -93,7 +93,9 @@ def _load(ctx: Context) -> tuple[Rules, Loaded]:
     config = load_facility_config(ctx.config_dir, ctx.county, schema)
     persons = load_schema(schema_dir=ctx.schema_dir)
     county = load_county(ctx.config_dir, ctx.county, persons)
-    loaded = Loaded(config.name, county.files, ((schema.path, schema.version), (persons.path, persons.version)))
+    loaded = Loaded(
+        config.name, county.files, ((schema.path, schema.version), (persons.path, persons.version))
+    )
     return (schema, config, county), loaded
 
 
@@ -115,9 +117,7 @@ def _compute(ctx: Context, rules: Rules, raw: RawRoster) -> Outcome:
     year_text = str(year)
     with stages.stage("validate", f"checking {raw.frame.height} facilities") as facts:
         checked = check_rows(raw, schema, year_text, county, key="facility_id")
-        facts.update(
-            accepted=checked.accepted.height, rejected=checked.rejected.get_column("row").n_unique()
-        )
+        facts.update(accepted=checked.accepted.height, rejected=checked.rejected.get_column("row").n_unique())
     with stages.stage("compute", "applying conditions and amounts") as facts:
         accepted = typed_accepted(checked, schema, bank_account_ok().alias("bank_account_ok"))
         items, ineligible = facility_items(accepted, config, year)
@@ -147,7 +147,9 @@ def _compute(ctx: Context, rules: Rules, raw: RawRoster) -> Outcome:
             encoding,
         )
         facts.update(banks=len(bank_files))
-    totals = _totals(raw.frame.height, checked.accepted.height, checked.rejected, items, ineligible, pays, config)
+    totals = _totals(
+        raw.frame.height, checked.accepted.height, checked.rejected, items, ineligible, pays, config
+    )
     rows = (raw.frame.height, checked.accepted.height, totals["facilities_rejected"])
     written = {
         "line_items.parquet": items.height,
@@ -156,7 +158,7 @@ def _compute(ctx: Context, rules: Rules, raw: RawRoster) -> Outcome:
         "rejected.parquet": checked.rejected.height,
     }
     return Outcome(
-        outputs=outputs(staging, written, bank_files),
+        outputs=outputs(written, bank_files),
         totals=totals,
         facts={
             "year": year,

@@ -254,15 +254,35 @@ def execute(kind: Kind[Any, Any], ctx: Context) -> Manifest:
             for s, sha in zip(ctx.sources, fp.inputs, strict=True)
         ],
         schemas=[
-            FileRecord(p.name, sha, version) for (p, version), sha in zip(loaded.schemas, fp.schemas, strict=True)
+            FileRecord(p.name, sha, version)
+            for (p, version), sha in zip(loaded.schemas, fp.schemas, strict=True)
         ],
         config=list(fp.config),
-        outputs=outcome.outputs,
+        outputs=checksummed(ctx.staging, outcome.outputs),
         totals=outcome.totals,
         stages=ctx.stages.done,
         facts=outcome.facts,
         created_at=now_local(),
     )
+
+
+NOT_OUTPUTS = (INPUT, "audit.jsonl", MANIFEST)
+
+
+def checksummed(staging: Path, outputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each output with its sha256; every file the run wrote must be one of them (nothing unlisted)."""
+    listed = {entry["file"] for entry in outputs}
+    written = {
+        str(p.relative_to(staging))
+        for p in staging.rglob("*")
+        if p.is_file() and p.relative_to(staging).parts[0] not in NOT_OUTPUTS
+    }
+    if listed != written:
+        raise InternalError(
+            f"the run's outputs and the files it wrote differ: not written {sorted(listed - written)}, "
+            f"not listed {sorted(written - listed)}"
+        )
+    return [entry | {"sha256": emit.sha256_file(staging / entry["file"])} for entry in outputs]
 
 
 def snapshot(staging: Path, plan: Plan) -> tuple[Recorded, ...]:
@@ -289,7 +309,9 @@ def run(plan: Plan, progress: Progress = lambda _: None) -> RunResult:
     what = f"{paths.county} {paths.period}"
     roles = [s.role for s in plan.sources]
     if roles != [r for r in plan.kind.roles if r in roles]:  # unknown, repeated or out of order
-        raise InternalError(f"a {plan.kind.name} run reads {plan.kind.roles}, once each in that order; got {roles}")
+        raise InternalError(
+            f"a {plan.kind.name} run reads {plan.kind.roles}, once each in that order; got {roles}"
+        )
     if plan.supersede_reason is None:
         refuse_if_accepted(paths)
     elif not plan.supersede_reason.strip():

@@ -42,9 +42,12 @@ class InputRecord:
     facts: dict[str, Any] = field(default_factory=dict)  # rows, encoding, ignored columns, skipped rows
 
     def to_json(self) -> dict[str, Any]:
-        return {"role": self.role, "file": self.file, "original_name": self.original_name, "sha256": self.sha256} | (
-            self.facts
-        )
+        return {
+            "role": self.role,
+            "file": self.file,
+            "original_name": self.original_name,
+            "sha256": self.sha256,
+        } | (self.facts)
 
     @classmethod
     def from_json(cls, data: dict[str, Any], role: str | None = None) -> InputRecord:
@@ -141,7 +144,6 @@ class Manifest:
             "status": self.status,
             "created_at": self.created_at,
             "inputs": [i.to_json() for i in self.inputs],
-            "schema": self.schemas[0].to_json(),
             "schemas": [s.to_json() for s in self.schemas],
             "config": [c.to_json() for c in self.config],
             "outputs": self.outputs,
@@ -149,6 +151,8 @@ class Manifest:
             "stages": self.stages,
             **self.facts,
         }
+        if self.schemas:  # version 1's one schema: the first (the roster's, or the facility roster's)
+            out["schema"] = self.schemas[0].to_json()
         if self.arguments is not None:
             out["arguments"] = self.arguments
         if self.supersedes is not None:
@@ -164,7 +168,7 @@ class Manifest:
                 f"({', '.join(map(str, READABLE_VERSIONS))}); use the subsidy-batch version that made it"
             )
         try:
-            schemas = data.get("schemas") or [data["schema"]]
+            schemas = data["schemas"] if "schemas" in data else [data["schema"]]
             return cls(
                 kind=str(data.get("kind") or KIND_MONTHLY),
                 run_id=str(data["run_id"]),

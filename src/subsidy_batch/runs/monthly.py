@@ -127,7 +127,13 @@ def _read(ctx: Context, rules: Rules) -> Reading[RawRoster]:
 def _compute(ctx: Context, rules: Rules, raw: RawRoster) -> Outcome:
     """validate -> compute -> write outputs and bank files, in the staging folder."""
     schema, config = rules
-    period, county, staging, stages, progress = Period.parse(ctx.label), ctx.county, ctx.staging, ctx.stages, ctx.progress
+    period, county, staging, stages, progress = (
+        Period.parse(ctx.label),
+        ctx.county,
+        ctx.staging,
+        ctx.stages,
+        ctx.progress,
+    )
     if raw.frame.height == 0:  # a roster too big for refuse_empty to read ahead of the run
         raise_empty(raw.source.name)
     if raw.skipped["title_rows"]:
@@ -144,7 +150,10 @@ def _compute(ctx: Context, rules: Rules, raw: RawRoster) -> Outcome:
         facts.update(accepted=validated.accepted.height, rejected=validated.rejected_rows)
         facts.update(
             refuse_foreign_roster(
-                validated.accepted, config, raw.source.name, ctx.options.get("known_counties") or {},
+                validated.accepted,
+                config,
+                raw.source.name,
+                ctx.options.get("known_counties") or {},
                 bool(ctx.options.get("accept_foreign_roster")),
             )
         )
@@ -168,7 +177,13 @@ def _compute(ctx: Context, rules: Rules, raw: RawRoster) -> Outcome:
             for name, (frame, layout) in outputs_written.items()
         ]
         bank_files = bank.write_bank_files(
-            pays, staging / "bank", ctx.run_id, str(period), config.memo(period), config.bank_file_encoding, pool=pool
+            pays,
+            staging / "bank",
+            ctx.run_id,
+            str(period),
+            config.memo(period),
+            config.bank_file_encoding,
+            pool=pool,
         )
         bank_seconds = time.perf_counter() - started
         write_seconds = max(done.result() for done in writing) - started  # each returns when it ended
@@ -177,7 +192,7 @@ def _compute(ctx: Context, rules: Rules, raw: RawRoster) -> Outcome:
     totals = _totals(raw.frame.height, validated, items, pays, config)
     rows = (raw.frame.height, validated.accepted.height, validated.rejected_rows)
     return Outcome(
-        outputs=outputs(staging, {name: frame.height for name, (frame, _) in outputs_written.items()}, bank_files),
+        outputs=outputs({name: frame.height for name, (frame, _) in outputs_written.items()}, bank_files),
         totals=totals,
         facts={"config_gaps": list(config.gaps)},
         reconcile=lambda: reconcile(staging, rows, totals, bank_files, config.bank_file_encoding),
@@ -185,10 +200,14 @@ def _compute(ctx: Context, rules: Rules, raw: RawRoster) -> Outcome:
     )
 
 
-KIND: Kind[Rules, RawRoster] = Kind("monthly", _load, _read, _compute, recorded_options=("accept_foreign_roster",))
+KIND: Kind[Rules, RawRoster] = Kind(
+    "monthly", _load, _read, _compute, recorded_options=("accept_foreign_roster",)
+)
 
 
-def _totals(rows_read: int, validated: Any, items: pl.DataFrame, pays: pl.DataFrame, config: CountyConfig) -> dict[str, Any]:
+def _totals(
+    rows_read: int, validated: Any, items: pl.DataFrame, pays: pl.DataFrame, config: CountyConfig
+) -> dict[str, Any]:
     return {
         "people_read": rows_read,
         "people_accepted": validated.accepted.height,

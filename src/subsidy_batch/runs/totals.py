@@ -13,7 +13,7 @@ from typing import Any
 import polars as pl
 
 from subsidy_batch.money import fen_text, fen_to_yuan
-from subsidy_batch.outputs import bank, emit
+from subsidy_batch.outputs import bank
 from subsidy_batch.rules.compute import HOLD_REASONS
 
 
@@ -96,14 +96,13 @@ def reconcile(
     return problems
 
 
-def outputs(staging: Path, rows: dict[str, int], bank_files: list[bank.BankFile]) -> list[dict[str, Any]]:
-    """Every output file with its row count and sha256, for the manifest."""
-    out = [{"file": name, "rows": n, "sha256": emit.sha256_file(staging / name)} for name, n in rows.items()]
+def outputs(rows: dict[str, int], bank_files: list[bank.BankFile]) -> list[dict[str, Any]]:
+    """Every output file with its row count (the lifecycle adds each one's sha256), for the manifest."""
+    out: list[dict[str, Any]] = [{"file": name, "rows": n} for name, n in rows.items()]
     out += [
         {
             "file": f"bank/{bf.path.name}",
             "rows": bf.items,
-            "sha256": emit.sha256_file(bf.path),
             "bank_name": bf.bank_name,
             "total": fen_text(bf.total_fen),
         }

@@ -55,7 +55,9 @@ def verify_run(run_dir: Path) -> Verdict:
     kind = KINDS.get(manifest.kind)
     if kind is None:
         raise VerifyError(f"{run_dir}: a run of kind {manifest.kind!r} cannot be reproduced by this version")
-    recorded = {e["file"]: e["sha256"] for e in manifest.outputs} | {i.file: i.sha256 for i in manifest.inputs}
+    recorded = {e["file"]: e["sha256"] for e in manifest.outputs} | {
+        i.file: i.sha256 for i in manifest.inputs
+    }
     for name, digest in sorted(recorded.items()):
         if not (run_dir / name).is_file() or emit.sha256_file(run_dir / name) != digest:
             verdict.differing.append(f"{name} (stored file does not match its manifest checksum)")
