@@ -692,21 +692,150 @@ def test_a_rejected_row_names_its_line_in_the_file_and_the_person(workdir: Path)
     assert rejected.columns[:8] == ["period", "county", "source", "row", "id_number", "column", "problem", "message"]
 
 
-def test_a_workbook_with_roster_rows_on_several_sheets_is_refused_not_half_read(workdir: Path) -> None:
+def _workbook(path: Path, sheets: dict[str, list[list[object]]]) -> None:
+    """A workbook with these sheets, every cell text (a float is written as a number cell)."""
+    if path.suffix == ".xls":
+        import xlwt
+
+        book = xlwt.Workbook(encoding="utf-8")
+        for sheet_name, rows in sheets.items():
+            sheet = book.add_sheet(sheet_name)
+            for r, row in enumerate(rows):
+                for c, value in enumerate(row):
+                    sheet.write(r, c, value)
+        book.save(str(path))
+        return
     import xlsxwriter
 
-    roster = workdir / "townships.xlsx"
-    with xlsxwriter.Workbook(roster) as book:
-        for township in ("纸坊镇", "红运镇"):
-            sheet = book.add_worksheet(township)
-            for r, row in enumerate(_rows()):
+    with xlsxwriter.Workbook(path) as xbook:
+        for sheet_name, rows in sheets.items():
+            xsheet = xbook.add_worksheet(sheet_name)
+            for r, row in enumerate(rows):
                 for c, value in enumerate(row):
-                    sheet.write_string(r, c, str(value))
-        book.add_worksheet("说明").write_string(0, 0, "每个乡镇一个工作表")
+                    if isinstance(value, float):
+                        xsheet.write_number(r, c, value)
+                    elif value != "":
+                        xsheet.write_string(r, c, str(value))
+
+
+def _townships(**second: str) -> dict[str, list[list[object]]]:
+    """纸坊镇 with one 低保 elder, 红运镇 (title rows above its header, columns in another order, a blank
+    row, a 合计 row) with two, one of them `second` changed; and a 说明 sheet and an empty sheet."""
+    first = [list(r) for r in _rows()]
+    header, good, changed = _HEADERS, _rows()[1], _rows(**second)[1]
+    order = [8, 0, 1, 2, 3, 4, 5, 6, 7]  # 银行账号 first
+    other = [
+        ["红运镇2024年5月花名册"] + [""] * 8,
+        ["填报单位：红运镇民政办"] + [""] * 8,
+        [header[i] for i in order],
+        [good[i] for i in order],
+        [""] * 9,
+        [changed[i] for i in order],
+        ["合计", "", "2人"] + [""] * 6,  # 合计 in the first column, here 银行账号; no ID
+    ]
+    return {"纸坊镇": first, "说明": [["每个乡镇一个工作表"]], "红运镇": other, "空表": []}
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".xls"])
+def test_a_workbook_with_roster_rows_on_several_sheets_is_read_as_one_roster(workdir: Path, suffix: str) -> None:
+    roster = workdir / f"townships{suffix}"
+    _workbook(roster, _townships())
+    result = _run("run", "2024-05", "--county", "jiaxiang", "--roster", str(roster))
+    assert result.exit_code == 0, result.output
+    # three 低保 elders aged 84 (born 1940-03), 100.00 each, from two sheets
+    assert "people read     3" in result.stdout and "rejected rows   0" in result.stdout
+    assert "total paid      300.00 yuan in 3 items" in result.stdout
+    raw = read.read_roster(roster, load_schema())
+    assert [(s.name, s.first_row, s.rows, s.title_rows, s.blank_rows, s.total_rows) for s in raw.sheets] == [
+        ("纸坊镇", 1, 1, 0, 0, 0),
+        ("红运镇", 2, 2, 2, 1, 1),  # its rows are roster rows 2-5: a blank row and a 合计 row set aside
+    ]
+    assert raw.sheets[1].facts() == {
+        "name": "红运镇", "first_row": 2, "rows": 2, "title_rows": 2, "blank_rows": 1, "total_rows": 1,
+    }
+    assert raw.skipped_sheets == ("说明", "空表")
+    assert raw.skipped == {"title_rows": 2, "blank_rows": 1, "total_rows": 1}
+    assert raw.frame.get_column(read.ROW).to_list() == [1, 2, 4]
+    assert raw.ignored_columns == ()
+
+
+def test_a_rejected_row_on_another_sheet_names_the_sheet_and_its_row_there(workdir: Path) -> None:
+    roster = workdir / "townships.xlsx"
+    _workbook(roster, _townships(经济状况="低保户"))  # an unknown 经济状况 value
+    assert _run("run", "2024-05", "--county", "jiaxiang", "--roster", str(roster), "--quiet").exit_code == 0
+    rejected = pl.read_parquet(workdir / "runs" / "jiaxiang" / "2024-05" / "rejected.parquet")
+    # roster row 4 is 红运镇's 3rd data row (the blank row counts), on its line 6: two title lines, the
+    # header and two rows above it
+    assert rejected.select("source", "row", "file_row", "name", "problem").rows() == [
+        ("[townships.xlsx]红运镇", 4, 6, "测试", "invalid_value")
+    ]
+    assert read.split_source("[townships.xlsx]红运镇") == ("townships.xlsx", "红运镇")
+    assert read.split_source("townships.xlsx") == ("townships.xlsx", None)
+    assert read.split_source("[a]b.csv") == ("[a]b.csv", None)
+
+
+def test_a_rejected_row_of_a_one_sheet_workbook_keeps_the_file_as_its_source(workdir: Path) -> None:
+    roster = workdir / "one.xlsx"
+    _workbook(roster, {"说明": [["填写说明"]], "花名册": _with_title([list(r) for r in _rows(经济状况="低保户")])})
+    result = _run("run", "2024-05", "--county", "jiaxiang", "--roster", str(roster), "--quiet")
+    assert result.exit_code == 0, result.output
+    rejected = pl.read_parquet(workdir / "runs" / "jiaxiang" / "2024-05" / "rejected.parquet")
+    assert rejected.select("source", "row", "file_row").rows() == [("one.xlsx", 1, 4)]
+    raw = read.read_roster(roster, load_schema())
+    assert raw.sheets == () and raw.skipped_sheets == ("说明",)
+
+
+def test_sheets_with_different_columns_are_refused_naming_sheets_and_columns(workdir: Path) -> None:
+    sheets = _townships()
+    sheets["红运镇"] = [[c for c in row if c != "测试"] for row in sheets["红运镇"]]  # 姓名 left out
+    sheets["红运镇"][2] = [h for h in sheets["红运镇"][2] if h != "姓名"]
+    sheets["马村镇"] = [[*r, "备注"] if i == 0 else [*r, ""] for i, r in enumerate(_rows())]
+    roster = workdir / "townships.xlsx"
+    _workbook(roster, sheets)
     result = _run("run", "2024-05", "--county", "jiaxiang", "--roster", str(roster), "--quiet")
     assert result.exit_code == 3
     assert result.stderr == (
-        "error: roster townships.xlsx holds roster rows on 2 sheets ('纸坊镇' and '红运镇'); only one sheet is "
-        "read, so put every row on the first sheet (or give each sheet as a file of its own) and run again\n"
+        "error: roster townships.xlsx holds roster rows on 3 sheets whose columns differ from those of sheet "
+        "'纸坊镇': '红运镇' lacks name (姓名); '马村镇' has '备注'; give every sheet the same columns (or each "
+        "sheet as a file of its own) and run again\n"
     )
     assert not (workdir / "runs" / "jiaxiang" / "2024-05").exists()
+
+
+def test_the_same_columns_under_other_headers_are_the_same_columns(workdir: Path) -> None:
+    sheets = _townships()
+    sheets["红运镇"][2] = [{"公民身份号码": "身份证号码", "开户银行": "开户行", "银行账号": "银行卡号"}.get(h, h)
+                          for h in sheets["红运镇"][2]]
+    roster = workdir / "townships.xlsx"
+    _workbook(roster, sheets)
+    assert "total paid      300.00 yuan in 3 items" in _paid(workdir, roster)
+
+
+def test_account_number_cells_are_found_on_every_sheet(workdir: Path) -> None:
+    sheets = _townships()
+    sheets["红运镇"][5][0] = 6228480012345678.0  # 银行账号 stands first on this sheet: a number cell
+    roster = workdir / "townships.xlsx"
+    _workbook(roster, sheets)
+    out = _paid(workdir, roster)
+    assert "total paid      200.00 yuan in 2 items" in out and "account_stored_as_number 1" in out
+
+
+def test_a_roster_on_a_later_sheet_alone_is_read(workdir: Path) -> None:
+    roster = workdir / "later.xlsx"
+    _workbook(roster, {"说明": [["每个乡镇一个工作表"]], "花名册": [list(r) for r in _rows()]})
+    assert "total paid      100.00 yuan in 1 items" in _paid(workdir, roster)
+
+
+def test_a_workbook_of_header_only_sheets_is_refused_before_any_run_folder(workdir: Path) -> None:
+    roster = workdir / "empty.xlsx"
+    _workbook(roster, {"纸坊镇": [_HEADERS], "红运镇": [_HEADERS], "说明": [["每个乡镇一个工作表"]]})
+    result = _run("run", "2024-05", "--county", "jiaxiang", "--roster", str(roster))
+    assert result.exit_code == 3
+    assert "roster empty.xlsx has no data rows (only a header)" in result.stderr
+    assert not (workdir / "runs" / "jiaxiang").exists()
+
+
+def test_a_header_only_first_sheet_does_not_hide_the_rows_of_the_next(workdir: Path) -> None:
+    roster = workdir / "townships.xlsx"
+    _workbook(roster, {"纸坊镇": [_HEADERS], "红运镇": [list(r) for r in _rows()]})
+    assert "total paid      100.00 yuan in 1 items" in _paid(workdir, roster)

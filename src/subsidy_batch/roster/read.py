@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import polars as pl
@@ -27,12 +27,49 @@ WORKBOOKS = (".xlsx", ".xls", ".ods")
 
 
 @dataclass(frozen=True)
+class SheetRead:
+    """One sheet of a workbook whose roster rows stand on several sheets (one per 乡镇 is common)."""
+
+    name: str
+    first_row: int  # the ROW of its first data row in the roster as a whole (rows run on across sheets)
+    rows: int  # the rows read from it, blank and 合计 rows set aside not counted
+    title_rows: int  # rows above its header
+    blank_rows: int
+    total_rows: int
+
+    def facts(self) -> dict[str, str | int]:
+        """For the manifest and the audit log."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
 class RawRoster:
     frame: pl.DataFrame
     source: Path
     encoding: str
     ignored_columns: tuple[str, ...]  # masked (idnumber.scrub): a header may be a stray ID or account
+    # title_rows, blank_rows and total_rows; for a roster on several sheets, summed over its sheets
     skipped: dict[str, int] = field(default_factory=lambda: {"title_rows": 0, "blank_rows": 0, "total_rows": 0})
+    # the sheets read, in order, when the rows stand on more than one sheet; () for one sheet, CSV, Parquet
+    sheets: tuple[SheetRead, ...] = ()
+    # the workbook's sheets passed over because they are empty or hold no roster header (说明, 汇总 ...)
+    skipped_sheets: tuple[str, ...] = ()
+
+
+def sheet_source(file: str, sheet: str) -> str:
+    """Where a row of a roster on several sheets comes from, as Excel writes a reference to another
+    workbook's sheet: [花名册.xlsx]纸坊镇. A sheet name cannot hold "]", so the last "]" ends the file name."""
+    return f"[{file}]{sheet}"
+
+
+def split_source(source: str) -> tuple[str, str | None]:
+    """(file, sheet) of a rejected row's `source`; sheet is None for a roster read from one sheet or a
+    CSV or Parquet file (whose source is the file name alone, never starting "[" and ending in "]")."""
+    if source.startswith("[") and "]" in source:
+        file, _, sheet = source[1:].rpartition("]")
+        if sheet and file.lower().endswith(WORKBOOKS):
+            return file, sheet
+    return source, None
 
 
 def _line_ends(data: bytes) -> bytes:
@@ -80,11 +117,12 @@ def _decode_csv(path: Path, name: str) -> tuple[bytes, str]:
 
 
 def _read_any(
-    path: Path, name: str | None = None, header_row: int = 0
+    path: Path, name: str | None = None, header_row: int = 0, sheet: int = 0
 ) -> tuple[pl.DataFrame, str, frozenset[str]]:
     """The roster as text, its encoding, and the columns whose every cell is a number (Parquet).
 
     header_row: how many rows (a title, 填报单位 and 日期 lines) stand above the header.
+    sheet: which sheet of a workbook (0 = the first).
     """
     name = name or path.name
     suffix = path.suffix.lower()
@@ -104,7 +142,7 @@ def _read_any(
             # account column (read separately, row for row) with these rows
             frame = pl.read_excel(
                 path,
-                sheet_id=1,
+                sheet_id=sheet + 1,
                 infer_schema_length=0,
                 drop_empty_rows=False,
                 read_options={"header_row": header_row},
@@ -135,7 +173,7 @@ def _lines_from(data: bytes, skip: int) -> bytes:
 TITLE_ROWS = 10  # how far down a header is looked for, below a title and 填报单位 / 日期 lines
 
 
-def _header_row(path: Path, name: str, schema: RosterSchema) -> int | None:
+def _header_row(path: Path, name: str, schema: RosterSchema, sheet: int = 0) -> int | None:
     """The row holding the headers when title rows stand above it: the first of the top rows in which
     every required column's header is found; None when there is none."""
     header_map = schema.header_map()
@@ -152,7 +190,10 @@ def _header_row(path: Path, name: str, schema: RosterSchema) -> int | None:
             )
         elif path.suffix.lower() in WORKBOOKS:
             top = pl.read_excel(
-                path, sheet_id=1, infer_schema_length=0, read_options={"header_row": None, "n_rows": TITLE_ROWS + 1}
+                path,
+                sheet_id=sheet + 1,
+                infer_schema_length=0,
+                read_options={"header_row": None, "n_rows": TITLE_ROWS + 1},
             )
         else:
             return None
@@ -165,28 +206,47 @@ def _header_row(path: Path, name: str, schema: RosterSchema) -> int | None:
     return None
 
 
-def _other_roster_sheets(path: Path, schema: RosterSchema) -> tuple[list[str], list[str]]:
-    """(every sheet name, the sheets after the first whose top rows hold the roster's required headers)."""
+def _roster_sheets(path: Path, schema: RosterSchema) -> tuple[list[str], list[tuple[int, int]], list[str]]:
+    """(every sheet name, (index, header row) of each sheet that holds a roster, the names of the sheets
+    that hold none) of a workbook.
+
+    A sheet holds a roster when one of its top rows holds two or more of the roster's headers, so that a
+    sheet lacking a required column is compared with the others rather than passed over; an empty sheet
+    and a 说明 or 汇总 sheet hold none. Its header is the first top row holding every required column's
+    header, else the first holding the most headers.
+    """
     import fastexcel
 
     header_map = schema.header_map()
     try:
         book = fastexcel.read_excel(path)
         names = list(book.sheet_names)
-        found = []
-        for index in range(1, len(names)):
+    except Exception:  # the reader says why when the sheet is read
+        return [], [], []
+    roster: list[tuple[int, int]] = []
+    other: list[str] = []
+    for index, sheet_name in enumerate(names):
+        try:
             top = pl.DataFrame(book.load_sheet(index, header_row=None, n_rows=TITLE_ROWS + 1).to_polars())
-            for row in top.iter_rows():
-                headers = {header_map.get(header_key(str(cell))) for cell in row if cell is not None}
-                if all(column in headers for column in schema.required):
-                    found.append(names[index])
-                    break
-    except Exception:  # the first sheet was read; a sheet that cannot be looked at holds no roster
-        return [], []
-    return names, found
+        except Exception:  # a sheet that cannot be looked at holds no roster
+            other.append(sheet_name)
+            continue
+        found = [
+            {header_map.get(header_key(str(cell))) for cell in row if cell is not None} - {None}
+            for row in top.iter_rows()
+        ]
+        complete = [i for i, row in enumerate(found) if all(c in row for c in schema.required)]
+        most = max((len(row) for row in found), default=0)
+        if most >= 2:
+            roster.append((index, complete[0] if complete else [len(row) for row in found].index(most)))
+        else:
+            other.append(sheet_name)
+    return names, roster, other
 
 
-def _xlsx_number_cells(path: Path, header: str, height: int, name: str, header_row: int = 0) -> pl.Series:
+def _xlsx_number_cells(
+    path: Path, header: str, height: int, name: str, header_row: int = 0, sheet: int = 0
+) -> pl.Series:
     """True for each data row whose cell in this column is a number (or boolean) cell, not text.
 
     fastexcel (calamine) reads a column asked for as "boolean" from number and boolean cells only; a
@@ -195,10 +255,10 @@ def _xlsx_number_cells(path: Path, header: str, height: int, name: str, header_r
     import fastexcel
 
     try:
-        sheet = fastexcel.read_excel(path).load_sheet(
-            0, header_row=header_row, use_columns=[header], dtypes={header: "boolean"}
+        loaded = fastexcel.read_excel(path).load_sheet(
+            sheet, header_row=header_row, use_columns=[header], dtypes={header: "boolean"}
         )
-        cells = pl.DataFrame(sheet.to_polars()).to_series(0)
+        cells = pl.DataFrame(loaded.to_polars()).to_series(0)
     except Exception as exc:
         raise RosterError(f"cannot read roster {name}: column {header!r}: {exc}") from exc
     if cells.len() != height:
@@ -229,6 +289,8 @@ def refuse_empty(path: Path) -> None:
             rows = pl.scan_parquet(path).select(pl.len()).collect().item()
         except Exception as exc:
             raise RosterError(f"cannot read roster {name}: {exc}") from exc
+    elif path.stat().st_size <= SMALL_FILE and path.suffix.lower() in WORKBOOKS and _sheet_count(path) > 1:
+        rows = _workbook_rows(path)  # the roster may stand on any of the sheets, or on several
     elif path.stat().st_size <= SMALL_FILE:
         try:
             frame, _, _ = _read_any(path)
@@ -239,6 +301,25 @@ def refuse_empty(path: Path) -> None:
         return
     if rows == 0:
         raise_empty(name)
+
+
+def _sheet_count(path: Path) -> int:
+    import fastexcel
+
+    try:
+        return len(fastexcel.read_excel(path).sheet_names)
+    except Exception:  # the run's own read says why the workbook cannot be read
+        return 0
+
+
+def _workbook_rows(path: Path) -> int:
+    """The rows below the first row of every sheet, empty rows not counted; 1 when the workbook cannot be
+    read here (the run's own read says why)."""
+    try:
+        frames = pl.read_excel(path, sheet_id=0, infer_schema_length=0, raise_if_empty=False)
+    except Exception:
+        return 1
+    return sum(frame.height for frame in frames.values())
 
 
 def raise_empty(name: str) -> None:
@@ -269,35 +350,42 @@ def _headers(frame: pl.DataFrame, schema: RosterSchema, name: str) -> tuple[dict
     return renames, ignored
 
 
-def read_roster(path: Path, schema: RosterSchema, name: str | None = None) -> RawRoster:
-    """Read every column as text, map English or Chinese headers, and number the data rows from 1."""
-    if not path.is_file():
-        raise RosterError(f"roster file {path} does not exist")
-    name = name or path.name  # the clerk's own file name, in every message
+@dataclass(frozen=True)
+class _Headed:
+    """One sheet (or the file) read as text below its header, before its columns are renamed."""
+
+    frame: pl.DataFrame
+    encoding: str
+    numeric: frozenset[str]
+    renames: dict[str, str]
+    ignored: list[str]
+    title_rows: int
+
+
+def _headed(path: Path, schema: RosterSchema, name: str, sheet: int = 0) -> _Headed:
+    """Read below the header: the first row, or the row below a title and 填报单位 / 日期 lines."""
     title_rows = 0
     try:
-        frame, encoding, numeric = _read_any(path, name)
+        frame, encoding, numeric = _read_any(path, name, sheet=sheet)
         renames, ignored = _headers(frame, schema, name)
         complete = all(c in renames.values() for c in schema.required)
     except RosterError:  # e.g. a CSV whose title line has fewer fields than its rows
-        found = _header_row(path, name, schema)
+        found = _header_row(path, name, schema, sheet)
         if found is None:
             raise
         complete = False
     if not complete:
-        found = _header_row(path, name, schema)  # a title and 填报单位 lines above the header?
+        found = _header_row(path, name, schema, sheet)  # a title and 填报单位 lines above the header?
         if found is not None:
             title_rows = found
-            frame, encoding, numeric = _read_any(path, name, title_rows)
+            frame, encoding, numeric = _read_any(path, name, title_rows, sheet)
             renames, ignored = _headers(frame, schema, name)
-    if path.suffix.lower() in WORKBOOKS:
-        sheets, others = _other_roster_sheets(path, schema)
-        if others:  # one sheet per 乡镇 is common: reading only the first would lose the others' people
-            raise RosterError(
-                f"roster {name} holds roster rows on {len(others) + 1} sheets ({sheets[0]!r} and "
-                f"{', '.join(repr(o) for o in others)}); only one sheet is read, so put every row on the first "
-                "sheet (or give each sheet as a file of its own) and run again"
-            )
+    return _Headed(frame, encoding, numeric, renames, ignored, title_rows)
+
+
+def _as_roster(path: Path, schema: RosterSchema, name: str, headed: _Headed, sheet: int = 0) -> pl.DataFrame:
+    """The roster's columns under their English names, all text, and ACCOUNT_NUMBER_CELL."""
+    renames, frame = headed.renames, headed.frame
     missing = [c for c in schema.required if c not in renames.values()]
     if missing:
         named = ", ".join(f"{c} ({schema.columns[c].zh})" for c in missing)
@@ -307,22 +395,123 @@ def read_roster(path: Path, schema: RosterSchema, name: str | None = None) -> Ra
         )
     account = next((src for src, dst in renames.items() if dst == ACCOUNT), None)
     if account is not None and path.suffix.lower() in WORKBOOKS:
-        number_cell = _xlsx_number_cells(path, account, frame.height, name, title_rows)
+        number_cell = _xlsx_number_cells(path, account, frame.height, name, headed.title_rows, sheet)
     else:
-        number_cell = pl.repeat(account in numeric, frame.height, dtype=pl.Boolean, eager=True)
+        number_cell = pl.repeat(account in headed.numeric, frame.height, dtype=pl.Boolean, eager=True)
     if account is not None:
         number_cell = number_cell & frame.get_column(account).is_not_null()
     frame = frame.select(
         [pl.col(src).cast(pl.String).alias(dst) for src, dst in renames.items()]
         + [pl.lit(None, pl.String).alias(c) for c in schema.columns if c not in renames.values()]
     )
-    frame = frame.with_columns(cut_like(number_cell.alias(ACCOUNT_NUMBER_CELL), frame.to_series(0)))
-    # rows are numbered as the clerk counts them, before blank and total rows are set aside
-    rows = pl.int_range(1, frame.height + 1, dtype=pl.Int64, eager=True).alias(ROW)
-    frame = frame.insert_column(0, cut_like(rows, frame.to_series(0)) if frame.width else rows)
-    frame, skipped = _not_people(frame, list(schema.columns))
-    skipped = {"title_rows": title_rows, **skipped}
-    return RawRoster(frame, path, encoding, tuple(scrub(h) for h in ignored), skipped)
+    return frame.with_columns(cut_like(number_cell.alias(ACCOUNT_NUMBER_CELL), frame.to_series(0)))
+
+
+def _numbered(frame: pl.DataFrame, first: int = 1) -> pl.DataFrame:
+    """ROW in front: rows are numbered as the clerk counts them, before blank and total rows are set aside."""
+    rows = pl.int_range(first, first + frame.height, dtype=pl.Int64, eager=True).alias(ROW)
+    return frame.insert_column(0, cut_like(rows, frame.to_series(0)) if frame.width else rows)
+
+
+def read_roster(path: Path, schema: RosterSchema, name: str | None = None) -> RawRoster:
+    """Read every column as text, map English or Chinese headers, and number the data rows from 1.
+
+    A workbook whose roster rows stand on several sheets is read as one roster (read_sheets)."""
+    if not path.is_file():
+        raise RosterError(f"roster file {path} does not exist")
+    name = name or path.name  # the clerk's own file name, in every message
+    sheet, skipped_sheets = 0, tuple[str, ...]()
+    if path.suffix.lower() in WORKBOOKS:
+        names, roster_sheets, others = _roster_sheets(path, schema)
+        if len(roster_sheets) > 1:  # one sheet per 乡镇 is common: every sheet's people are paid
+            return read_sheets(path, schema, name, [(i, h, names[i]) for i, h in roster_sheets], tuple(others))
+        if roster_sheets:
+            sheet = roster_sheets[0][0]
+            skipped_sheets = tuple(others)
+    headed = _headed(path, schema, name, sheet)
+    frame = _as_roster(path, schema, name, headed, sheet)
+    frame, skipped = _not_people(_numbered(frame), list(schema.columns))
+    skipped = {"title_rows": headed.title_rows, **skipped}
+    ignored = tuple(scrub(h) for h in headed.ignored)
+    return RawRoster(frame, path, headed.encoding, ignored, skipped, skipped_sheets=skipped_sheets)
+
+
+def _column_keys(headed: _Headed) -> dict[str, str]:
+    """A sheet's columns as compared with another sheet's: key -> how a message names it. A header the
+    schema knows is its English name; another header is its header_key. Unnamed columns are not counted."""
+    keys = {dst: dst for dst in headed.renames.values()}
+    for header in headed.ignored:
+        if not header.startswith("__UNNAMED__") and header_key(header):
+            keys[header_key(header)] = repr(scrub(header))
+    return keys
+
+
+def read_sheets(
+    path: Path,
+    schema: RosterSchema,
+    name: str,
+    sheets: list[tuple[int, int, str]],
+    skipped_sheets: tuple[str, ...] = (),
+) -> RawRoster:
+    """The roster rows of several sheets of a workbook (index, header row, name), as one roster in sheet
+    order.
+
+    Every sheet must have the same columns (in any order, under any of their headers); each may have its
+    own title rows, and its blank and 合计 rows are set aside. ROW runs on from one sheet to the next, so
+    that every row of the roster has a number of its own; RawRoster.sheets says where each sheet starts.
+    """
+    headed = []
+    for index, header_row, _ in sheets:
+        frame, encoding, numeric = _read_any(path, name, header_row, index)
+        headed.append(_Headed(frame, encoding, numeric, *_headers(frame, schema, name), header_row))
+    keys = [_column_keys(h) for h in headed]
+    first_name, first_keys = sheets[0][2], keys[0]
+    differences = []
+    for (_, _, sheet_name), sheet_keys in zip(sheets[1:], keys[1:], strict=True):
+        lacks = [first_keys[k] for k in first_keys if k not in sheet_keys]
+        extra = [sheet_keys[k] for k in sheet_keys if k not in first_keys]
+        if lacks or extra:
+            what = [f"lacks {', '.join(_named(c, schema) for c in lacks)}"] if lacks else []
+            what += [f"has {', '.join(_named(c, schema) for c in extra)}"] if extra else []
+            differences.append(f"{sheet_name!r} {' and '.join(what)}")
+    if differences:
+        raise RosterError(
+            f"roster {name} holds roster rows on {len(sheets)} sheets whose columns differ from those of "
+            f"sheet {first_name!r}: {'; '.join(differences)}; give every sheet the same columns (or each "
+            "sheet as a file of its own) and run again"
+        )
+    frames: list[pl.DataFrame] = []
+    read: list[SheetRead] = []
+    offset = 0
+    skipped = {"title_rows": 0, "blank_rows": 0, "total_rows": 0}
+    for (index, _, sheet_name), sheet in zip(sheets, headed, strict=True):
+        frame = _as_roster(path, schema, name, sheet, index)
+        frame = _numbered(frame.select(frames[0].columns[1:]) if frames else frame, offset + 1)
+        height = frame.height
+        frame, counts = _not_people(frame, list(schema.columns))
+        frames.append(frame)
+        read.append(SheetRead(sheet_name, offset + 1, frame.height, sheet.title_rows, **counts))
+        skipped = {
+            "title_rows": skipped["title_rows"] + sheet.title_rows,
+            "blank_rows": skipped["blank_rows"] + counts["blank_rows"],
+            "total_rows": skipped["total_rows"] + counts["total_rows"],
+        }
+        offset += height
+    ignored = tuple(scrub(h) for h in headed[0].ignored)
+    return RawRoster(
+        pl.concat(frames, how="vertical", rechunk=False),
+        path,
+        headed[0].encoding,
+        ignored,
+        skipped,
+        sheets=tuple(read),
+        skipped_sheets=skipped_sheets,
+    )
+
+
+def _named(column: str, schema: RosterSchema) -> str:
+    """A column in a message: its English and Chinese name, or the header as the sheet gives it."""
+    return f"{column} ({schema.columns[column].zh})" if column in schema.columns else column
 
 
 TOTAL_ROW = r"^\s*(合计|小计|总计|共计)"

@@ -8,7 +8,7 @@ import polars as pl
 
 from subsidy_batch.errors import InternalError
 from subsidy_batch.roster import idnumber
-from subsidy_batch.roster.read import ROW, RawRoster
+from subsidy_batch.roster.read import ROW, RawRoster, sheet_source
 from subsidy_batch.roster.schema import (
     CONTROL,
     OK,
@@ -141,10 +141,35 @@ def check_rows(raw: RawRoster, schema: RosterSchema, period: str, county: str, k
             pl.col("name_given").alias("name"),
         )
     )
+    if raw.sheets:
+        rejected = _on_their_sheets(rejected, raw)
     # select(all().filter()) rather than filter(): polars 2.1's filter node copied every string of this
     # frame (5 s at 10M rows); this form keeps the chunks whose rows all pass as they are
     accepted = frame.select(pl.exclude(OK).filter(pl.col(OK)))
     return Checked(accepted=accepted, rejected=rejected, rows_read=frame.height)
+
+
+def _on_their_sheets(rejected: pl.DataFrame, raw: RawRoster) -> pl.DataFrame:
+    """Rejected rows of a roster read from several sheets: `source` names the sheet as Excel does
+    ([花名册.xlsx]纸坊镇) and `file_row` is the row on that sheet (its title rows and header counted), so
+    that a clerk finds the row. `row` still numbers the roster as a whole, rows running on across sheets."""
+    sheets = pl.DataFrame(
+        {
+            "first_row": [s.first_row for s in raw.sheets],
+            "sheet_source": [sheet_source(raw.source.name, s.name) for s in raw.sheets],
+            "above": [s.title_rows + 1 - s.first_row + 1 for s in raw.sheets],  # file_row = row + above
+        },
+        schema={"first_row": pl.Int64, "sheet_source": pl.String, "above": pl.Int64},
+    )
+    placed = rejected.with_row_index("order").join_asof(
+        sheets, left_on="row", right_on="first_row", strategy="backward", check_sortedness=False
+    )
+    return placed.sort("order").select(
+        pl.col("sheet_source").alias("source") if c == "source"
+        else (pl.col("row") + pl.col("above")).cast(pl.Int64).alias("file_row") if c == "file_row"
+        else pl.col(c)
+        for c in rejected.columns
+    )
 
 
 _CASTS: dict[str, pl.DataType] = {"integer": pl.Int64(), "decimal": pl.Decimal(18, 2)}

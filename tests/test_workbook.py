@@ -1,0 +1,160 @@
+"""rejected.xlsx and the workbook helper behind it: what a clerk sees in Excel or WPS, byte for byte the
+same each time, and never a full ID number."""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from dataclasses import replace
+from decimal import Decimal
+from pathlib import Path
+
+import fastexcel
+import polars as pl
+import pytest
+
+from subsidy_batch.errors import StorageError
+from subsidy_batch.outputs import emit
+from subsidy_batch.outputs.workbook import Column, Sheet, write_rejected_xlsx, write_sheets
+from subsidy_batch.roster.read import SheetRead
+from subsidy_batch.roster.schema import load_schema
+from subsidy_batch.roster.validate import validate
+from tests.helpers import person, raw_roster
+
+ZH = {spec.name: spec.zh for spec in load_schema().columns.values()}
+FULL_ID = re.compile(r"\d{17}[\dXx]")
+
+
+def _rejected(sheets: tuple[SheetRead, ...] = ()) -> tuple[pl.DataFrame, list[str]]:
+    """A rejected frame as the run writes it (emit.REJECTED), and the full IDs of its people."""
+    good = person("1940-03-01", income="dibao")
+    bad_income = person("1950-03-01") | {"income_status": "低保户", "name": "张秀英"}
+    bad_check = person("1945-06-01", name="=HYPERLINK(\"x\")")
+    bad_check["id_number"] = bad_check["id_number"][:17] + ("0" if bad_check["id_number"][17] != "0" else "1")
+    long_name = person("1941-01-01", name="王" * 100_000)
+    rows = [good, bad_income, bad_check, long_name]
+    raw = raw_roster(rows, source="花名册.xlsx")
+    if sheets:
+        raw = replace(raw, sheets=sheets)
+    rejected = validate(raw, load_schema(), "2024-05", "jiaxiang").rejected
+    return emit.to_output(rejected, emit.REJECTED, "2024-05", "jiaxiang"), [r["id_number"] for r in rows]
+
+
+def _cells(path: Path) -> list[list[object]]:
+    sheet = fastexcel.read_excel(path).load_sheet(0, header_row=None)
+    return [list(r) for r in pl.DataFrame(sheet.to_polars()).iter_rows()]
+
+
+def _body(path: Path, sheet: int = 0) -> pl.DataFrame:
+    """The rows below the header, typed as their cells are (a number cell reads as a number)."""
+    return pl.DataFrame(fastexcel.read_excel(path).load_sheet(sheet, header_row=1).to_polars())
+
+
+def _xml(path: Path) -> str:
+    with zipfile.ZipFile(path) as z:
+        return "".join(z.read(n).decode("utf-8") for n in z.namelist())
+
+
+def test_rejected_xlsx_shows_one_row_per_problem_with_chinese_headers(tmp_path: Path) -> None:
+    rejected, ids = _rejected()
+    path = tmp_path / "rejected.xlsx"
+    write_rejected_xlsx(rejected, path, "嘉祥县 2024-05 花名册中有问题的行", column_names=ZH)
+    cells = _cells(path)
+    assert cells[0][0] == "嘉祥县 2024-05 花名册中有问题的行"
+    assert cells[1] == ["行号", "数据行", "姓名", "身份证号", "列", "问题代码", "问题说明"]
+    body = cells[2:]
+    assert len(body) == rejected.height == 3
+    assert _body(path).select("行号", "数据行", "列", "问题代码").rows() == [
+        (3, 2, "经济状况", "invalid_value"),  # file_row: the header is line 1
+        (4, 3, "公民身份号码", "id_check_character"),
+        (5, 4, "姓名", "too_long"),
+    ]
+    assert body[0][2] == "张秀英"
+    assert body[0][3] == ids[1][:6] + "********" + ids[1][-4:]
+    assert body[1][2] == '=HYPERLINK("x")'  # text, never a formula
+    assert body[2][2] == "王" * 60 + "…"
+    assert body[0][6] == rejected.get_column("message")[0]
+
+
+def test_rejected_xlsx_never_holds_a_full_id_number(tmp_path: Path) -> None:
+    rejected, ids = _rejected()
+    assert set(rejected.get_column("id_number")) & set(ids)  # the frame itself has the IDs as given
+    path = tmp_path / "rejected.xlsx"
+    write_rejected_xlsx(rejected, path, "t", column_names=ZH)
+    xml = _xml(path)
+    assert not FULL_ID.search(xml)
+    assert not any(i in xml for i in ids)
+    assert not any(FULL_ID.search(str(c)) for row in _cells(path) for c in row)
+
+
+def test_writing_twice_gives_the_same_bytes(tmp_path: Path) -> None:
+    rejected, _ = _rejected()
+    first, second = tmp_path / "a.xlsx", tmp_path / "b.xlsx"
+    write_rejected_xlsx(rejected, first, "t", column_names=ZH)
+    write_rejected_xlsx(rejected, second, "t", column_names=ZH)
+    assert first.read_bytes() == second.read_bytes()
+    assert "2000-01-01T00:00:00Z" in _xml(first)  # the fixed created time, not the clock's
+
+
+def test_the_header_stays_in_view_with_an_autofilter_and_set_widths(tmp_path: Path) -> None:
+    rejected, _ = _rejected()
+    path = tmp_path / "rejected.xlsx"
+    write_rejected_xlsx(rejected, path, "t")
+    with zipfile.ZipFile(path) as z:
+        sheet = z.read("xl/worksheets/sheet1.xml").decode("utf-8")
+    assert 'ySplit="2"' in sheet and 'state="frozen"' in sheet
+    assert '<autoFilter ref="A2:G5"/>' in sheet
+    assert 'width="80.7109375"' in sheet  # 问题说明
+
+
+def test_a_roster_read_from_several_sheets_shows_the_sheet(tmp_path: Path) -> None:
+    sheets = (SheetRead("纸坊镇", 1, 2, 0, 0, 0), SheetRead("红运镇", 3, 2, 2, 0, 0))
+    rejected, _ = _rejected(sheets)
+    assert rejected.get_column("source").to_list() == ["[花名册.xlsx]纸坊镇", "[花名册.xlsx]红运镇", "[花名册.xlsx]红运镇"]
+    path = tmp_path / "rejected.xlsx"
+    write_rejected_xlsx(rejected, path, "t", column_names=ZH)
+    cells = _cells(path)
+    assert cells[1][:3] == ["工作表", "行号", "数据行"]
+    # roster row 3 is 红运镇's first data row, on its line 4 (two title lines and the header above)
+    assert _body(path).select("工作表", "行号", "数据行").rows() == [
+        ("纸坊镇", 3, 2), ("红运镇", 4, 3), ("红运镇", 5, 4),
+    ]
+
+
+def test_no_rejected_rows_is_a_sheet_with_its_header(tmp_path: Path) -> None:
+    rejected, _ = _rejected()
+    path = tmp_path / "rejected.xlsx"
+    write_rejected_xlsx(rejected.clear(), path, "没有问题行")
+    assert _cells(path) == [["没有问题行", None, None, None, None, None, None],
+                            ["行号", "数据行", "姓名", "身份证号", "列", "问题代码", "问题说明"]]
+
+
+def test_write_sheets_writes_text_numbers_and_amounts_as_what_they_are(tmp_path: Path) -> None:
+    path = tmp_path / "report.xlsx"
+    columns = (Column("身份证号", 22), Column("人数"), Column("金额"), Column("备注", 30, wrap=True))
+    rows = [
+        ["370829194001011234", 3, Decimal("1234.50"), "=1+1"],
+        ["0012", None, Decimal("0.01"), "换行\n与\x00控制字符"],
+    ]
+    write_sheets(path, [Sheet("汇总", "标题", columns, rows), Sheet("空", "空表", (Column("a"),), [])])
+    book = fastexcel.read_excel(path)
+    assert book.sheet_names == ["汇总", "空"]
+    # the ID and the leading zeros stay text, the formula too; counts and amounts are numbers
+    assert _body(path).rows() == [
+        ("370829194001011234", 3, 1234.5, "=1+1"),
+        ("0012", None, 0.01, "换行\ufffd与\ufffd控制字符"),
+    ]
+    with zipfile.ZipFile(path) as z:
+        assert "<f>" not in z.read("xl/worksheets/sheet1.xml").decode("utf-8")
+
+
+def test_a_cell_longer_than_excel_holds_is_cut(tmp_path: Path) -> None:
+    path = tmp_path / "long.xlsx"
+    write_sheets(path, [Sheet("s", "t", (Column("a"),), [["x" * 40_000]])])
+    value = _cells(path)[2][0]
+    assert isinstance(value, str) and len(value) == 32_767 and value.endswith("…")
+
+
+def test_a_workbook_that_cannot_be_written_is_a_storage_error(tmp_path: Path) -> None:
+    with pytest.raises(StorageError, match="cannot write"):
+        write_sheets(tmp_path / "missing" / "r.xlsx", [Sheet("s", "t", (Column("a"),), [])])
