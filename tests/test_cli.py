@@ -317,3 +317,194 @@ def test_each_new_held_benefit_is_in_check_config_the_run_summary_and_the_manife
             "paid_amount": "0.00",
             "paid_items": 0,
         }
+
+
+# --- issue 11/15: a quick command line, --json, running outside the checkout, local times ----------------
+
+
+def _python(code: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, cwd=cwd)
+
+
+def test_the_cli_module_imports_no_engine_and_no_rich() -> None:
+    done = _python(
+        "import subsidy_batch.cli, sys; "
+        "heavy = [m for m in ('polars', 'pandera', 'pyarrow', 'structlog', 'rich', 'pydantic') if m in sys.modules]; "
+        "assert not heavy, heavy"
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_help_loads_neither_the_engine_nor_pydantic() -> None:
+    for args in (["--help"], ["run", "--help"], ["--version"]):
+        done = _python(
+            "import sys; from subsidy_batch.cli import app\n"
+            f"sys.argv = ['subsidy', *{args!r}]\n"
+            "try:\n    app(prog_name='subsidy')\nexcept SystemExit as done:\n    assert done.code in (0, None), done.code\n"
+            "heavy = [m for m in ('polars', 'pandera', 'structlog', 'rich', 'pydantic') if m in sys.modules]\n"
+            "assert not heavy, heavy"
+        )
+        assert done.returncode == 0, (args, done.stderr)
+        assert "subsidy" in done.stdout
+
+
+def test_a_refused_rerun_is_refused_before_the_engine_is_imported(workdir: Path) -> None:
+    accepted = workdir / "runs" / "jiaxiang" / "2024-05"
+    accepted.mkdir(parents=True)
+    (accepted / "manifest.json").write_text('{"created_at": "2024-06-01T01:02:03+00:00"}', encoding="utf-8")
+    done = _python(
+        "import sys; from subsidy_batch.cli import app\n"
+        "sys.argv = ['subsidy', 'run', '2024-05', '--county', 'JiaXiang']\n"
+        "try:\n    app(prog_name='subsidy')\nexcept SystemExit as done:\n    assert done.code == 5, done.code\n"
+        "heavy = [m for m in ('polars', 'pandera', 'structlog', 'rich', 'pydantic') if m in sys.modules]\n"
+        "assert not heavy, heavy",
+        cwd=workdir,
+    )
+    assert done.returncode == 0, done.stderr
+    # the clock time of the accepted run is shown in Asia/Shanghai, with its offset
+    assert "already has an accepted run" in done.stderr and "made 2024-06-01T09:02:03+08:00" in done.stderr
+
+
+def test_a_refused_rerun_changes_nothing_whatever_the_county_is_called(workdir: Path) -> None:
+    assert _run("run", "2024-05", "--county", "jiaxiang", "--quiet").exit_code == 0
+    manifest = (workdir / "runs" / "jiaxiang" / "2024-05" / "manifest.json").read_bytes()
+    for county in ("JiaXiang", "嘉祥县", "370829"):
+        again = _run("run", "2024-05", "--county", county)
+        assert again.exit_code == 5 and "already has an accepted run" in again.stderr
+        assert "+08:00" in again.stderr and "+00:00" not in again.stderr
+    assert (workdir / "runs" / "jiaxiang" / "2024-05" / "manifest.json").read_bytes() == manifest
+
+
+def test_json_of_a_run_is_one_object_on_stdout(workdir: Path) -> None:
+    import json
+
+    result = _run("run", "2024-05", "--county", "jiaxiang", "--json")
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.stdout)  # the whole of stdout is the one object
+    manifest = json.loads((workdir / "runs" / "jiaxiang" / "2024-05" / "manifest.json").read_text("utf-8"))
+    assert answer["run_dir"] == str(Path("runs") / "jiaxiang" / "2024-05")
+    assert answer["run_id"] == manifest["run_id"]
+    assert (answer["county"], answer["period"]) == ("jiaxiang", "2024-05")
+    assert answer["totals"] == manifest["totals"]
+    assert "reading 2024-05.csv…" in result.stderr  # progress stays on stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "name"),
+    [
+        (["run", "2024-13", "--county", "jiaxiang"], 2, "usage"),
+        (["run", "2024-06", "--county", "jiaxiang"], 3, "roster"),
+        (["run", "2024-05", "--county", "nowhere"], 4, "config"),
+        (["run", "2023-07", "--county", "jiaxiang"], 6, "no_rule_in_force"),
+        (["check-config", "--county", "nowhere"], 4, "config"),
+        (["verify", "empty"], 9, "verify"),
+    ],
+)
+def test_json_of_an_error_names_it_with_the_exit_code_and_the_sentence(
+    workdir: Path, args: list[str], code: int, name: str
+) -> None:
+    import json
+
+    (workdir / "empty").mkdir()
+    result = _run(*args, "--json")
+    assert result.exit_code == code
+    answer = json.loads(result.stdout)
+    assert answer == {"error": name, "exit_code": code, "message": answer["message"]}
+    assert result.stderr == f"error: {answer['message']}\n"
+
+
+def test_json_of_a_second_run_is_run_exists(workdir: Path) -> None:
+    import json
+
+    assert _run("run", "2024-05", "--county", "jiaxiang", "--quiet").exit_code == 0
+    result = _run("run", "2024-05", "--county", "jiaxiang", "--json")
+    assert result.exit_code == 5
+    assert json.loads(result.stdout)["error"] == "run_exists"
+
+
+def test_json_of_check_config_and_verify(workdir: Path) -> None:
+    import json
+
+    listed = _run("check-config", "--county", "youyi", "--json")
+    assert listed.exit_code == 0, listed.output
+    config = json.loads(listed.stdout)
+    assert (config["county"], config["division_code"]) == ("youyi", "230522")
+    assert "counties/youyi.yaml#high_age_allowance/province_90_plus" in [r["rule"] for r in config["rules"]]
+    assert _run("run", "2024-05", "--county", "jiaxiang", "--quiet").exit_code == 0
+    checked = _run("verify", "runs", "--json")
+    assert checked.exit_code == 0, checked.output
+    (run,) = json.loads(checked.stdout)["runs"]
+    assert run["identical"] is True and run["run_dir"] == str(Path("runs") / "jiaxiang" / "2024-05")
+
+
+def test_an_unexpected_error_with_json_is_an_internal_error_object(workdir: Path) -> None:
+    import json
+
+    done = _python(
+        "import sys; sys.argv=['subsidy','run','2024-05','--county','jiaxiang','--json'];"
+        "import subsidy_batch.runs.monthly as p; p.run_month=lambda *a, **k: 1/0; import subsidy_batch.cli as c;"
+        "c.main()",
+        cwd=workdir,
+    )
+    assert done.returncode == 70
+    assert json.loads(done.stdout)["error"] == "internal" and "Traceback" not in done.stderr
+
+
+def test_outside_the_checkout_the_error_says_where_config_was_looked_for(tmp_path: Path) -> None:
+    from tests.helpers import ROOT
+
+    def subsidy(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "subsidy_batch", *args]
+        return subprocess.run(command, capture_output=True, text=True, check=False, cwd=tmp_path)
+
+    for args in (["run", "2024-05", "--county", "jiaxiang"], ["check-config", "--county", "jiaxiang"]):
+        lost = subsidy(*args)
+        assert lost.returncode == 4
+        assert str(tmp_path / "config" / "counties") in lost.stderr and "--config-dir" in lost.stderr
+        assert "from the project folder" in lost.stderr and lost.stderr.count("\n") == 1
+    config = str(ROOT / "config")
+    no_rosters = subsidy("run", "2024-05", "--county", "jiaxiang", "--config-dir", config)
+    assert no_rosters.returncode == 3
+    assert str(tmp_path / "rosters" / "jiaxiang") in no_rosters.stderr and "--rosters-dir" in no_rosters.stderr
+    found = subsidy(
+        "run", "2024-05", "--county", "jiaxiang", "--config-dir", config, "--rosters-dir", str(ROOT / "rosters"),
+        "--quiet",
+    )
+    assert found.returncode == 0, found.stderr
+    assert (tmp_path / "runs" / "jiaxiang" / "2024-05" / "manifest.json").is_file()
+
+
+def test_progress_off_a_terminal_is_plain_lines(workdir: Path) -> None:
+    result = _run("run", "2024-05", "--county", "jiaxiang")
+    lines = result.stderr.splitlines()
+    assert lines[0] == "reading 2024-05.csv…" and "\x1b" not in result.stderr
+    assert "computing entitlements…" in lines
+
+
+def test_progress_on_a_terminal_shows_each_stage_with_its_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from subsidy_batch import cli
+
+    screen = io.StringIO()
+    monkeypatch.setattr(cli.sys, "stderr", screen)
+    monkeypatch.setattr(screen, "isatty", lambda: True, raising=False)
+    monkeypatch.setenv("TERM", "xterm")
+    with cli._progress(False) as progress:
+        assert isinstance(progress, cli._LiveProgress)
+        progress("reading 2024-05.csv…")
+        progress("found the header below 2 title row(s)")
+        progress("checking 400 rows…")
+    shown = screen.getvalue()
+    assert "reading 2024-05.csv" in shown and "checking 400 rows" in shown and " s" in shown
+    assert "found the header below 2 title row(s)" in shown
+    with cli._progress(True) as quiet:
+        assert isinstance(quiet, cli._NoProgress)
+
+
+def test_times_for_people_are_shanghai_local_with_offset() -> None:
+    from subsidy_batch.cli import local_time
+
+    assert local_time("2024-06-01T16:30:00+00:00") == "2024-06-02T00:30:00+08:00"
+    assert local_time("2024-06-01T16:30:00Z") == "2024-06-02T00:30:00+08:00"
+    assert local_time("2024-06-02T00:30:00+08:00") == "2024-06-02T00:30:00+08:00"

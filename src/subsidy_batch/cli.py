@@ -1,14 +1,20 @@
-"""`subsidy`: a thin command line over the library; only here do errors become exit codes."""
+"""`subsidy`: a thin command line over the library; only here do errors become exit codes.
+
+Importing this module loads typer and the error types only: each command imports the library (polars,
+pandera, structlog) inside its function, so that `subsidy --help`, `--version` and a refused re-run
+answer at once. Rich is imported only to draw progress on a terminal.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import re
 import sys
-import tomllib
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -27,17 +33,76 @@ from subsidy_batch.errors import (
     UsageError,
     VerifyError,
 )
-from subsidy_batch.period import Period
-from subsidy_batch.roster.idnumber import scrub
-from subsidy_batch.rules.config import find_county, load_county
-from subsidy_batch.runs.monthly import RunRequest, run_month
-from subsidy_batch.runs.verify import find_runs, verify_run
+from subsidy_batch.masking import scrub
+
+if TYPE_CHECKING:
+    from subsidy_batch.period import Period
+
+def _light_typer_coercion() -> None:
+    """Coerce plain str, bool and Path values without pydantic, which typer would import for them.
+
+    typer 0.29 validates every parameter through a pydantic TypeAdapter; importing pydantic costs 0.2-0.3
+    s, more than the rest of a refused re-run. For a str, a bool or a Path whose value is already a str or
+    Path (every value from the command line, every default here) the result is the same: the value itself,
+    or the Path, still checked by typer's own coerce_cli_path (exists, file_okay, ...). Anything else goes
+    to typer's own coercion. If typer's internals are not the ones this was written for, nothing is changed.
+    """
+    import inspect
+    from dataclasses import dataclass
+
+    try:
+        from typer import core as typer_core
+        from typer._coercion import RuntimeParam
+        from typer._param_types import coerce_cli_path
+    except ImportError:
+        return
+    found = getattr(typer_core, "build_runtime_param", None)
+    expected = ["self", "value", "param", "ctx"]
+    if found is None or list(inspect.signature(RuntimeParam._coerce_value).parameters) != expected:
+        return
+    typer_build: Callable[[Any], Any] = found
+
+    @dataclass(frozen=True)
+    class PlainParam(RuntimeParam):
+        descriptor: Any = None
+
+        def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
+            kind = self.annotation
+            if kind is str and isinstance(value, str):
+                return value
+            if kind is bool and isinstance(value, bool):
+                return value
+            if kind is Path and isinstance(value, str | Path):
+                return coerce_cli_path(Path(value), self.parameter_info, path_type=Path, param=param, ctx=ctx)
+            return typer_build(self.descriptor)._coerce_value(value, param=param, ctx=ctx)
+
+    def build(descriptor: Any) -> Any:
+        info = descriptor.parameter_info
+        plain = (
+            descriptor.annotation in (str, bool, Path)
+            and descriptor.file_annotation is None
+            and getattr(info, "parser", None) is None
+            and getattr(info, "path_type", None) is None
+            and getattr(info, "click_type", None) is None
+        )
+        if plain:
+            try:
+                return PlainParam(parameter_info=info, annotation=descriptor.annotation, descriptor=descriptor)
+            except TypeError:
+                pass
+        return typer_build(descriptor)
+
+    typer_core.build_runtime_param = build
+
+
+_light_typer_coercion()
 
 app = typer.Typer(
-    context_settings={"help_option_names": ["-h", "--help"]},
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 120},
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: formatting it with rich would cost 0.2 s of imports per --help
 )
 
 PeriodArg = Annotated[
@@ -56,7 +121,17 @@ ConfigDirOpt = Annotated[
     Path, typer.Option("--config-dir", help="Folder holding counties/ and shared/ configs.")
 ]
 RunsDirOpt = Annotated[Path, typer.Option("--runs-dir", help="Where accepted runs are kept.")]
+RostersDirOpt = Annotated[
+    Path, typer.Option("--rosters-dir", help="Folder of <county>/<period>.* rosters, used when --roster is not given.")
+]
 QuietOpt = Annotated[bool, typer.Option("--quiet", help="Print no progress, only the summary and errors.")]
+JsonOpt = Annotated[
+    bool,
+    typer.Option(
+        "--json",
+        help="Print one JSON object on stdout (the result, or error, exit_code and message) and no other stdout text.",
+    ),
+]
 SupersedeOpt = Annotated[
     str | None,
     typer.Option(
@@ -84,10 +159,27 @@ EXIT_CODES: dict[type[SubsidyError], int] = {
     InternalError: 70,
 }
 UNEXPECTED = 70  # an exception the library did not raise on purpose (a bug)
+# what --json calls each code: the table's class, in snake case without "Error"
+CODE_NAMES = {
+    code: re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__.removesuffix("Error")).lower()
+    for cls, code in EXIT_CODES.items()
+}
+CODE_NAMES[EXIT_CODES[SubsidyError]] = "error"
+CODE_NAMES[130] = "interrupted"
 
 
 def exit_code(error: SubsidyError) -> int:
     return next(EXIT_CODES[c] for c in type(error).__mro__ if c in EXIT_CODES)
+
+
+class _Output:
+    """Whether the running command answers in JSON (--json): then stdout carries one JSON object only."""
+
+    json = False
+
+
+def _emit_json(payload: dict[str, Any]) -> None:
+    typer.echo(json.dumps(payload, ensure_ascii=False, sort_keys=True, default=str))
 
 
 @contextlib.contextmanager
@@ -100,13 +192,134 @@ def _guard() -> Iterator[None]:
 
 
 def _fail(message: str, code: int) -> typer.Exit:
-    typer.echo(f"error: {scrub(message)}", err=True)
+    """The one sentence on stderr (and, with --json, the error object on stdout); returns the exit to raise."""
+    shown = _human(message)
+    typer.echo(f"error: {shown}", err=True)
+    if _Output.json:
+        _emit_json({"error": CODE_NAMES.get(code, "error"), "exit_code": code, "message": shown})
     return typer.Exit(code)
 
 
-def _progress(quiet: bool) -> Callable[[str], None]:
-    """Stage lines on stderr (masked, like everything shown), or nothing with --quiet."""
-    return (lambda _: None) if quiet else (lambda msg: typer.echo(scrub(msg), err=True))
+# --- times for people: Asia/Shanghai with its offset (manifests keep what the library wrote) --------------
+
+_ISO_TIME = re.compile(r"\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})")
+
+
+def _shanghai() -> Any:
+    from datetime import timedelta, timezone
+
+    try:
+        from zoneinfo import ZoneInfo
+
+        return ZoneInfo("Asia/Shanghai")
+    except (ImportError, KeyError, OSError, ValueError):  # no tz database (e.g. Windows without tzdata)
+        return timezone(timedelta(hours=8), "CST")  # China has kept UTC+8 without summer time since 1991
+
+
+def local_time(text: str) -> str:
+    """An ISO 8601 time with an offset, as Asia/Shanghai local time with its offset (+08:00)."""
+    from datetime import datetime
+
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return text
+    return moment.astimezone(_shanghai()).isoformat(timespec="seconds")
+
+
+def _human(text: str) -> str:
+    """What a person reads: IDs and accounts masked, clock times in Shanghai local time."""
+    text = scrub(text)
+    return _ISO_TIME.sub(lambda m: local_time(m.group(0)), text) if "T" in text else text
+
+
+# --- progress: a live line per stage on a terminal, plain lines otherwise, nothing with --quiet ----------
+
+
+class _PlainProgress:
+    """Stage lines on stderr (masked, like everything shown)."""
+
+    def __call__(self, message: str) -> None:
+        typer.echo(_human(message), err=True)
+
+    def close(self, ok: bool) -> None:
+        pass
+
+
+class _LiveProgress:
+    """A spinner with the elapsed seconds for the stage in progress; a finished stage keeps its time.
+
+    A message ending in "…" starts a stage (the library's stage labels); any other is a note printed above.
+    """
+
+    def __init__(self) -> None:
+        from rich.console import Console
+        from rich.progress import Progress, ProgressColumn, SpinnerColumn, Task, TextColumn
+        from rich.text import Text
+
+        class Seconds(ProgressColumn):
+            def render(self, task: Task) -> Text:
+                return Text(f"{task.elapsed or 0:6.1f} s", style="progress.elapsed")
+
+        class Mark(SpinnerColumn):
+            def render(self, task: Task) -> Any:
+                return Text("✗", style="red") if task.fields.get("failed") else super().render(task)
+
+        self._bar = Progress(
+            Mark(finished_text="[green]✓[/]"),
+            TextColumn("{task.description}"),
+            Seconds(),
+            console=Console(stderr=True, highlight=False),
+            transient=False,
+        )
+        self._bar.start()
+        self._current: Any = None
+
+    def _finish(self, ok: bool) -> None:
+        if self._current is not None:
+            self._bar.update(self._current, total=1, completed=1 if ok else 0, failed=not ok)
+            self._bar.stop_task(self._current)
+            self._current = None
+
+    def __call__(self, message: str) -> None:
+        from rich.markup import escape
+
+        text = escape(_human(message))
+        if not message.endswith("…"):
+            self._bar.console.print(f"  {text}")
+            return
+        self._finish(True)
+        self._current = self._bar.add_task(text.removesuffix("…"), total=None)
+
+    def close(self, ok: bool) -> None:
+        self._finish(ok)
+        self._bar.stop()
+
+
+class _NoProgress:
+    def __call__(self, message: str) -> None:
+        pass
+
+    def close(self, ok: bool) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def _progress(quiet: bool) -> Iterator[Callable[[str], None]]:
+    """The progress callback the library calls with each stage's label, shown as it suits stderr."""
+    shown: _PlainProgress | _LiveProgress | _NoProgress
+    if quiet:
+        shown = _NoProgress()
+    elif sys.stderr.isatty() and os.environ.get("TERM") != "dumb":
+        shown = _LiveProgress()
+    else:
+        shown = _PlainProgress()
+    ok = False
+    try:
+        yield shown
+        ok = True
+    finally:
+        shown.close(ok)
 
 
 def _version(value: bool) -> None:
@@ -115,11 +328,23 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+def _help(ctx: typer.Context, value: bool) -> None:
+    if value:
+        typer.echo(ctx.get_help())
+        raise typer.Exit()
+
+
 @app.callback()
 def _main(
     version: Annotated[
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Print the tool version and exit."),
+    ] = False,
+    # declared here rather than left to typer, whose own help flag is unset (None) when not given and so
+    # makes typer load pydantic to coerce it: 0.2 s on `subsidy run --help`. A bool default costs nothing.
+    show_help: Annotated[
+        bool,
+        typer.Option("-h", "--help", callback=_help, is_eager=True, help="Show this message and exit."),
     ] = False,
 ) -> None:
     """Pay elderly-care subsidies for a county, month by month, from its roster (花名册) and policy config."""
@@ -134,8 +359,39 @@ def _reason(text: str | None) -> str | None:
     return text
 
 
+def _counties_dir(config_dir: Path) -> Path:
+    """config/counties, or a ConfigError saying where it was looked for and how to point at it."""
+    counties = config_dir / "counties"
+    if not counties.is_dir():
+        raise ConfigError(
+            f"no county configs: {counties.absolute()} is not a folder; run subsidy from the project folder "
+            "(the one holding config/, rosters/ and runs/), or pass --config-dir PATH to the folder that holds "
+            "counties/ and shared/"
+        )
+    return counties
+
+
 def resolve_county(county: str | None, config_dir: Path = Path("config")) -> str:
-    return find_county(config_dir, _given_county(county))
+    from subsidy_batch.rules.config import find_county
+
+    given = _given_county(county)
+    _counties_dir(config_dir)
+    return find_county(config_dir, given)
+
+
+def _plain_slug(given: str, config_dir: Path) -> str | None:
+    """The slug when the county was given as one (any case), found by file name alone; else None."""
+    wanted = given.strip().casefold()
+    return next((p.stem for p in sorted(_counties_dir(config_dir).glob("*.yaml")) if p.stem.casefold() == wanted), None)
+
+
+def _refuse_early(given: str, config_dir: Path, runs_dir: Path, label: str) -> None:
+    """Refuse a re-run of an accepted period before the engine is imported (run_month checks again)."""
+    slug = _plain_slug(given, config_dir)
+    if slug is not None:
+        from subsidy_batch.runs.store import RunPaths, refuse_if_accepted
+
+        refuse_if_accepted(RunPaths(runs_dir, slug, label))
 
 
 def _given_county(county: str | None) -> str:
@@ -146,6 +402,8 @@ def _given_county(county: str | None) -> str:
         return os.environ["SUBSIDY_COUNTY"]
     settings = Path("subsidy.toml")
     if settings.is_file():
+        import tomllib
+
         try:
             value = tomllib.loads(settings.read_text(encoding="utf-8")).get("county")
         except tomllib.TOMLDecodeError as exc:
@@ -158,10 +416,26 @@ def _given_county(county: str | None) -> str:
 
 
 def _period(text: str) -> Period:
+    from subsidy_batch.period import Period
+
     try:
         return Period.parse_loose(text)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
+
+
+def _roster_folder_hint(
+    exc: RosterError, roster: Path | None, rosters_dir: Path, slug: str, label: str
+) -> RosterError:
+    """A missing default roster whose whole folder is missing: say where it was looked for, absolutely."""
+    folder = rosters_dir / slug
+    if roster is not None or folder.is_dir():
+        return exc
+    return RosterError(
+        f"found no roster for {slug} {label}: the folder {folder.absolute()} does not exist; run subsidy from "
+        "the project folder, pass --rosters-dir PATH to the folder holding <county>/ rosters, or pass "
+        "--roster FILE"
+    )
 
 
 def _summary(manifest: dict[str, Any]) -> str:
@@ -202,6 +476,7 @@ def run(
     ] = None,
     runs_dir: RunsDirOpt = Path("runs"),
     config_dir: ConfigDirOpt = Path("config"),
+    rosters_dir: RostersDirOpt = Path("rosters"),
     quiet: QuietOpt = False,
     supersede: SupersedeOpt = None,
     accept_foreign_roster: Annotated[
@@ -212,22 +487,50 @@ def run(
             "(min_home_hukou_share in the county config); recorded in the manifest.",
         ),
     ] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Compute and write the accepted payment run of one county for one month."""
+    _Output.json = as_json
     with _guard():
-        slug = resolve_county(county, config_dir)
+        given = _given_county(county)
+        _counties_dir(config_dir)
+        month = _period(period)
+        reason = _reason(supersede)
+        if reason is None:
+            _refuse_early(given, config_dir, runs_dir, str(month))
+        from subsidy_batch.runs.monthly import RunRequest, run_month
+
+        slug = resolve_county(given, config_dir)
         request = RunRequest(
-            _period(period),
+            month,
             slug,
             roster,
             runs_dir,
             config_dir,
-            supersede_reason=_reason(supersede),
+            rosters_dir=rosters_dir,
+            supersede_reason=reason,
             accept_foreign_roster=accept_foreign_roster,
         )
-        result = run_month(request, _progress(quiet))
-    typer.echo(_summary(result.manifest))
-    replaced = result.manifest.get("supersedes")
+        try:
+            with _progress(quiet) as progress:
+                result = run_month(request, progress)
+        except RosterError as exc:
+            raise _roster_folder_hint(exc, roster, rosters_dir, slug, str(month)) from exc
+    m = result.manifest
+    if as_json:
+        _emit_json(
+            {
+                "run_dir": str(result.run_dir),
+                "run_id": m["run_id"],
+                "county": m["county"],
+                "period": m["period"],
+                "totals": m["totals"],
+                "supersedes": m.get("supersedes"),
+            }
+        )
+        return
+    typer.echo(_summary(m))
+    replaced = m.get("supersedes")
     if replaced:
         typer.echo(
             f"  supersedes      {replaced['run_id']} (kept at {replaced['path']}): {replaced['reason']}"
@@ -250,18 +553,45 @@ def run_facilities_command(
     ] = None,
     runs_dir: RunsDirOpt = Path("runs"),
     config_dir: ConfigDirOpt = Path("config"),
+    rosters_dir: RostersDirOpt = Path("rosters"),
     quiet: QuietOpt = False,
     supersede: SupersedeOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Compute and write the yearly operating subsidies of a county's institutions, day-care centres and canteens."""
-    from subsidy_batch.runs.facility import FacilityRunRequest, run_facilities
-
+    _Output.json = as_json
     with _guard():
+        reason = _reason(supersede)
+        given = _given_county(county)
+        _counties_dir(config_dir)
+        if reason is None:
+            _refuse_early(given, config_dir, runs_dir, f"facilities-{year}")
+        from subsidy_batch.runs.facility import FacilityRunRequest, run_facilities
+
+        slug = resolve_county(given, config_dir)
         request = FacilityRunRequest(
-            year, resolve_county(county, config_dir), roster, runs_dir, config_dir, supersede_reason=_reason(supersede)
+            year, slug, roster, runs_dir, config_dir, rosters_dir=rosters_dir, supersede_reason=reason
         )
-        result = run_facilities(request, _progress(quiet))
+        try:
+            with _progress(quiet) as progress:
+                result = run_facilities(request, progress)
+        except RosterError as exc:
+            raise _roster_folder_hint(exc, roster, rosters_dir, slug, f"facilities-{year}") from exc
     m, t = result.manifest, result.manifest["totals"]
+    if as_json:
+        _emit_json(
+            {
+                "run_dir": str(result.run_dir),
+                "run_id": m["run_id"],
+                "county": m["county"],
+                "year": m["year"],
+                "months_in_force": m["months_in_force"],
+                "rating_factors": m["rating_factors"],
+                "totals": t,
+                "supersedes": m.get("supersedes"),
+            }
+        )
+        return
     held = ", ".join(f"{k} {v}" for k, v in t["held_items_by_reason"].items())
     lines = [
         f"{m['county_name']} ({m['county']}) facilities {m['year']}  run {m['run_id']}  ({m['months_in_force']} months in force)",
@@ -297,14 +627,31 @@ def verify(
             show_default=False,
         ),
     ],
+    as_json: JsonOpt = False,
 ) -> None:
     """Re-run stored runs from what they recorded and report byte-identical or the files that differ."""
+    _Output.json = as_json
+    from subsidy_batch.runs.verify import find_runs, verify_run
+
     failed = 0
     with _guard():
         runs = [run for path in paths for run in find_runs(path)]
+    reports: list[dict[str, Any]] = []
     for run_dir in runs:
         with _guard():
             verdict = verify_run(run_dir)
+        reports.append(
+            {
+                "run_dir": str(run_dir),
+                "identical": verdict.identical,
+                "files": verdict.files,
+                "differing": list(verdict.differing),
+                "recorded_version": verdict.recorded_version,
+            }
+        )
+        if as_json:
+            failed += not verdict.identical
+            continue
         if verdict.identical:
             typer.echo(f"{run_dir}: byte-identical ({verdict.files} files)")
             continue
@@ -314,27 +661,64 @@ def verify(
         )
         for name in verdict.differing:
             typer.echo(f"    {name}")
-    if failed:
-        raise _fail(
-            f"{failed} of {len(runs)} stored run(s) do not reproduce; see the files listed above",
-            EXIT_CODES[VerifyError],
-        )
+    if not failed:
+        if as_json:
+            _emit_json({"runs": reports, "version": __version__})
+        return
+    message = f"{failed} of {len(runs)} stored run(s) do not reproduce; see the files listed above"
+    code = EXIT_CODES[VerifyError]
+    if not as_json:
+        raise _fail(message, code)
+    message = f"{failed} of {len(runs)} stored run(s) do not reproduce; see the differing files of each run"
+    typer.echo(f"error: {message}", err=True)
+    _emit_json(
+        {"runs": reports, "version": __version__, "error": CODE_NAMES[code], "exit_code": code, "message": message}
+    )
+    raise typer.Exit(code)
 
 
 @app.command("check-config")
 def check_config(
     county: CountyOpt = None,
     config_dir: ConfigDirOpt = Path("config"),
+    as_json: JsonOpt = False,
 ) -> None:
     """Load a county config strictly and list its rules, held standards and gaps."""
+    _Output.json = as_json
     with _guard():
-        config = load_county(config_dir, resolve_county(county, config_dir))
+        slug = resolve_county(county, config_dir)
+        from subsidy_batch.rules.config import load_county
+
+        config = load_county(config_dir, slug)
+    listed = []
+    for rule in config.rules:
+        amount = "not set" if rule.amount.fen is None and rule.amount.kind != "percent" else rule.amount.kind
+        listed.append((rule, f"{rule.start or '…'} to {rule.end or '…'}", amount))
+    if as_json:
+        _emit_json(
+            {
+                "county": config.county,
+                "name": config.name,
+                "division_code": config.division_code,
+                "rules": [
+                    {
+                        "rule": rule.name,
+                        "benefit": rule.benefit,
+                        "start": None if rule.start is None else str(rule.start),
+                        "end": None if rule.end is None else str(rule.end),
+                        "amount": amount,
+                        "citation": rule.citation,
+                    }
+                    for rule, _, amount in listed
+                ],
+                "gaps": list(config.gaps),
+            }
+        )
+        return
     typer.echo(
         f"{config.name} ({config.county}, {config.division_code}): {len(config.rules)} rules, no overlaps"
     )
-    for rule in config.rules:
-        span = f"{rule.start or '…'} to {rule.end or '…'}"
-        amount = "not set" if rule.amount.fen is None and rule.amount.kind != "percent" else rule.amount.kind
+    for rule, span, amount in listed:
         typer.echo(f"  {rule.name:<70} {span:<20} {amount}")
     for gap in config.gaps:
         typer.echo(f"  gap: {gap}")
@@ -382,6 +766,14 @@ def version() -> None:
     typer.echo(__version__)
 
 
+def _last_words(message: str, code: int) -> None:
+    """An error no command caught, as one sentence on stderr (and the error object with --json)."""
+    with contextlib.suppress(OSError):
+        print(f"error: {message}", file=sys.stderr)
+        if _Output.json:
+            print(json.dumps({"error": CODE_NAMES[code], "exit_code": code, "message": message}, ensure_ascii=False, sort_keys=True))
+
+
 def main() -> NoReturn:
     """The console entry point (`subsidy`, `python -m subsidy_batch`).
 
@@ -397,17 +789,17 @@ def main() -> NoReturn:
             print(done.code, file=sys.stderr)
         code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
     except KeyboardInterrupt:
-        print("error: interrupted; nothing was accepted (an unfinished run leaves no accepted run)", file=sys.stderr)
         code = 130
+        _last_words("interrupted; nothing was accepted (an unfinished run leaves no accepted run)", code)
     except Exception as exc:  # the last line of defence: a bug must not show a user a traceback
         if os.environ.get("SUBSIDY_DEBUG"):
             raise
-        print(
-            f"error: internal error ({type(exc).__name__}: {scrub(str(exc))[:300]}); nothing was accepted. "
-            "This is a bug: run again with SUBSIDY_DEBUG=1 for the details and report them",
-            file=sys.stderr,
-        )
         code = UNEXPECTED
+        _last_words(
+            f"internal error ({type(exc).__name__}: {scrub(str(exc))[:300]}); nothing was accepted. "
+            "This is a bug: run again with SUBSIDY_DEBUG=1 for the details and report them",
+            code,
+        )
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError):  # e.g. `subsidy ... | head` closed the pipe
             stream.flush()

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
 import polars as pl
 
+from subsidy_batch.masking import mask_text as mask_text  # plain Python, re-exported
+from subsidy_batch.masking import scrub as scrub
 from subsidy_batch.roster import digits
 
 
@@ -91,16 +91,3 @@ def mask(col: pl.Expr) -> pl.Expr:
     )
 
 
-def mask_text(value: str | None) -> str:
-    """The same mask for one value in Python (log lines, messages)."""
-    if not value:
-        return ""
-    return f"{value[:6]}********{value[-4:]}" if len(value) >= 10 else "********"
-
-
-_LONG_DIGITS = re.compile(r"\d{12,}[0-9Xx]?")
-
-
-def scrub(text: str) -> str:
-    """Mask every long digit run (ID or account) inside free text before it reaches a log or terminal."""
-    return _LONG_DIGITS.sub(lambda m: mask_text(m.group(0)), text)
