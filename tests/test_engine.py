@@ -9,13 +9,14 @@ import polars as pl
 import pytest
 import yaml
 
+from subsidy_batch.errors import ConfigError
 from subsidy_batch.money import fen_to_decimal, yuan_to_fen
 from subsidy_batch.period import Period
 from subsidy_batch.roster.schema import load_schema
 from subsidy_batch.roster.validate import validate
 from subsidy_batch.rules.compute import age_on, at_least, line_items, reference_date, round_half_up_int
 from subsidy_batch.rules.config import load_county
-from tests.helpers import CONFIG, person, raw_roster
+from tests.helpers import CONFIG, ROOT, benefits_of, person, raw_roster
 
 
 def _age(birth: str, ref: date) -> int:
@@ -140,3 +141,41 @@ def test_the_birthday_month_basis_counts_the_new_age_in_the_birthday_month(
     # born 1934-05-10: 90 on 2024-05-10; with birthday_month basis May already counts as 90 -> 1200/12 = 100.00
     row = person("1934-05-10", hukou="230522", income="none")
     assert _items(youyi_with_standards, "2024-05", [row])["high_age_allowance"] == 10000
+
+
+
+@pytest.mark.parametrize(
+    ("account", "paid"),
+    [
+        ("1234567", False),  # 7 digits: below the schema's min_digits 8
+        ("12345678", True),  # 8: the shortest payable account
+        ("1" * 30, True),  # 30: the longest
+        ("1" * 31, False),  # 31: longer than max_digits
+        ("6228 4800 1234 5678", True),  # the spaces are removed by normalisation (remove_spaces)
+        ("62284800123456X8", False),  # not only digits
+    ],
+)
+def test_an_account_is_payable_only_with_the_schema_s_8_to_30_digits(account: str, paid: bool) -> None:
+    # born 1922-02-02: aged 102 in May 2024, Jiaxiang pays 300.00 to a centenarian
+    item = benefits_of("jiaxiang", "2024-05", person("1922-02-02", account=account))["high_age_allowance"]
+    assert (item.status, item.hold_reason) == (("paid", None) if paid else ("held", "no_bank_account"))
+    assert item.amount == Decimal("300.00")
+
+
+def test_the_payable_account_length_is_the_schema_s_not_python_s(tmp_path: Path) -> None:
+    schemas = tmp_path / "schemas"
+    shutil.copytree(ROOT / "schemas", schemas)
+    text = (schemas / "roster.yaml").read_text(encoding="utf-8")
+    (schemas / "roster.yaml").write_text(
+        text.replace("payable: {min_digits: 8, max_digits: 30}", "payable: {min_digits: 10, max_digits: 30}"),
+        encoding="utf-8",
+    )
+    schema = load_schema(schema_dir=schemas)
+    checked = validate(raw_roster([person("1922-02-02", account="12345678")]), schema, "2024-05", "jiaxiang")
+    items = line_items(checked.accepted, load_county(CONFIG, "jiaxiang", schema), Period(2024, 5))
+    assert items.get_column("hold_reason").to_list() == ["no_bank_account"]  # 8 digits < 10
+    (schemas / "roster.yaml").write_text(
+        text.replace("    payable: {min_digits: 8, max_digits: 30}\n", ""), encoding="utf-8"
+    )
+    with pytest.raises(ConfigError, match=r"columns\.bank_account needs payable"):
+        load_county(CONFIG, "jiaxiang", load_schema(schema_dir=schemas))

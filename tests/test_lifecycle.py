@@ -49,16 +49,29 @@ def test_a_new_monthly_run_writes_manifest_version_2_with_roles_schemas_and_chin
     assert verify_run(result.run_dir).identical
 
 
-def test_the_version_1_runs_stored_in_the_repository_are_read_as_monthly_and_facility_runs() -> None:
-    versions = {str(p.relative_to(ROOT / "runs")): load(p) for p in find_runs(ROOT / "runs")}
-    assert {m.manifest_version for m in versions.values()} == {1}  # made before version 2 existed
-    jiaxiang = versions["jiaxiang/2024-04"]
+V1 = ROOT / "tests" / "fixtures" / "v1_manifests"  # manifests of runs made before version 2 existed
+
+
+def _v1(name: str) -> dict[str, Any]:
+    return json.loads((V1 / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def test_version_1_manifests_are_read_as_monthly_and_facility_runs_with_one_roster() -> None:
+    jiaxiang = Manifest.from_json(_v1("jiaxiang-2024-04"))
+    assert jiaxiang.manifest_version == 1
     assert jiaxiang.kind == "monthly" and jiaxiang.input("roster").file == "input/roster.csv"
+    assert jiaxiang.input("roster").facts["rows"] == 601
     assert [s.file for s in jiaxiang.schemas] == ["roster.yaml"]
     assert "config_gaps" in jiaxiang.facts
-    anqiu = versions["anqiu/facilities-2024"]
+    anqiu = Manifest.from_json(_v1("anqiu-facilities-2024"))
     assert anqiu.kind == "facilities" and anqiu.facts["year"] == 2024
     assert [s.file for s in anqiu.schemas] == ["facility.yaml", "roster.yaml"]
+
+
+def test_every_stored_run_is_read_whatever_its_version() -> None:
+    for run_dir in find_runs(ROOT / "runs"):
+        manifest = load(run_dir)
+        assert manifest.manifest_version in (1, 2) and manifest.inputs[0].role == "roster"
 
 
 def test_a_manifest_of_an_unknown_version_is_refused_by_verify_with_a_sentence(tmp_path: Path) -> None:

@@ -234,3 +234,26 @@ def test_reconciliation_reads_records_and_amounts_of_any_name_without_decoding_t
         assert int(fast.get_column("amount_fen").sum()) == bf.total_fen
         shown = [n.lstrip("'") for n in full.get_column("name")]
         assert set(shown) <= set(names)
+
+
+def test_rejected_xlsx_holds_every_problem_with_chinese_headers_and_no_full_id(run_dir: Path) -> None:
+    import fastexcel
+
+    rejected = pl.read_parquet(run_dir / "rejected.parquet")
+    book = fastexcel.read_excel(run_dir / "rejected.xlsx")
+    assert book.sheet_names == ["问题行"]
+    sheet = pl.DataFrame(book.load_sheet(0, header_row=1).to_polars())
+    assert sheet.columns == ["行号", "数据行", "姓名", "身份证号", "列", "问题代码", "问题说明"]
+    assert sheet.height == rejected.height > 0  # one line per problem
+    assert sheet.get_column("问题代码").to_list() == rejected.get_column("problem").to_list()
+    title = book.load_sheet(0, header_row=None, n_rows=1).to_polars().item(0, 0)
+    rows = rejected.get_column("row").n_unique()
+    assert title == f"嘉祥县2024年5月 花名册中有问题的行（{rows} 行，{rejected.height} 个问题）"
+    # every cell of the sheet, as text: no 15- or 18-character ID number survives unmasked
+    cells = " ".join(str(v) for row in sheet.iter_rows() for v in row if v is not None)
+    assert not re.search(r"\d{15,}|\d{17}[0-9X]", cells)
+    shown = sheet.get_column("身份证号").drop_nulls().to_list()
+    assert shown and all(re.fullmatch(r".{6}\*{8}.{4}|.{0,10}", v) for v in shown), shown
+    manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+    (entry,) = [o for o in manifest["outputs"] if o["file"] == "rejected.xlsx"]
+    assert entry["rows"] == rejected.height

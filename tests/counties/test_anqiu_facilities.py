@@ -60,7 +60,7 @@ def run(
     checked = check_rows(raw, schema, str(year), "anqiu", key="facility_id")
     assert checked.rejected.height == 0, checked.rejected.to_dicts()
     return facility_items(
-        typed_accepted(checked, schema, bank_account_ok().alias("bank_account_ok")),
+        typed_accepted(checked, schema, bank_account_ok(schema.account_digits).alias("bank_account_ok")),
         load_facility_config(config_dir, "anqiu", schema),
         year,
     )

@@ -19,7 +19,6 @@ from subsidy_batch.money import fen_text, fen_text_expr
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 HEADER = "H"
 DETAIL = "D"
-_ACCOUNT = r"^[0-9]{8,30}$"
 
 
 @dataclass(frozen=True)
@@ -30,9 +29,12 @@ class BankFile:
     total_fen: int
 
 
-def bank_account_ok() -> pl.Expr:
-    """An account can be paid into: 8-30 digits, at a named bank (no bank file could carry it otherwise)."""
-    return pl.col("bank_account").str.contains(_ACCOUNT).fill_null(False) & pl.col("bank_name").is_not_null()
+def bank_account_ok(digits: tuple[int, int]) -> pl.Expr:
+    """An account can be paid into: only digits, as many as the schema's `payable` allows (8-30 in
+    schemas/roster.yaml), at a named bank; no bank file could carry it otherwise."""
+    low, high = digits
+    account = pl.col("bank_account").str.contains(rf"^[0-9]{{{low},{high}}}$").fill_null(False)
+    return account & pl.col("bank_name").is_not_null()
 
 
 def account_stored_as_number() -> pl.Expr:

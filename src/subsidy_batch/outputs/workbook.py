@@ -104,6 +104,7 @@ def write_sheets(path: Path, sheets: Sequence[Sheet], created: datetime = CREATE
 
 
 REJECTED_SHEET = "问题行"
+REJECTED_XLSX = "rejected.xlsx"  # its file name in every run folder
 
 
 def write_rejected_xlsx(

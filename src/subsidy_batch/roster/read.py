@@ -6,6 +6,7 @@ import io
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -54,6 +55,15 @@ class RawRoster:
     sheets: tuple[SheetRead, ...] = ()
     # the workbook's sheets passed over because they are empty or hold no roster header (说明, 汇总 ...)
     skipped_sheets: tuple[str, ...] = ()
+
+    def sheet_facts(self) -> dict[str, Any]:
+        """The sheets of a roster read from several sheets, for the manifest (nothing for one sheet or CSV)."""
+        facts: dict[str, Any] = {}
+        if self.sheets:
+            facts["sheets"] = [s.facts() for s in self.sheets]
+        if self.skipped_sheets:
+            facts["skipped_sheets"] = list(self.skipped_sheets)
+        return facts
 
 
 def sheet_source(file: str, sheet: str) -> str:

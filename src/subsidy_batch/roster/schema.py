@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from subsidy_batch.errors import ConfigError
 from subsidy_batch.frames import cut_like
 from subsidy_batch.roster import creditcode, dates, digits, idnumber
 from subsidy_batch.rules.conditions import TYPES, Field
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 
 SCHEMA_DIR = Path(os.environ.get("SUBSIDY_SCHEMA_DIR", Path(__file__).resolve().parents[3] / "schemas"))
 
-_COLUMN_KEYS = {"zh", "synonyms", "required", "type", "normalise", "aliases", "checks"}
+_COLUMN_KEYS = {"zh", "synonyms", "required", "type", "normalise", "aliases", "checks", "payable"}
 _CHECK_KEYS = {"kind", "problem", "message", "pattern", "values", "limit"}
 _TOP_KEYS = {"schema", "schema_version", "columns"}
 _FULLWIDTH = {chr(0xFF10 + i): str(i) for i in range(10)} | {"Ｘ": "X", "ｘ": "x", "－": "-", "／": "/"}
@@ -51,6 +52,7 @@ class ColumnSpec:
     checks: tuple[CheckSpec, ...]
     type: str = "text"  # what the engine sees once the row is accepted: text, integer, decimal, date
     synonyms: tuple[str, ...] = ()  # other headers clerks write for the column (身份证号码, 身份证号)
+    payable: tuple[int, int] | None = None  # an account column: (min, max) digits a bank file can carry
 
     def allowed(self) -> tuple[str, ...] | None:
         """The only values the column may hold, as text, when a one_of check lists them."""
@@ -89,8 +91,28 @@ class RosterSchema:
     def required(self) -> list[str]:
         return [c.name for c in self.columns.values() if c.required]
 
+    @property
+    def account_digits(self) -> tuple[int, int]:
+        """The digits a payable bank account has (the bank_account column's `payable`)."""
+        spec = self.columns.get("bank_account")
+        if spec is None or spec.payable is None:
+            raise ConfigError(
+                f"{self.path}: columns.bank_account needs payable: {{min_digits: .., max_digits: ..}}, "
+                "the account lengths a bank file can carry"
+            )
+        return spec.payable
+
     def fields(self) -> dict[str, Field]:
         return {name: spec.field() for name, spec in self.columns.items()}
+
+
+def _payable(node: Node) -> tuple[int, int]:
+    """payable: {min_digits: 8, max_digits: 30}: the accounts a bank file can carry (others are held)."""
+    keys = ("min_digits", "max_digits")
+    digits = node.mapping(keys, required=keys)
+    low = digits["min_digits"].integer(low=1)
+    high = digits["max_digits"].integer(low=low)
+    return low, high
 
 
 def load_schema(name: str = "roster", schema_dir: Path = SCHEMA_DIR) -> RosterSchema:
@@ -139,6 +161,7 @@ def load_schema(name: str = "roster", schema_dir: Path = SCHEMA_DIR) -> RosterSc
             checks=tuple(checks),
             type=column_type,
             synonyms=tuple(n.text() for n in col["synonyms"].items()) if "synonyms" in col else (),
+            payable=_payable(col["payable"]) if "payable" in col else None,
         )
     return RosterSchema(top["schema"].text(), top["schema_version"].integer(low=1), path, columns)
 

@@ -195,7 +195,7 @@ def line_items(people: pl.DataFrame, config: CountyConfig, period: Period) -> pl
     return (
         pl.concat([items.drop("rule"), person, rule], how="horizontal")
         .lazy()
-        .with_columns(amount_fen=amount, bank_account_ok=bank_account_ok())
+        .with_columns(amount_fen=amount, bank_account_ok=bank_account_ok(config.account_digits))
         .with_columns(hold_reason=hold_reason())
         .with_columns(status=status())
         .select(*LINE_ITEM_SCHEMA, *PAYEE)

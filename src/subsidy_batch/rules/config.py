@@ -101,6 +101,7 @@ class CountyConfig:
     # accepted rows whose hukou_code is division_code, at least: else the roster is another county's
     min_home_hukou_share: Decimal = DEFAULT_MIN_HOME_HUKOU_SHARE
     bank_memo: str = ""  # the memo of every bank record, a template of {period} and {county_name}
+    account_digits: tuple[int, int] = (8, 30)  # from the schema's bank_account payable: (min, max) digits
 
     def memo(self, period: Period) -> str:
         return self.bank_memo.format(period=period, county_name=self.name)
@@ -385,6 +386,7 @@ def load_county(config_dir: Path, county: str, schema: RosterSchema | None = Non
         fields=fields,
         min_home_hukou_share=home_share,
         bank_memo=raw["bank_memo"].template(period="2024-05", county_name="县"),
+        account_digits=schema.account_digits,
     )
 
 

@@ -5,6 +5,7 @@ then validate -> conditions and amounts -> write outputs and bank files, reconci
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import structlog
 from subsidy_batch.errors import NoRuleInForceError
 from subsidy_batch.outputs import bank, emit
 from subsidy_batch.outputs.bank import bank_account_ok
+from subsidy_batch.outputs.workbook import REJECTED_XLSX, write_rejected_xlsx
 from subsidy_batch.roster.read import RawRoster, default_roster, read_roster, refuse_empty
 from subsidy_batch.roster.schema import SCHEMA_DIR, RosterSchema, load_schema
 from subsidy_batch.roster.validate import check_rows, typed_accepted
@@ -105,7 +107,7 @@ def _read(ctx: Context, rules: Rules) -> Reading[RawRoster]:
     raw = replace(
         read_roster(ctx.path("roster"), rules[0], source.original_name), source=Path(source.original_name)
     )
-    facts = {"rows": raw.frame.height, "encoding": raw.encoding}
+    facts = {"rows": raw.frame.height, "encoding": raw.encoding, **raw.sheet_facts()}
     log_facts = facts | {"ignored_columns": list(raw.ignored_columns), **raw.skipped}
     return Reading(raw, {"roster": facts}, log_facts)
 
@@ -119,7 +121,9 @@ def _compute(ctx: Context, rules: Rules, raw: RawRoster) -> Outcome:
         checked = check_rows(raw, schema, year_text, county, key="facility_id")
         facts.update(accepted=checked.accepted.height, rejected=checked.rejected.get_column("row").n_unique())
     with stages.stage("compute", "applying conditions and amounts") as facts:
-        accepted = typed_accepted(checked, schema, bank_account_ok().alias("bank_account_ok"))
+        accepted = typed_accepted(
+            checked, schema, bank_account_ok(schema.account_digits).alias("bank_account_ok")
+        )
         items, ineligible = facility_items(accepted, config, year)
         pays = (
             items.filter(pl.col("status") == "paid")
@@ -137,6 +141,14 @@ def _compute(ctx: Context, rules: Rules, raw: RawRoster) -> Outcome:
         ):
             table = emit.to_output(frame.with_columns(year=pl.lit(year_text)), layout, year_text, county)
             emit.write_parquet(table, staging / name)
+        write_rejected_xlsx(
+            checked.rejected,
+            staging / REJECTED_XLSX,
+            f"{config.name}{year}年 机构名册中有问题的行（{checked.rejected.get_column('row').n_unique()} 行，"
+            f"{checked.rejected.height} 个问题）",
+            {spec.name: spec.zh for spec in schema.columns.values()},
+            datetime(year, 1, 1),
+        )
     with stages.stage("bank_files", "writing bank files") as facts:
         bank_files = bank.write_bank_files(
             pays.rename({"facility_id": "id_number"}),
@@ -156,6 +168,7 @@ def _compute(ctx: Context, rules: Rules, raw: RawRoster) -> Outcome:
         "payments.parquet": pays.height,
         "ineligible.parquet": ineligible.height,
         "rejected.parquet": checked.rejected.height,
+        REJECTED_XLSX: checked.rejected.height,
     }
     return Outcome(
         outputs=outputs(written, bank_files),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ import structlog
 
 from subsidy_batch.errors import ForeignRosterError
 from subsidy_batch.outputs import bank, emit
+from subsidy_batch.outputs.workbook import REJECTED_XLSX, write_rejected_xlsx
 from subsidy_batch.period import Period
 from subsidy_batch.roster.read import RawRoster, default_roster, raise_empty, read_roster, refuse_empty
 from subsidy_batch.roster.schema import SCHEMA_DIR, RosterSchema, load_schema, start_loading_pandera
@@ -113,6 +115,7 @@ def _read(ctx: Context, rules: Rules) -> Reading[RawRoster]:
                 "encoding": raw.encoding,
                 "ignored_columns": list(raw.ignored_columns),
                 "skipped_rows": raw.skipped,
+                **raw.sheet_facts(),
             }
         },
         {
@@ -136,6 +139,10 @@ def _compute(ctx: Context, rules: Rules, raw: RawRoster) -> Outcome:
     )
     if raw.frame.height == 0:  # a roster too big for refuse_empty to read ahead of the run
         raise_empty(raw.source.name)
+    if raw.sheets:
+        progress(f"read {len(raw.sheets)} sheets as one roster: " + ", ".join(s.name for s in raw.sheets))
+    if raw.skipped_sheets:
+        progress("passed over sheets with no roster header: " + ", ".join(raw.skipped_sheets))
     if raw.skipped["title_rows"]:
         progress(f"found the header below {raw.skipped['title_rows']} title row(s)")
     if raw.skipped["blank_rows"] or raw.skipped["total_rows"]:
@@ -185,14 +192,27 @@ def _compute(ctx: Context, rules: Rules, raw: RawRoster) -> Outcome:
             config.bank_file_encoding,
             pool=pool,
         )
+        workbook = pool.submit(
+            _write_rejected_workbook,
+            staging,
+            validated.rejected,
+            schema,
+            f"{config.name}{period.year}年{period.month}月",
+            period,
+        )
         bank_seconds = time.perf_counter() - started
+        workbook.result()
         write_seconds = max(done.result() for done in writing) - started  # each returns when it ended
     stages.record("write", write_seconds, files=len(outputs_written))
     stages.record("bank_files", bank_seconds, banks=len(bank_files))
     totals = _totals(raw.frame.height, validated, items, pays, config)
     rows = (raw.frame.height, validated.accepted.height, validated.rejected_rows)
     return Outcome(
-        outputs=outputs({name: frame.height for name, (frame, _) in outputs_written.items()}, bank_files),
+        outputs=outputs(
+            {name: frame.height for name, (frame, _) in outputs_written.items()}
+            | {REJECTED_XLSX: validated.rejected.height},
+            bank_files,
+        ),
         totals=totals,
         facts={"config_gaps": list(config.gaps)},
         reconcile=lambda: reconcile(staging, rows, totals, bank_files, config.bank_file_encoding),
@@ -216,6 +236,19 @@ def _totals(
         "paid_people": pays.height,
         **item_totals(items, config.benefits),
     }
+
+
+def _write_rejected_workbook(
+    staging: Path, rejected: pl.DataFrame, schema: RosterSchema, what: str, period: Period
+) -> None:
+    """rejected.xlsx: the rejected rows with Chinese headers, IDs masked, dated the period's first day."""
+    write_rejected_xlsx(
+        rejected,
+        staging / REJECTED_XLSX,
+        f"{what} 花名册中有问题的行（{rejected.get_column('row').n_unique()} 行，{rejected.height} 个问题）",
+        {spec.name: spec.zh for spec in schema.columns.values()},
+        datetime(period.year, period.month, 1),
+    )
 
 
 def _write_output(path: Path, frame: pl.DataFrame, layout: pl.Schema, period: str, county: str) -> float:
