@@ -85,9 +85,7 @@ def test_a_manifest_of_an_unknown_version_is_refused_by_verify_with_a_sentence(t
 
 
 def test_a_v1_manifest_round_trips_through_the_typed_manifest_without_losing_a_fact() -> None:
-    raw = json.loads(
-        (ROOT / "runs" / "anqiu" / "facilities-2024" / "manifest.json").read_text(encoding="utf-8")
-    )
+    raw = _v1("anqiu-facilities-2024")
     again = Manifest.from_json(raw).to_json()
     # version 2 only adds: every key and value of the version 1 manifest is still there
     for key, value in raw.items():

@@ -224,7 +224,11 @@ def test_two_runs_at_once_the_second_is_refused_while_the_first_holds_the_lock(
     ]
     lock = workdir / "runs" / "jiaxiang" / ".2024-05.lock"
     # the second clerk's process is already started (imports done) and waits for the word "go"
-    ready = "import sys; from subsidy_batch.cli import app; print('ready', flush=True); sys.stdin.readline(); app(prog_name='subsidy')"
+    # (the command line imports the library lazily: import it here, so "go" starts the run at once)
+    ready = (
+        "import sys; from subsidy_batch.cli import app; import subsidy_batch.runs.monthly; "
+        "print('ready', flush=True); sys.stdin.readline(); app(prog_name='subsidy')"
+    )
     args = ["run", "2024-05", "--county", "jiaxiang", "--roster", str(big_roster), "--quiet"]
     second = subprocess.Popen(
         [sys.executable, "-c", ready, *args],
