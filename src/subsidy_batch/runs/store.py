@@ -12,6 +12,7 @@ import errno
 import json
 import os
 import shutil
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -101,6 +102,20 @@ def refuse_if_accepted(paths: RunPaths) -> None:
 
 
 def _pid_alive(pid: int) -> bool:
+    """Whether a process is running, without disturbing it."""
+    if sys.platform == "win32":  # os.kill(pid, 0) would send it Ctrl-C there: ask for its exit code instead
+        import ctypes
+
+        kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
+        handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+        if not handle:
+            return False
+        code = ctypes.c_ulong()
+        try:
+            running = kernel32.GetExitCodeProcess(handle, ctypes.byref(code)) and code.value == 259  # STILL_ACTIVE
+        finally:
+            kernel32.CloseHandle(handle)
+        return bool(running)
     try:
         os.kill(pid, 0)
     except OSError as exc:
