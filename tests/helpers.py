@@ -47,6 +47,7 @@ def person(
     disability_grade: str = "",
     disability_category: str = "",
     long_term_care: str = "",
+    eligible_from: str = "",
 ) -> dict[str, str]:
     """One roster row; the optional columns (能力评估等级, 供养方式, 残疾等级, …) are empty unless given."""
     return {
@@ -65,6 +66,7 @@ def person(
         "disability_grade": disability_grade,
         "disability_category": disability_category,
         "long_term_care": long_term_care,
+        "eligible_from": eligible_from,
     }
 
 

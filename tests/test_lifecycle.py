@@ -42,6 +42,7 @@ def test_a_new_monthly_run_writes_manifest_version_2_with_roles_schemas_and_chin
         "read",
         "validate",
         "compute",
+        "ledger",
         "write",
         "bank_files",
         "reconcile",

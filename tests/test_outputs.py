@@ -121,6 +121,7 @@ def test_the_manifest_records_inputs_config_and_outputs_with_checksums(run_dir: 
         "read",
         "validate",
         "compute",
+        "ledger",
         "write",
         "bank_files",
         "reconcile",

@@ -94,7 +94,7 @@ def test_a_run_refused_by_a_live_lock_exits_8_and_a_stale_lock_is_explained(work
     county.mkdir(parents=True)
     holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     try:
-        (county / ".2024-05.lock").write_text(f"{holder.pid}\n")
+        (county / ".lock").write_text(f"{holder.pid}\n")
         result = runner.invoke(app, ["run", "2024-05", "--county", "jiaxiang"])
         assert result.exit_code == EXIT_CODES[RunLockedError] == 8
         assert f"process {holder.pid} holds" in result.stderr
@@ -104,7 +104,7 @@ def test_a_run_refused_by_a_live_lock_exits_8_and_a_stale_lock_is_explained(work
     # the holder is dead now: its lock is stale
     result = runner.invoke(app, ["run", "2024-05", "--county", "jiaxiang"])
     assert result.exit_code == 0, result.output
-    assert f"removed a stale lock .2024-05.lock left by process {holder.pid}" in result.stderr
+    assert f"removed a stale lock .lock left by process {holder.pid}" in result.stderr
     assert _leftovers(workdir) == ["2024-05"]
 
 
@@ -147,7 +147,7 @@ def test_a_run_killed_at_any_moment_leaves_no_accepted_run_and_the_next_run_succ
 
     def reached() -> bool:
         if not KILL_POINTS[point]:
-            return (county / ".2024-05.lock").exists()
+            return (county / ".lock").exists()
         return any((staging / KILL_POINTS[point]).exists() for staging in county.glob(".2024-05.tmp-*"))
 
     while not reached() and proc.poll() is None and time.monotonic() < deadline:
@@ -222,7 +222,7 @@ def test_two_runs_at_once_the_second_is_refused_while_the_first_holds_the_lock(
         str(big_roster),
         "--quiet",
     ]
-    lock = workdir / "runs" / "jiaxiang" / ".2024-05.lock"
+    lock = workdir / "runs" / "jiaxiang" / ".lock"  # the county's lock
     # the second clerk's process is already started (imports done) and waits for the word "go"
     # (the command line imports the library lazily: import it here, so "go" starts the run at once)
     ready = (

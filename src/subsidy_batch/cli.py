@@ -38,6 +38,7 @@ from subsidy_batch.masking import scrub
 if TYPE_CHECKING:
     from subsidy_batch.period import Period
 
+
 def _light_typer_coercion() -> None:
     """Coerce plain str, bool and Path values without pydantic, which typer would import for them.
 
@@ -87,7 +88,9 @@ def _light_typer_coercion() -> None:
         )
         if plain:
             try:
-                return PlainParam(parameter_info=info, annotation=descriptor.annotation, descriptor=descriptor)
+                return PlainParam(
+                    parameter_info=info, annotation=descriptor.annotation, descriptor=descriptor
+                )
             except TypeError:
                 pass
         return typer_build(descriptor)
@@ -122,7 +125,10 @@ ConfigDirOpt = Annotated[
 ]
 RunsDirOpt = Annotated[Path, typer.Option("--runs-dir", help="Where accepted runs are kept.")]
 RostersDirOpt = Annotated[
-    Path, typer.Option("--rosters-dir", help="Folder of <county>/<period>.* rosters, used when --roster is not given.")
+    Path,
+    typer.Option(
+        "--rosters-dir", help="Folder of <county>/<period>.* rosters, used when --roster is not given."
+    ),
 ]
 QuietOpt = Annotated[bool, typer.Option("--quiet", help="Print no progress, only the summary and errors.")]
 JsonOpt = Annotated[
@@ -350,11 +356,12 @@ def _main(
     """Pay elderly-care subsidies for a county, month by month, from its roster (花名册) and policy config."""
 
 
-def _reason(text: str | None) -> str | None:
-    """A --supersede reason is text for a financial record, never the next option taken by mistake."""
+def _reason(text: str | None, option: str = "--supersede") -> str | None:
+    """A --supersede (or --supplement) reason is text for a financial record, never the next option
+    taken by mistake."""
     if text is not None and text.strip().startswith("-"):
         raise UsageError(
-            f'--supersede needs a reason as its value, not {text!r}; write e.g. --supersede "corrected bank accounts"'
+            f'{option} needs a reason as its value, not {text!r}; write e.g. {option} "corrected bank accounts"'
         )
     return text
 
@@ -382,7 +389,10 @@ def resolve_county(county: str | None, config_dir: Path = Path("config")) -> str
 def _plain_slug(given: str, config_dir: Path) -> str | None:
     """The slug when the county was given as one (any case), found by file name alone; else None."""
     wanted = given.strip().casefold()
-    return next((p.stem for p in sorted(_counties_dir(config_dir).glob("*.yaml")) if p.stem.casefold() == wanted), None)
+    return next(
+        (p.stem for p in sorted(_counties_dir(config_dir).glob("*.yaml")) if p.stem.casefold() == wanted),
+        None,
+    )
 
 
 def _refuse_early(given: str, config_dir: Path, runs_dir: Path, label: str) -> None:
@@ -454,6 +464,17 @@ def _summary(manifest: dict[str, Any]) -> str:
         lines.append(
             f"    {benefit:<26} paid {b['paid_items']:>7} items {b['paid_amount']:>14} yuan, held {b['held_items']}"
         )
+    if "changes" in t:
+        counted = ", ".join(f"{k} {v}" for k, v in t["changes"].items())
+        against = t.get("previous_period") or "none: the first run in the record, every item is new"
+        lines.append(f"  changes         {counted} (against {against}; changes.parquet)")
+        lines.append(
+            f"  arrears (补发)   {t['arrears_items']} items, {t['arrears_amount']} yuan (in the total above)"
+        )
+        lines.append(
+            f"  recoveries      {t['recoveries_outstanding']} months paid after death, {t['recoveries_amount']} "
+            "yuan outstanding (recoveries.parquet)"
+        )
     lines.append(f"  bank files      {sum(1 for o in manifest['outputs'] if o['file'].startswith('bank/'))}")
     if t["held_items_by_reason"].get("account_stored_as_number"):
         lines.append(
@@ -487,6 +508,15 @@ def run(
             "(min_home_hukou_share in the county config); recorded in the manifest.",
         ),
     ] = False,
+    supplement: Annotated[
+        str | None,
+        typer.Option(
+            "--supplement",
+            help="Pay what a released period still owes (people added or corrected since), as a "
+            "supplementary run with its own batch; the reason is recorded.",
+            show_default=False,
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Compute and write the accepted payment run of one county for one month."""
@@ -496,7 +526,8 @@ def run(
         _counties_dir(config_dir)
         month = _period(period)
         reason = _reason(supersede)
-        if reason is None:
+        extra = None if supplement is None else _reason(supplement, "--supplement")
+        if reason is None and extra is None:
             _refuse_early(given, config_dir, runs_dir, str(month))
         from subsidy_batch.runs.monthly import RunRequest, run_month
 
@@ -510,6 +541,7 @@ def run(
             rosters_dir=rosters_dir,
             supersede_reason=reason,
             accept_foreign_roster=accept_foreign_roster,
+            supplement_reason=extra,
         )
         try:
             with _progress(quiet) as progress:
@@ -672,9 +704,87 @@ def verify(
     message = f"{failed} of {len(runs)} stored run(s) do not reproduce; see the differing files of each run"
     typer.echo(f"error: {message}", err=True)
     _emit_json(
-        {"runs": reports, "version": __version__, "error": CODE_NAMES[code], "exit_code": code, "message": message}
+        {
+            "runs": reports,
+            "version": __version__,
+            "error": CODE_NAMES[code],
+            "exit_code": code,
+            "message": message,
+        }
     )
     raise typer.Exit(code)
+
+
+@app.command()
+def release(
+    run_dir: Annotated[
+        Path, typer.Argument(help="The accepted run whose bank files go to the bank.", show_default=False)
+    ],
+    by: Annotated[str, typer.Option("--by", help="Who hands the files to the bank.", show_default=False)],
+    note: Annotated[
+        str | None, typer.Option("--note", help="A note for the record.", show_default=False)
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Record that a run's bank files were handed to the bank; it can then no longer be superseded."""
+    _Output.json = as_json
+    with _guard():
+        from subsidy_batch.runs.release import release as record_release
+
+        record = record_release(run_dir, by, note)
+    if as_json:
+        _emit_json(record)
+        return
+    typer.echo(
+        f"released {record['run_id']} ({record['period']}, {record['paid_amount']} yuan in "
+        f"{len(record['bank_files'])} bank files) by {record['released_by']} at {record['released_at']}"
+    )
+
+
+def _yuan(fen: int) -> str:
+    """Integer fen as yuan text with 2 decimals, exactly (no float)."""
+    return f"{fen // 100}.{fen % 100:02d}"
+
+
+@app.command()
+def history(
+    id_number: Annotated[str, typer.Argument(help="The person's ID number (身份证号).", show_default=False)],
+    county: CountyOpt = None,
+    runs_dir: RunsDirOpt = Path("runs"),
+    config_dir: ConfigDirOpt = Path("config"),
+    as_json: JsonOpt = False,
+) -> None:
+    """One person's months across the county's accepted runs: amounts, kinds, runs and recoveries."""
+    _Output.json = as_json
+    with _guard():
+        given = _given_county(county)
+        slug = resolve_county(given, config_dir)
+        from subsidy_batch.ledger.history import history as person_history
+        from subsidy_batch.masking import mask_text
+
+        items, owed = person_history(runs_dir / slug, id_number)
+    shown = mask_text(id_number.strip().upper())
+    rows = [
+        {k: (str(v) if v is not None else None) for k, v in r.items()}
+        for r in items.select(
+            "for_period", "benefit", "kind", "status", "hold_reason", "amount_fen", "rule", "run_id", "label"
+        ).iter_rows(named=True)
+    ]
+    if as_json:
+        _emit_json({"id_number": shown, "items": rows, "recoveries": owed.height})
+        return
+    typer.echo(f"{shown} in {slug}: {len(rows)} line items")
+    for r in rows:
+        amount = "not set" if r["amount_fen"] is None else _yuan(int(str(r["amount_fen"])))
+        held = f" held ({r['hold_reason']})" if r["status"] == "held" else ""
+        typer.echo(
+            f"  {r['for_period']}  {r['benefit']:<26} {r['kind']:<8} {amount:>9} yuan{held}  run {r['label']} {r['run_id']}"
+        )
+    for o in owed.iter_rows(named=True):
+        typer.echo(
+            f"  recovery: {o['benefit']} for {o['for_period']}, {_yuan(int(o['amount_fen']))} yuan paid by "
+            f"{o['paid_by_run']} after death on {o['death_date']} ({o['status']})"
+        )
 
 
 @app.command("check-config")
@@ -771,7 +881,13 @@ def _last_words(message: str, code: int) -> None:
     with contextlib.suppress(OSError):
         print(f"error: {message}", file=sys.stderr)
         if _Output.json:
-            print(json.dumps({"error": CODE_NAMES[code], "exit_code": code, "message": message}, ensure_ascii=False, sort_keys=True))
+            print(
+                json.dumps(
+                    {"error": CODE_NAMES[code], "exit_code": code, "message": message},
+                    ensure_ascii=False,
+                    sort_keys=True,
+                )
+            )
 
 
 def main() -> NoReturn:

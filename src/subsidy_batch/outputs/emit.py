@@ -31,6 +31,43 @@ LINE_ITEMS = pl.Schema(
         ("citation", pl.String),
         ("roster_row", pl.Int64),
         ("age", pl.Int32),
+        ("kind", pl.String),  # regular / arrears / reissue (CONTRACT.md additions)
+        ("for_period", pl.String),  # the month the item pays for; = period for regular items
+    ]
+)
+CHANGES = pl.Schema(
+    [
+        ("period", pl.String),
+        ("county", pl.String),
+        ("id_number", pl.String),
+        ("name", pl.String),
+        ("township", pl.String),
+        ("benefit", pl.String),
+        ("change", pl.String),  # new / stopped / amount_changed / hold_released / newly_held / resumed
+        ("reason", pl.String),  # for stopped: died / left_roster / no_longer_eligible
+        ("detail", pl.String),  # the condition that stopped matching, the death date, ...
+        ("old_amount", DECIMAL),
+        ("new_amount", DECIMAL),
+        ("old_status", pl.String),
+        ("new_status", pl.String),
+        ("old_rule", pl.String),
+        ("new_rule", pl.String),
+    ]
+)
+RECOVERIES = pl.Schema(
+    [
+        ("period", pl.String),
+        ("county", pl.String),
+        ("id_number", pl.String),
+        ("name", pl.String),
+        ("township", pl.String),
+        ("benefit", pl.String),
+        ("for_period", pl.String),
+        ("amount", DECIMAL),
+        ("paid_by_run", pl.String),  # the run, and so the bank batch id, that paid the month
+        ("death_date", pl.Date),
+        ("found_in", pl.String),  # the period whose run first found it
+        ("status", pl.String),  # outstanding / refunded
     ]
 )
 PAYMENTS = pl.Schema(

@@ -195,8 +195,19 @@ def _excel_text(e: pl.Expr) -> pl.Expr:
     return e.str.replace(r"^'", "")
 
 
+# a month alone (2024-05, 2024/5, 2024.5, 2024年5月, 202405) stands for its first day
+_MONTH_ONLY = r"^(\d{4})(?:[-/.年]?)(0?[1-9]|1[0-2])月?$"
+
+
+def _month_start(e: pl.Expr) -> pl.Expr:
+    """A month written alone becomes the date of its first day (2024-05 -> 2024-05-01); dates stay."""
+    month = e.str.extract(_MONTH_ONLY, 2).str.zfill(2)
+    return pl.when(e.str.contains(_MONTH_ONLY)).then(pl.format("{}-{}-01", e.str.extract(_MONTH_ONLY, 1), month)).otherwise(e)
+
+
 NORMALISERS: dict[str, Callable[[pl.Expr], pl.Expr]] = {
     "excel_text": _excel_text,
+    "month_start": _month_start,
     "strip": lambda e: e.str.strip_chars(),
     "remove_spaces": lambda e: e.str.replace_all(r"[\s\u3000]+", ""),
     "fullwidth": _fullwidth,
@@ -218,6 +229,7 @@ def normalise_expr(spec: ColumnSpec) -> pl.Expr:
 # Cells that a normalise step would change; clean cells are left as they are (the common case).
 _DIRTY = {
     "excel_text": "^'|^=\"|" + _ZERO_WIDTH,
+    "month_start": _MONTH_ONLY,
     "strip": r"^\s|\s$",
     "remove_spaces": r"\s",
     "fullwidth": "[" + "".join(_FULLWIDTH) + "]",

@@ -111,6 +111,20 @@ def payable_rules(config: CountyConfig, period: Period) -> list[Rule]:
     return rules
 
 
+def entitled_in(period: Period, config: CountyConfig, columns: list[str]) -> pl.Expr:
+    """Alive for the period (RULES.md Death: with the county's pay_death_month, the month of death is
+    paid and payment stops from the next month) and, where the roster says so, entitled from a month no
+    later than this one (享受起始月份, eligible_from)."""
+    death = pl.col("death_date")
+    if config.ledger.pay_death_month:
+        alive = death.is_null() | (death >= period.first_day)
+    else:
+        alive = death.is_null() | (death > period.last_day)
+    if "eligible_from" in columns:
+        alive = alive & (pl.col("eligible_from").is_null() | (pl.col("eligible_from") <= period.last_day))
+    return alive
+
+
 def rules_table(rules: list[Rule], config: CountyConfig) -> pl.DataFrame:
     """One row per rule, in the order of `rules`: its benefit, name, citation and monthly fen."""
     return pl.DataFrame(
@@ -144,8 +158,7 @@ def line_items(people: pl.DataFrame, config: CountyConfig, period: Period) -> pl
         return pl.DataFrame(schema=LINE_ITEM_SCHEMA | PAYEE)
     ref = reference_date(period, config.age_basis)
     target = targets(ref)
-    # people alive on the first day of the period (the month of death is paid)
-    alive = pl.col("death_date").is_null() | (pl.col("death_date") >= period.first_day)
+    alive = entitled_in(period, config, people.columns)
     applies = {}  # per benefit: the index of the rule that applies to the person, or null
     for rank, benefit in enumerate(benefits):
         cases = [

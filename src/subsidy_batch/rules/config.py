@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from itertools import combinations, pairwise
 from pathlib import Path
+from typing import Any
 
 from subsidy_batch.errors import ConfigError
 from subsidy_batch.period import Period
@@ -37,7 +38,10 @@ _COUNTY_KEYS = {
     "standards",
     "facility_benefits",  # yearly facility subsidies: read by facilities.py
     "min_home_hukou_share",  # below this share of home 户籍 codes a roster is refused as another county's
+    "ledger",  # how months connect: the arrears window, the death month, netting recoveries
 }
+_LEDGER_KEYS = ("arrears_window_months", "pay_death_month", "net_recoveries_against_arrears")
+_POLICY_KEYS = {"value", "citation", "decided_by", "reason"}
 DEFAULT_MIN_HOME_HUKOU_SHARE = Decimal("0.5")
 _SHARED_KEYS = {"title", "benefits", "terms"}
 _INHERIT_KEYS = {"from", "benefits", "effective", "note"}
@@ -86,6 +90,43 @@ class Standard:
 
 
 @dataclass(frozen=True)
+class LedgerPolicy:
+    """How a county's months connect (issue 12), each value cited or marked as the county's decision."""
+
+    arrears_window_months: int | None  # None: not set, so arrears are held (standard_not_set)
+    pay_death_month: bool  # the month of death is paid; payment stops from the next month (次月停发)
+    net_recoveries_against_arrears: bool
+    notes: tuple[tuple[str, str], ...] = ()  # (key, citation or decision), for the manifest and check-config
+
+
+def _ledger(node: Node) -> LedgerPolicy:
+    """ledger: each key is {value, citation | decided_by} (or {value: not set, reason} for the window)."""
+    keys = node.mapping(_LEDGER_KEYS, required=_LEDGER_KEYS)
+    notes = []
+    values: dict[str, Any] = {}
+    for key in _LEDGER_KEYS:
+        item = keys[key].mapping(_POLICY_KEYS, required=("value",))
+        said = [k for k in ("citation", "decided_by", "reason") if k in item]
+        if item["value"].value == NOT_SET and key == "arrears_window_months":
+            if said != ["reason"]:
+                raise keys[key].error(f"a value that is {NOT_SET!r} needs 'reason' (and only that)")
+            values[key] = None
+        else:
+            if len(said) != 1 or said == ["reason"]:
+                raise keys[key].error("needs exactly one of 'citation' (a source) or 'decided_by' (a county decision)")
+            values[key] = item["value"].integer(low=0, high=120) if key == "arrears_window_months" else item["value"].boolean()
+        notes.append((key, f"{said[0]}: {item[said[0]].text()}"))
+    if values["net_recoveries_against_arrears"]:
+        raise keys["net_recoveries_against_arrears"].error(
+            "netting recoveries against the same person's arrears is not supported by this version; "
+            "set value: false (recoveries are then collected from the family, as the sources describe)"
+        )
+    return LedgerPolicy(
+        values["arrears_window_months"], values["pay_death_month"], values["net_recoveries_against_arrears"], tuple(notes)
+    )
+
+
+@dataclass(frozen=True)
 class CountyConfig:
     county: str
     name: str
@@ -102,6 +143,7 @@ class CountyConfig:
     min_home_hukou_share: Decimal = DEFAULT_MIN_HOME_HUKOU_SHARE
     bank_memo: str = ""  # the memo of every bank record, a template of {period} and {county_name}
     account_digits: tuple[int, int] = (8, 30)  # from the schema's bank_account payable: (min, max) digits
+    ledger: LedgerPolicy = LedgerPolicy(None, True, False)
 
     def memo(self, period: Period) -> str:
         return self.bank_memo.format(period=period, county_name=self.name)
@@ -327,7 +369,9 @@ def load_county(config_dir: Path, county: str, schema: RosterSchema | None = Non
     schema = schema or load_schema(schema_dir=SCHEMA_DIR)
     fields = condition_fields(schema)
     top = read_yaml(path)
-    raw = top.mapping(_COUNTY_KEYS, required=("county", "name", "division_code", "document", "bank_memo"))
+    raw = top.mapping(
+        _COUNTY_KEYS, required=("county", "name", "division_code", "document", "bank_memo", "ledger")
+    )
     if raw["county"].value != county:
         raise raw["county"].error(f"must be {county!r}, the file's name")
     age_basis = raw["age_basis"].choice(AGE_BASES) if "age_basis" in raw else AGE_BASES[0]
@@ -387,6 +431,7 @@ def load_county(config_dir: Path, county: str, schema: RosterSchema | None = Non
         min_home_hukou_share=home_share,
         bank_memo=raw["bank_memo"].template(period="2024-05", county_name="县"),
         account_digits=schema.account_digits,
+        ledger=_ledger(raw["ledger"]),
     )
 
 

@@ -23,13 +23,14 @@ from typing import Any, Generic, TypeVar
 import structlog
 
 from subsidy_batch import __version__
-from subsidy_batch.errors import InternalError, ReconciliationError, StorageError, UsageError
+from subsidy_batch.errors import InternalError, ReconciliationError, StorageError, UsageError, VerifyError
 from subsidy_batch.outputs import emit
 from subsidy_batch.runs import audit
 from subsidy_batch.runs.manifest import INPUT, FileRecord, InputRecord, Manifest, now_local
 from subsidy_batch.runs.store import (
     MANIFEST,
     RunPaths,
+    locate_run,
     locked,
     next_revision,
     publish,
@@ -78,11 +79,18 @@ class Stages:
 
 @dataclass(frozen=True)
 class Source:
-    """An input of a run: its role, the file the clerk gave, and the name of its copy in input/."""
+    """An input of a run: its role, the file the clerk gave, and the name of its copy in input/.
+
+    A reference (a prior accepted run of the county) is not copied: it is immutable where it stands,
+    so the run records its path under the county folder, its run id and the sha256 of its manifest
+    (which holds the sha256 of every file of that run), and `verify` finds it again by its run id.
+    """
 
     role: str
     path: Path
-    name: str  # e.g. roster.csv
+    name: str  # e.g. roster.csv; for a reference, its path under the county folder
+    reference: bool = False
+    original_name: str | None = None  # for a reference: the run id
 
 
 @dataclass(frozen=True)
@@ -90,8 +98,9 @@ class Recorded:
     """An input as the run folder holds it (what `execute` reads, at the run and at verify)."""
 
     role: str
-    file: str  # relative to the run folder
+    file: str  # relative to the run folder; for a reference, to the county folder
     original_name: str
+    reference: bool = False
 
 
 @dataclass
@@ -108,6 +117,23 @@ class Context:
     stages: Stages
     stale_note: str | None = None
     run_id: str = ""  # known once the read is done (the fingerprint runs beside it)
+    county_dir: Path | None = None  # where references are found
+
+    def resolve(self, source: Recorded) -> Path:
+        """The file an input stands for: its copy in the run, or the referenced run's file."""
+        if not source.reference:
+            return self.staging / source.file
+        assert self.county_dir is not None
+        path = self.county_dir / source.file
+        if path.is_file():
+            return path
+        found = locate_run(self.county_dir, source.original_name)  # moved aside since (superseded)
+        if found is None:
+            raise VerifyError(
+                f"the run {source.original_name} that this run read ({source.file}) is not under "
+                f"{self.county_dir} any more; verify the county's runs folder as a whole"
+            )
+        return found / Path(source.file).name
 
     @property
     def staging(self) -> Path:
@@ -126,7 +152,10 @@ class Context:
         return found
 
     def path(self, role: str) -> Path:
-        return self.staging / self.source(role).file
+        return self.resolve(self.source(role))
+
+    def all_of(self, role: str) -> list[Recorded]:
+        return [s for s in self.sources if s.role == role]
 
 
 @dataclass(frozen=True)
@@ -143,7 +172,7 @@ class Reading(Generic[Read]):
     """What reading the inputs gave: the data, the facts each input records, the read stage's log."""
 
     value: Read
-    inputs: dict[str, dict[str, Any]]  # role -> facts (rows, encoding, ...)
+    inputs: dict[str, dict[str, Any]]  # role (or, for a role read several times, the file) -> facts
     log: dict[str, Any] = field(default_factory=dict)
 
 
@@ -168,6 +197,7 @@ class Kind(Generic[Setup, Read]):
     compute: Callable[[Context, Setup, Read], Outcome]
     roles: tuple[str, ...] = ("roster",)  # the closed set of inputs this kind reads, in fingerprint order
     recorded_options: tuple[str, ...] = ()
+    many: tuple[str, ...] = ()  # roles that may be read several times (prior runs)
 
 
 @dataclass(frozen=True)
@@ -183,6 +213,9 @@ class Plan:
     arguments: dict[str, Any]  # recorded in the manifest
     options: Mapping[str, Any] = field(default_factory=dict)
     supersede_reason: str | None = None
+    # checked and gathered once the county's lock is held: refusals that depend on the county's other
+    # runs, and the references to them (they cannot change while the lock is held)
+    under_lock: Callable[[], tuple[Source, ...]] | None = None
 
 
 def run_id_for(county: str, period: str, revision: int, input_digests: list[str]) -> str:
@@ -201,7 +234,7 @@ class Fingerprint:
 
 def fingerprint(ctx: Context, loaded: Loaded) -> Fingerprint:
     """The sha256 of every source, schema and config file, and the run id over all of them, in order."""
-    inputs = tuple(emit.sha256_file(ctx.staging / s.file) for s in ctx.sources)
+    inputs = tuple(emit.sha256_file(ctx.resolve(s)) for s in ctx.sources)
     schemas = tuple(emit.sha256_file(p) for p, _ in loaded.schemas)
     config = tuple(
         FileRecord(str(p.relative_to(ctx.config_dir)), emit.sha256_file(p)) for p in loaded.config_files
@@ -250,7 +283,14 @@ def execute(kind: Kind[Any, Any], ctx: Context) -> Manifest:
         county_name=loaded.county_name,
         period=ctx.label,
         inputs=[
-            InputRecord(s.role, s.file, s.original_name, sha, reading.inputs.get(s.role, {}))
+            InputRecord(
+                s.role,
+                s.file,
+                s.original_name,
+                sha,
+                ({"reference": True} if s.reference else {})
+                | reading.inputs.get(s.file, reading.inputs.get(s.role, {})),
+            )
             for s, sha in zip(ctx.sources, fp.inputs, strict=True)
         ],
         schemas=[
@@ -285,12 +325,17 @@ def checksummed(staging: Path, outputs: list[dict[str, Any]]) -> list[dict[str, 
     return [entry | {"sha256": emit.sha256_file(staging / entry["file"])} for entry in outputs]
 
 
-def snapshot(staging: Path, plan: Plan) -> tuple[Recorded, ...]:
+def snapshot(staging: Path, plan: Plan, sources: tuple[Source, ...]) -> tuple[Recorded, ...]:
     """Copy every source, config file and schema into the run, so it can be re-run from itself alone."""
     inputs = staging / INPUT
     (inputs / "config").mkdir(parents=True)
     recorded = []
-    for source in plan.sources:
+    for source in sources:
+        if source.reference:
+            recorded.append(
+                Recorded(source.role, source.name, source.original_name or source.path.name, True)
+            )
+            continue
         shutil.copyfile(source.path, inputs / source.name)
         recorded.append(Recorded(source.role, f"{INPUT}/{source.name}", source.path.name))
     for path in plan.config_files:
@@ -306,12 +351,8 @@ def snapshot(staging: Path, plan: Plan) -> tuple[Recorded, ...]:
 def run(plan: Plan, progress: Progress = lambda _: None) -> RunResult:
     """Refuse a second run, take the lock, build the run in a staging folder, and publish it atomically."""
     paths = plan.paths
-    what = f"{paths.county} {paths.period}"
-    roles = [s.role for s in plan.sources]
-    if roles != [r for r in plan.kind.roles if r in roles]:  # unknown, repeated or out of order
-        raise InternalError(
-            f"a {plan.kind.name} run reads {plan.kind.roles}, once each in that order; got {roles}"
-        )
+    what = f"{paths.county} {paths.label}"
+    _check_roles(plan.kind, plan.sources)
     if plan.supersede_reason is None:
         refuse_if_accepted(paths)
     elif not plan.supersede_reason.strip():
@@ -326,6 +367,13 @@ def run(plan: Plan, progress: Progress = lambda _: None) -> RunResult:
         ) from exc
 
 
+def _check_roles(kind: Kind[Any, Any], sources: tuple[Source, ...]) -> None:
+    roles = [s.role for s in sources]
+    once = [r for i, r in enumerate(roles) if r not in kind.many or r not in roles[:i]]
+    if once != [r for r in kind.roles if r in roles]:  # unknown, repeated or out of order
+        raise InternalError(f"a {kind.name} run reads {kind.roles}, once each in that order; got {roles}")
+
+
 def _locked_run(plan: Plan, progress: Progress, what: str) -> RunResult:
     paths = plan.paths
     with locked(paths) as stale_note:
@@ -338,17 +386,20 @@ def _locked_run(plan: Plan, progress: Progress, what: str) -> RunResult:
         staging = paths.staging()
         shutil.rmtree(staging, ignore_errors=True)
         try:
-            sources = snapshot(staging, plan)
+            every = plan.sources + (plan.under_lock() if plan.under_lock else ())
+            _check_roles(plan.kind, every)
+            sources = snapshot(staging, plan, every)
             ctx = Context(
                 staging / INPUT,
                 paths.county,
-                paths.period,
+                paths.label,
                 next_revision(paths),
                 sources,
                 plan.options,
                 progress,
                 Stages(progress),
                 stale_note,
+                county_dir=paths.county_dir,
             )
             manifest = execute(plan.kind, ctx)
             if plan.supersede_reason is not None:
@@ -364,17 +415,20 @@ def _locked_run(plan: Plan, progress: Progress, what: str) -> RunResult:
     return RunResult(paths.accepted, manifest.to_json())
 
 
-def reproduce(kind: Kind[Any, Any], stored: Manifest, inputs: Path) -> Manifest:
-    """Execute a stored run again from a copy of its input/ folder (for verify)."""
+def reproduce(kind: Kind[Any, Any], stored: Manifest, inputs: Path, county_dir: Path) -> Manifest:
+    """Execute a stored run again from a copy of its input/ folder and the runs it referenced (verify)."""
     arguments = stored.arguments or {}
     ctx = Context(
         inputs,
         stored.county,
         stored.period,
         stored.revision,
-        tuple(Recorded(i.role, i.file, i.original_name) for i in stored.inputs),
+        tuple(
+            Recorded(i.role, i.file, i.original_name, bool(i.facts.get("reference"))) for i in stored.inputs
+        ),
         {key: arguments.get(key) for key in kind.recorded_options},
         lambda _: None,
         Stages(lambda _: None),
+        county_dir=county_dir,
     )
     return execute(kind, ctx)

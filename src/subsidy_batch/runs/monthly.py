@@ -18,7 +18,11 @@ from typing import Any
 import polars as pl
 import structlog
 
-from subsidy_batch.errors import ForeignRosterError
+from subsidy_batch.errors import ForeignRosterError, UsageError
+from subsidy_batch.ledger.arrears import arrears, paid_twice, recoveries
+from subsidy_batch.ledger.changes import CHANGES, changes
+from subsidy_batch.ledger.record import Ledger, Prior, read_ledger
+from subsidy_batch.money import fen_text
 from subsidy_batch.outputs import bank, emit
 from subsidy_batch.outputs.workbook import REJECTED_XLSX, write_rejected_xlsx
 from subsidy_batch.period import Period
@@ -39,7 +43,14 @@ from subsidy_batch.runs.lifecycle import (
     RunResult,
     Source,
 )
-from subsidy_batch.runs.store import RunPaths
+from subsidy_batch.runs.store import (
+    MANIFEST,
+    SUPPLEMENTS_DIR,
+    RunPaths,
+    accepted_monthly_runs,
+    is_released,
+    read_manifest,
+)
 from subsidy_batch.runs.totals import item_totals, outputs, reconcile
 
 log = structlog.get_logger()
@@ -57,6 +68,7 @@ class RunRequest:
     schema_dir: Path = SCHEMA_DIR
     supersede_reason: str | None = None
     accept_foreign_roster: bool = False  # pay a roster whose 户籍 codes are mostly another county's
+    supplement_reason: str | None = None  # pay what a released period still owes (--supplement)
 
 
 def run_month(request: RunRequest, progress: Progress = lambda _: None) -> RunResult:
@@ -75,9 +87,24 @@ def run_month(request: RunRequest, progress: Progress = lambda _: None) -> RunRe
     }
     if request.accept_foreign_roster:  # only then, so that earlier manifests keep their arguments
         arguments["accept_foreign_roster"] = True
+    county_dir = request.runs_dir / county
+    folder = str(period)
+    if request.supplement_reason is not None:
+        if request.supersede_reason is not None:
+            raise UsageError(
+                "--supplement and --supersede exclude each other: a supplement adds to a released run"
+            )
+        if not request.supplement_reason.strip():
+            raise UsageError(
+                '--supplement needs a reason, e.g. --supplement "3 people approved late by 纸坊镇"'
+            )
+        arguments["supplement"] = request.supplement_reason
+        done = [r for r in accepted_monthly_runs(county_dir) if r.period == str(period) and r.supplement]
+        folder = f"{SUPPLEMENTS_DIR}/{period}-s{len(done) + 1}"
+    paths = RunPaths(request.runs_dir, county, folder)
     plan = Plan(
         KIND,
-        RunPaths(request.runs_dir, county, str(period)),
+        paths,
         (Source("roster", roster, f"roster{roster.suffix.lower()}"),),
         request.config_dir,
         config.files,
@@ -88,8 +115,53 @@ def run_month(request: RunRequest, progress: Progress = lambda _: None) -> RunRe
             "known_counties": known_counties(request.config_dir),
         },
         request.supersede_reason,
+        under_lock=lambda: prior_runs(paths, period, request),
     )
     return lifecycle.run(plan, progress)
+
+
+def prior_runs(paths: RunPaths, period: Period, request: RunRequest) -> tuple[Source, ...]:
+    """Refuse what would break the record, then name the county's accepted runs this run reads.
+
+    Months go forward: a period before the county's latest accepted one is paid through arrears or a
+    supplement. A released run (its bank files handed to the bank) is never superseded; nor is a run
+    that a later month has read. A supplement needs a released run of its period.
+    """
+    county_dir = paths.county_dir
+    runs = accepted_monthly_runs(county_dir)
+    later = [r for r in runs if r.period > str(period)]
+    own = [r for r in runs if r.period == str(period) and not r.supplement]
+    what = f"{paths.county} {period}"
+    if request.supplement_reason is not None:
+        if not own:
+            raise UsageError(f"{what} has no accepted run to supplement; run it without --supplement")
+        if not is_released(county_dir, own[0].run_id):
+            raise UsageError(
+                f"{what} has not been released to the bank, so nothing was paid yet; correct it with "
+                '--supersede "reason" instead of a supplement'
+            )
+    elif later:
+        raise UsageError(
+            f"{paths.county} already has an accepted run for {later[-1].period}, after {period}: months go "
+            f"forward; pay what {period} still owes through the next month's arrears, or with "
+            f'--supplement "reason" if {period} was released'
+        )
+    elif request.supersede_reason is not None and own and is_released(county_dir, own[0].run_id):
+        raise UsageError(
+            f"{what} was released to the bank ({own[0].run_id}): a released run is never superseded; correct "
+            'it through the next month\'s arrears and recoveries, or pay what it still owes with --supplement "reason"'
+        )
+    read = [r for r in runs if not (request.supersede_reason is not None and r in own)]
+    return tuple(
+        Source(
+            "prior_run",
+            r.folder / MANIFEST,
+            f"{r.folder.relative_to(county_dir).as_posix()}/{MANIFEST}",
+            reference=True,
+            original_name=r.run_id,
+        )
+        for r in read
+    )
 
 
 Rules = tuple[RosterSchema, CountyConfig]
@@ -101,22 +173,34 @@ def _load(ctx: Context) -> tuple[Rules, Loaded]:
     return (schema, config), Loaded(config.name, config.files, ((schema.path, schema.version),))
 
 
-def _read(ctx: Context, rules: Rules) -> Reading[RawRoster]:
+Read = tuple[RawRoster, Ledger]
+
+
+def _read(ctx: Context, rules: Rules) -> Reading[Read]:
     source = ctx.source("roster")
     ctx.progress(f"reading {source.original_name}…")
     raw = replace(
         read_roster(ctx.path("roster"), rules[0], source.original_name), source=Path(source.original_name)
     )
+    prior = []
+    for ref in ctx.all_of("prior_run"):
+        folder = ctx.resolve(ref).parent
+        prior.append(Prior(ref.original_name, str(read_manifest(folder)["period"]), folder))
+    ledger = read_ledger(prior)
     return Reading(
-        raw,
+        (raw, ledger),
         {
+            **{
+                ref.file: {"run_id": run.run_id, "period": run.label}
+                for ref, run in zip(ctx.all_of("prior_run"), prior, strict=True)
+            },
             "roster": {
                 "rows": raw.frame.height,
                 "encoding": raw.encoding,
                 "ignored_columns": list(raw.ignored_columns),
                 "skipped_rows": raw.skipped,
                 **raw.sheet_facts(),
-            }
+            },
         },
         {
             "rows": raw.frame.height,
@@ -127,11 +211,13 @@ def _read(ctx: Context, rules: Rules) -> Reading[RawRoster]:
     )
 
 
-def _compute(ctx: Context, rules: Rules, raw: RawRoster) -> Outcome:
+def _compute(ctx: Context, rules: Rules, read: Read) -> Outcome:
     """validate -> compute -> write outputs and bank files, in the staging folder."""
     schema, config = rules
+    raw, ledger = read
+    supplement = "-s" in ctx.label
     period, county, staging, stages, progress = (
-        Period.parse(ctx.label),
+        Period.parse(ctx.label[:7]),
         ctx.county,
         ctx.staging,
         ctx.stages,
@@ -165,14 +251,35 @@ def _compute(ctx: Context, rules: Rules, raw: RawRoster) -> Outcome:
             )
         )
     with stages.stage("compute", "computing entitlements") as facts:
-        items = line_items(validated.accepted, config, period)
+        people = validated.accepted
+        regular = line_items(people, config, period).with_columns(
+            kind=pl.lit("regular"), for_period=pl.lit(str(period))
+        )
+        computed = regular  # what the period owes in full: the change list compares this
+        if supplement:  # only what the ledger shows as still owed for the period
+            regular = regular.join(ledger.paid_keys(), on=["id_number", "benefit", "for_period"], how="anti")
+        owed = pl.DataFrame() if supplement else arrears(people, config, period, ledger)
+        if owed.height:
+            items = pl.concat(
+                [regular, owed.with_columns(kind=pl.lit("arrears")).select(regular.columns)]
+            ).sort("id_key", "benefit", "for_period", maintain_order=True)
+        else:
+            items = regular
         pays = payments(items)
-        facts.update(line_items=items.height, payees=pays.height)
+        facts.update(line_items=items.height, arrears_items=owed.height, payees=pays.height)
+    with stages.stage("ledger", "comparing with the previous month") as facts:
+        change_list, previous_label = _changes(computed, ledger, validated, config, period, supplement)
+        owed_back = recoveries(people, config, period, ledger)
+        facts.update(previous=previous_label, changes=change_list.height, recoveries=owed_back.height)
+    if previous_label is None:
+        progress(f"the first run of {config.name} in the record: every item is new")
     progress("writing outputs and bank files…")
     outputs_written = {
         "line_items.parquet": (items, emit.LINE_ITEMS),
         "payments.parquet": (pays, emit.PAYMENTS),
         "rejected.parquet": (validated.rejected, emit.REJECTED),
+        "changes.parquet": (change_list, emit.CHANGES),
+        "recoveries.parquet": (owed_back, emit.RECOVERIES),
     }
     # every file is a job of its own on two threads: polars writes Parquet without holding the
     # interpreter, while a bank file is formatted and encoded to GB18030. Each stage's seconds run
@@ -205,7 +312,9 @@ def _compute(ctx: Context, rules: Rules, raw: RawRoster) -> Outcome:
         write_seconds = max(done.result() for done in writing) - started  # each returns when it ended
     stages.record("write", write_seconds, files=len(outputs_written))
     stages.record("bank_files", bank_seconds, banks=len(bank_files))
-    totals = _totals(raw.frame.height, validated, items, pays, config)
+    totals = _totals(raw.frame.height, validated, items, pays, config) | _ledger_totals(
+        items, change_list, owed_back, previous_label
+    )
     rows = (raw.frame.height, validated.accepted.height, validated.rejected_rows)
     return Outcome(
         outputs=outputs(
@@ -215,14 +324,76 @@ def _compute(ctx: Context, rules: Rules, raw: RawRoster) -> Outcome:
         ),
         totals=totals,
         facts={"config_gaps": list(config.gaps)},
-        reconcile=lambda: reconcile(staging, rows, totals, bank_files, config.bank_file_encoding),
+        reconcile=lambda: (
+            reconcile(staging, rows, totals, bank_files, config.bank_file_encoding)
+            + paid_twice(pl.read_parquet(staging / "line_items.parquet", columns=list(KEY_COLUMNS)), ledger)
+        ),
         summary={k: totals[k] for k in ("paid_people", "paid_amount", "held_items")},
     )
 
 
-KIND: Kind[Rules, RawRoster] = Kind(
-    "monthly", _load, _read, _compute, recorded_options=("accept_foreign_roster",)
+KIND: Kind[Rules, Read] = Kind(
+    "monthly",
+    _load,
+    _read,
+    _compute,
+    roles=("roster", "prior_run"),
+    recorded_options=("accept_foreign_roster",),
+    many=("prior_run",),
 )
+KEY_COLUMNS = ("id_number", "benefit", "for_period", "status")
+
+
+def _changes(
+    regular: pl.DataFrame,
+    ledger: Ledger,
+    validated: Any,
+    config: CountyConfig,
+    period: Period,
+    supplement: bool,
+) -> tuple[pl.DataFrame, str | None]:
+    """This month's changes against the previous accepted period (for a supplement: its own period)."""
+    regulars = ledger.items.filter(pl.col("kind") == "regular")
+    months = sorted(set(regulars.get_column("for_period").to_list()))
+    before = [m for m in months if (m <= str(period) if supplement else m < str(period))]
+    if not before:
+        return changes(
+            regular,
+            regulars.clear(),
+            regulars.select("id_number", "benefit").clear(),
+            validated.accepted,
+            validated.rejected.get_column("id_number"),
+            config,
+            period,
+        ), None
+    last = before[-1]
+    return (
+        changes(
+            regular,
+            regulars.filter(pl.col("for_period") == last),
+            ledger.items.filter(pl.col("for_period") < last).select("id_number", "benefit"),
+            validated.accepted,
+            validated.rejected.get_column("id_number"),
+            config,
+            period,
+        ),
+        last,
+    )
+
+
+def _ledger_totals(
+    items: pl.DataFrame, change_list: pl.DataFrame, owed_back: pl.DataFrame, previous: str | None
+) -> dict[str, Any]:
+    arrears_items = items.filter(pl.col("kind") == "arrears", pl.col("status") == "paid")
+    counts = dict(change_list.group_by("change").len().iter_rows())
+    return {
+        "previous_period": previous,
+        "changes": {change: int(counts.get(change, 0)) for change in CHANGES},
+        "arrears_items": arrears_items.height,
+        "arrears_amount": fen_text(int(arrears_items.get_column("amount_fen").sum() or 0)),
+        "recoveries_outstanding": owed_back.height,
+        "recoveries_amount": fen_text(int(owed_back.get_column("amount_fen").sum() or 0)),
+    }
 
 
 def _totals(

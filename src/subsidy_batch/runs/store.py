@@ -2,8 +2,11 @@
 
 Layout under <runs-dir>/<county>/:
   <period>/                          the accepted run (never modified once there)
+  supplements/<period>-s<n>/         a supplementary run of a released period (--supplement)
   superseded/<period>/<run_id>/      a run replaced by --supersede, moved aside unchanged
   superseded/<period>/<run_id>.json  why it was replaced, when, and by which run
+  released/<run_id>.json             the record that a run's bank files were handed to the bank
+  .lock                              the county's lock: its runs read each other, so one at a time
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import shutil
 import sys
 from collections.abc import Iterator
@@ -23,13 +27,16 @@ from subsidy_batch.errors import RunExistsError, RunLockedError
 
 MANIFEST = "manifest.json"
 SUPERSEDED_DIR = "superseded"
+SUPPLEMENTS_DIR = "supplements"
+RELEASED_DIR = "released"
+_MONTH = re.compile(r"^\d{4}-\d{2}$")
 
 
 @dataclass(frozen=True)
 class RunPaths:
     runs_dir: Path
     county: str
-    period: str
+    period: str  # the run's folder under the county: 2024-05, facilities-2024, supplements/2024-05-s1
 
     @property
     def county_dir(self) -> Path:
@@ -40,11 +47,16 @@ class RunPaths:
         return self.county_dir / self.period
 
     @property
+    def label(self) -> str:
+        """The run's period key as the run id and messages show it (2024-05, 2024-05-s1)."""
+        return self.period.rpartition("/")[2]
+
+    @property
     def lock(self) -> Path:
-        return self.county_dir / f".{self.period}.lock"
+        return self.county_dir / ".lock"
 
     def staging(self) -> Path:
-        return self.county_dir / f".{self.period}.tmp-{os.getpid()}"
+        return self.county_dir / f".{self.label}.tmp-{os.getpid()}"
 
     def superseded(self, run_id: str) -> Path:
         return self.county_dir / SUPERSEDED_DIR / self.period / run_id
@@ -57,6 +69,63 @@ def read_manifest(run_dir: Path) -> dict[str, Any]:
 def superseded_runs(paths: RunPaths) -> list[Path]:
     folder = paths.county_dir / SUPERSEDED_DIR / paths.period
     return sorted(p for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+
+
+@dataclass(frozen=True)
+class StoredRun:
+    """An accepted run of a county, as the ledger reads it."""
+
+    folder: Path
+    run_id: str
+    label: str  # 2024-05, or 2024-05-s1 for a supplement
+    period: str  # the month it pays for
+    supplement: int  # 0 for the period's run, n for its n-th supplement
+
+
+def county_dir_of(run_dir: Path) -> Path:
+    """The county folder of a run folder, wherever the run stands (accepted, superseded, supplement)."""
+    if run_dir.parent.name == SUPPLEMENTS_DIR:
+        return run_dir.parent.parent
+    if run_dir.parent.parent.name == SUPERSEDED_DIR:
+        return run_dir.parents[2]
+    return run_dir.parent
+
+
+def accepted_monthly_runs(county_dir: Path) -> list[StoredRun]:
+    """Every accepted monthly run of the county and its supplements (never superseded ones), in order."""
+    found = []
+    folders = [p for p in county_dir.iterdir() if _MONTH.match(p.name)] if county_dir.is_dir() else []
+    supplements = county_dir / SUPPLEMENTS_DIR
+    folders += sorted(supplements.iterdir()) if supplements.is_dir() else []
+    for folder in folders:
+        if not (folder / MANIFEST).is_file():
+            continue
+        manifest = read_manifest(folder)
+        label = str(manifest["period"])
+        period, _, number = label.partition("-s")
+        found.append(StoredRun(folder, str(manifest["run_id"]), label, period, int(number or 0)))
+    return sorted(found, key=lambda r: (r.period, r.supplement))
+
+
+def locate_run(county_dir: Path, run_id: str) -> Path | None:
+    """A run folder by its id: accepted, supplement or superseded (a run read by a later one may have
+    been moved aside since)."""
+    for manifest in sorted(county_dir.rglob(MANIFEST)):
+        if not any(part.startswith(".") for part in manifest.relative_to(county_dir).parts):
+            try:
+                if read_manifest(manifest.parent).get("run_id") == run_id:
+                    return manifest.parent
+            except (OSError, ValueError):
+                continue
+    return None
+
+
+def release_record(county_dir: Path, run_id: str) -> Path:
+    return county_dir / RELEASED_DIR / f"{run_id}.json"
+
+
+def is_released(county_dir: Path, run_id: str) -> bool:
+    return release_record(county_dir, run_id).is_file()
 
 
 def next_revision(paths: RunPaths) -> int:
@@ -96,7 +165,7 @@ def refuse_if_accepted(paths: RunPaths) -> None:
         except (OSError, ValueError):
             made = "an unknown time"
         raise RunExistsError(
-            f"{paths.county} {paths.period} already has an accepted run ({paths.accepted}, made {made}); "
+            f"{paths.county} {paths.label} already has an accepted run ({paths.accepted}, made {made}); "
             f'it is never overwritten. To replace it, run again with --supersede "reason"'
         )
 
@@ -112,7 +181,9 @@ def _pid_alive(pid: int) -> bool:
             return False
         code = ctypes.c_ulong()
         try:
-            running = kernel32.GetExitCodeProcess(handle, ctypes.byref(code)) and code.value == 259  # STILL_ACTIVE
+            running = (
+                kernel32.GetExitCodeProcess(handle, ctypes.byref(code)) and code.value == 259
+            )  # STILL_ACTIVE
         finally:
             kernel32.CloseHandle(handle)
         return bool(running)
@@ -138,8 +209,8 @@ def locked(paths: RunPaths) -> Iterator[str | None]:
                 holder = 0
             if holder and _pid_alive(holder):
                 raise RunLockedError(
-                    f"another run of {paths.county} {paths.period} is in progress (process {holder} holds "
-                    f"{paths.lock}); wait for it to finish"
+                    f"another run of {paths.county} is in progress (process {holder} holds {paths.lock}; "
+                    "a county's runs read each other, so they go one at a time); wait for it to finish"
                 ) from None
             # the process that held it is gone: its staging folder, if any, is garbage
             note = (
@@ -147,7 +218,7 @@ def locked(paths: RunPaths) -> Iterator[str | None]:
                 "longer running (a run was interrupted); its partial files were discarded"
             )
             paths.lock.unlink(missing_ok=True)
-            for stale in paths.county_dir.glob(f".{paths.period}.tmp-*"):
+            for stale in paths.county_dir.glob(".*.tmp-*"):
                 shutil.rmtree(stale, ignore_errors=True)
             continue
         with os.fdopen(fd, "w") as fh:
@@ -167,4 +238,5 @@ def publish(staging: Path, paths: RunPaths) -> None:
         if path.is_file():
             with path.open("rb") as fh:
                 os.fsync(fh.fileno())
+    paths.accepted.parent.mkdir(parents=True, exist_ok=True)  # supplements/ for the first supplement
     os.rename(staging, paths.accepted)

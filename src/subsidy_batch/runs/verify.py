@@ -13,7 +13,7 @@ from subsidy_batch.outputs import emit
 from subsidy_batch.runs import facility, monthly
 from subsidy_batch.runs.lifecycle import Kind, reproduce
 from subsidy_batch.runs.manifest import INPUT, load
-from subsidy_batch.runs.store import MANIFEST
+from subsidy_batch.runs.store import MANIFEST, county_dir_of
 
 # Every kind of run a manifest may name; a kind not listed cannot be reproduced by this version.
 KINDS: dict[str, Kind[Any, Any]] = {kind.name: kind for kind in (monthly.KIND, facility.KIND)}
@@ -56,14 +56,14 @@ def verify_run(run_dir: Path) -> Verdict:
     if kind is None:
         raise VerifyError(f"{run_dir}: a run of kind {manifest.kind!r} cannot be reproduced by this version")
     recorded = {e["file"]: e["sha256"] for e in manifest.outputs} | {
-        i.file: i.sha256 for i in manifest.inputs
+        i.file: i.sha256 for i in manifest.inputs if not i.facts.get("reference")
     }
     for name, digest in sorted(recorded.items()):
         if not (run_dir / name).is_file() or emit.sha256_file(run_dir / name) != digest:
             verdict.differing.append(f"{name} (stored file does not match its manifest checksum)")
     with tempfile.TemporaryDirectory(prefix="subsidy-verify-") as tmp:
         shutil.copytree(run_dir / INPUT, Path(tmp) / INPUT)
-        fresh = reproduce(kind, manifest, Path(tmp) / INPUT)
+        fresh = reproduce(kind, manifest, Path(tmp) / INPUT, county_dir_of(run_dir))
         emit.write_json(fresh.to_json(), Path(tmp) / MANIFEST)
         stored, again = _files(run_dir) - TIMESTAMPED, _files(Path(tmp)) - TIMESTAMPED
         verdict.files = len(stored | again)

@@ -1,0 +1,141 @@
+"""Arrears (补发), recoveries (追回) and the double-payment guard, against the ledger.
+
+Arrears: a month the record shows as not paid is paid now, as a line item of its own (kind = arrears,
+for_period = that month), with the rules, amount and age of that month, when
+  - the ledger holds the (person, benefit, month) as held and the hold is lifted now (the standard was
+    set with an effective date in the past, the bank account arrived), or
+  - the roster's eligible_from (享受起始月份) lies before this month: every month from it.
+Never before the county's first month in the record (months before it were paid outside this system),
+nor before the window (ledger.arrears_window_months before this month), nor for a month already paid.
+
+Recoveries: months paid after a person's death (the ledger's paid items for months after the death
+month, or from it where the county does not pay the death month) are owed back by the family; they are
+listed, carried forward by every later run, and never netted against another payment.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from subsidy_batch.errors import NoRuleInForceError
+from subsidy_batch.ledger.record import RECOVERY_SCHEMA, Ledger
+from subsidy_batch.period import Period
+from subsidy_batch.rules.compute import line_items
+from subsidy_batch.rules.config import CountyConfig
+
+KINDS = ("regular", "arrears", "reissue")  # line item kinds (CONTRACT.md)
+
+
+def months_between(first: Period, last: Period) -> list[Period]:
+    """first .. last inclusive (empty when last is before first)."""
+    out, month = [], first
+    while month <= last:
+        out.append(month)
+        month = month.next()
+    return out
+
+
+def window_start(config: CountyConfig, period: Period, ledger: Ledger) -> Period | None:
+    """The first month arrears may pay for: the later of the window's start and the record's start."""
+    window = config.ledger.arrears_window_months
+    if window is None or window == 0 or ledger.first_period is None:
+        return None
+    start = period
+    for _ in range(window):
+        start = start.previous()
+    return max(start, ledger.first_period)
+
+
+def arrears(people: pl.DataFrame, config: CountyConfig, period: Period, ledger: Ledger) -> pl.DataFrame:
+    """Arrears line items (engine columns, plus for_period) payable now; empty when nothing is owed."""
+    start = window_start(config, period, ledger)
+    if start is None:
+        return pl.DataFrame()
+    months = months_between(start, period.previous())
+    paid = ledger.paid_keys()
+    held = (
+        ledger.items.filter(pl.col("status") == "held", pl.col("for_period") >= str(start))
+        .select("id_number", "benefit", "for_period")
+        .unique()
+        .join(paid, on=["id_number", "benefit", "for_period"], how="anti")
+    )
+    late: pl.DataFrame | None = None
+    if "eligible_from" in people.columns:
+        late = people.filter(pl.col("eligible_from") < period.first_day).select("id_number", "eligible_from")
+    found = []
+    for month in months:
+        held_now = held.filter(pl.col("for_period") == str(month)).select("id_number", "benefit")
+        ids = held_now.get_column("id_number")
+        late_ids = (
+            late.filter(pl.col("eligible_from") <= month.last_day).get_column("id_number")
+            if late is not None
+            else pl.Series("id_number", [], pl.String)
+        )
+        if ids.len() == 0 and late_ids.len() == 0:
+            continue
+        subset = people.filter(pl.col("id_number").is_in(pl.concat([ids, late_ids]).unique().implode()))
+        try:
+            items = line_items(subset, config, month)
+        except NoRuleInForceError:
+            continue  # nothing was in force that month: nothing is owed for it
+        if items.height == 0:
+            continue
+        wanted = items.join(
+            held_now.with_columns(was_held=pl.lit(True)), on=["id_number", "benefit"], how="left"
+        )
+        wanted = wanted.filter(
+            pl.col("was_held").fill_null(False) | pl.col("id_number").is_in(late_ids.implode())
+        )
+        found.append(
+            wanted.drop("was_held")
+            .with_columns(for_period=pl.lit(str(month)))
+            .join(paid, on=["id_number", "benefit", "for_period"], how="anti")
+            .filter(pl.col("status") == "paid")  # a month still held stays held where the ledger has it
+        )
+    return pl.concat(found) if found else pl.DataFrame()
+
+
+def recoveries(people: pl.DataFrame, config: CountyConfig, period: Period, ledger: Ledger) -> pl.DataFrame:
+    """Every month paid after a death (RECOVERY_SCHEMA), newly found from this roster's death dates or
+    carried forward from the previous run, outstanding until recorded as refunded."""
+    deaths = people.filter(pl.col("death_date").is_not_null()).select("id_number", "death_date")
+    paid = ledger.items.filter(pl.col("status") == "paid").join(deaths, on="id_number", how="inner")
+    death_month = pl.col("death_date").dt.strftime("%Y-%m")
+    after = (
+        pl.col("for_period") > death_month
+        if config.ledger.pay_death_month
+        else pl.col("for_period") >= death_month
+    )
+    found = paid.filter(after).select(
+        "id_number",
+        "name",
+        "township",
+        "benefit",
+        "for_period",
+        "amount_fen",
+        pl.col("run_id").alias("paid_by_run"),
+        "death_date",
+        found_in=pl.lit(str(period)),
+        status=pl.lit("outstanding"),
+    )
+    carried = ledger.recoveries.filter(pl.col("status") == "outstanding")
+    fresh = found.join(carried, on=["id_number", "benefit", "for_period", "paid_by_run"], how="anti")
+    return pl.concat([carried, fresh.select(*RECOVERY_SCHEMA)]).sort("id_number", "benefit", "for_period")
+
+
+def paid_twice(items: pl.DataFrame, ledger: Ledger) -> list[str]:
+    """Problems if any (person, benefit, month) would be paid twice: within this run, or again after an
+    accepted run paid it (the guard runs independently of how the items were chosen)."""
+    paid = items.filter(pl.col("status") == "paid").select("id_number", "benefit", "for_period")
+    problems = []
+    twice = paid.group_by("id_number", "benefit", "for_period").len().filter(pl.col("len") > 1)
+    if twice.height:
+        problems.append(f"{twice.height} (person, benefit, month) paid twice within this run")
+    again = paid.join(ledger.paid_keys(), on=["id_number", "benefit", "for_period"], how="semi")
+    if again.height:
+        first = again.sort("id_number", "benefit", "for_period").row(0, named=True)
+        problems.append(
+            f"{again.height} (person, benefit, month) already paid by an accepted run, e.g. {first['benefit']} "
+            f"for {first['for_period']}"
+        )
+    return problems

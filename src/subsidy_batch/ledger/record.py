@@ -1,0 +1,98 @@
+"""The ledger: every line item of a county's accepted monthly runs and supplements, read lazily from
+their line_items.parquet. Runs made before line items carried `kind` and `for_period` paid only
+regular items for their own period."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from subsidy_batch.period import Period
+
+LEDGER_SCHEMA = {
+    "run_id": pl.String,
+    "label": pl.String,  # the run's period key: 2024-05, 2024-05-s1
+    "for_period": pl.String,  # the month the item pays for
+    "kind": pl.String,  # regular / arrears / reissue
+    "id_number": pl.String,
+    "name": pl.String,
+    "township": pl.String,
+    "benefit": pl.String,
+    "status": pl.String,
+    "hold_reason": pl.String,
+    "amount_fen": pl.Int64,
+    "rule": pl.String,
+}
+RECOVERY_SCHEMA = {
+    "id_number": pl.String,
+    "name": pl.String,
+    "township": pl.String,
+    "benefit": pl.String,
+    "for_period": pl.String,
+    "amount_fen": pl.Int64,
+    "paid_by_run": pl.String,  # the run (and bank batch) that paid the month
+    "death_date": pl.Date,
+    "found_in": pl.String,  # the period whose run first found it
+    "status": pl.String,  # outstanding / refunded
+}
+
+
+@dataclass(frozen=True)
+class Prior:
+    """A prior accepted run as this run read it."""
+
+    run_id: str
+    label: str
+    folder: Path
+
+
+@dataclass(frozen=True)
+class Ledger:
+    items: pl.DataFrame  # LEDGER_SCHEMA, every item of every prior run
+    recoveries: pl.DataFrame  # RECOVERY_SCHEMA, as the latest prior run carried them forward
+    first_period: Period | None  # the county's first month in the record (None: no prior run)
+
+    def paid_keys(self) -> pl.DataFrame:
+        """(id_number, benefit, for_period) of every paid item: what must never be paid again."""
+        return (
+            self.items.filter(pl.col("status") == "paid")
+            .select("id_number", "benefit", "for_period")
+            .unique()
+        )
+
+
+def read_ledger(prior: list[Prior]) -> Ledger:
+    frames = []
+    for run in prior:
+        scan = pl.scan_parquet(run.folder / "line_items.parquet")
+        names = scan.collect_schema().names()
+        frames.append(
+            scan.select(
+                pl.lit(run.run_id).alias("run_id"),
+                pl.lit(run.label).alias("label"),
+                (pl.col("for_period") if "for_period" in names else pl.col("period")).alias("for_period"),
+                (pl.col("kind") if "kind" in names else pl.lit("regular")).alias("kind"),
+                "id_number",
+                "name",
+                "township",
+                "benefit",
+                "status",
+                "hold_reason",
+                (pl.col("amount") * 100).cast(pl.Int64).alias("amount_fen"),  # decimal(18,2): exact
+                "rule",
+            )
+        )
+    items = pl.concat(frames).collect() if frames else pl.DataFrame(schema=LEDGER_SCHEMA)
+    recoveries = pl.DataFrame(schema=RECOVERY_SCHEMA)
+    if prior:
+        latest = prior[-1].folder / "recoveries.parquet"
+        if latest.is_file():
+            recoveries = (
+                pl.read_parquet(latest)
+                .with_columns((pl.col("amount") * 100).cast(pl.Int64).alias("amount_fen"))
+                .select(*RECOVERY_SCHEMA)
+            )
+    first = min((Period.parse(r.label[:7]) for r in prior), default=None)
+    return Ledger(items, recoveries, first)
