@@ -20,8 +20,8 @@ import polars as pl
 from subsidy_batch.errors import NoRuleInForceError
 from subsidy_batch.ledger.record import RECOVERY_SCHEMA, Ledger
 from subsidy_batch.period import Period
-from subsidy_batch.rules.compute import line_items
-from subsidy_batch.rules.config import CountyConfig
+from subsidy_batch.rules.compute import STANDARD_NOT_SET, line_items, monthly_fen
+from subsidy_batch.rules.config import RESIDENCES, CountyConfig
 
 KINDS = ("regular", "arrears", "reissue")  # line item kinds (CONTRACT.md)
 
@@ -55,8 +55,8 @@ def arrears(people: pl.DataFrame, config: CountyConfig, period: Period, ledger: 
     paid = ledger.paid_keys()
     held = (
         ledger.items.filter(pl.col("status") == "held", pl.col("for_period") >= str(start))
-        .select("id_number", "benefit", "for_period")
-        .unique()
+        .select("id_number", "benefit", "for_period", "hold_reason", "rule")
+        .unique(["id_number", "benefit", "for_period"], keep="first", maintain_order=True)
         .join(paid, on=["id_number", "benefit", "for_period"], how="anti")
     )
     late: pl.DataFrame | None = None
@@ -64,7 +64,15 @@ def arrears(people: pl.DataFrame, config: CountyConfig, period: Period, ledger: 
         late = people.filter(pl.col("eligible_from") < period.first_day).select("id_number", "eligible_from")
     found = []
     for month in months:
-        held_now = held.filter(pl.col("for_period") == str(month)).select("id_number", "benefit")
+        # a month held for a standard that the same rule still leaves unset in that month cannot be owed:
+        # look again only where the county has since set it or changed the rule (in steady state no one)
+        unset = [
+            r.name
+            for r in config.rules
+            if r.in_force(month) and all(monthly_fen(r, config, side) is None for side in RESIDENCES)
+        ]
+        still_held = (pl.col("hold_reason") == STANDARD_NOT_SET) & pl.col("rule").is_in(unset)
+        held_now = held.filter(pl.col("for_period") == str(month), ~still_held).select("id_number", "benefit")
         ids = held_now.get_column("id_number")
         late_ids = (
             late.filter(pl.col("eligible_from") <= month.last_day).get_column("id_number")

@@ -74,7 +74,7 @@ def targets(ref: date) -> Callable[[str], Target]:
     return target
 
 
-def _monthly_fen(rule: Rule, config: CountyConfig, residence: str) -> int | None:
+def monthly_fen(rule: Rule, config: CountyConfig, residence: str) -> int | None:
     """The amount one matching person gets for one month; None when the standard is not set."""
     amount = rule.amount
     if amount.kind == "percent":
@@ -132,8 +132,8 @@ def rules_table(rules: list[Rule], config: CountyConfig) -> pl.DataFrame:
             "benefit": [r.benefit for r in rules],
             "rule": [r.name for r in rules],
             "citation": [r.citation for r in rules],
-            "fen_urban": [_monthly_fen(r, config, "urban") for r in rules],
-            "fen_rural": [_monthly_fen(r, config, "rural") for r in rules],
+            "fen_urban": [monthly_fen(r, config, "urban") for r in rules],
+            "fen_rural": [monthly_fen(r, config, "rural") for r in rules],
         },
         schema={
             "benefit": pl.String,
