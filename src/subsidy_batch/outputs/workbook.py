@@ -96,7 +96,8 @@ def write_sheets(path: Path, sheets: Sequence[Sheet], created: datetime = CREATE
         for sheet in sheets:
             ws = book.add_worksheet(sheet.name)
             widths: dict[int, float] = {}
-            for table in (sheet, *sheet.more):
+            tables: tuple[Sheet | Table, ...] = (sheet, *sheet.more)
+            for table in tables:
                 for c, column in enumerate(table.columns):
                     widths[c] = max(widths.get(c, 0), column.width)
             for c, width in widths.items():
