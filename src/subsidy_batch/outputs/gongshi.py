@@ -77,6 +77,14 @@ def _mask(node: Node, fixed: bool) -> Mask:
     )
 
 
+def _chinese(node: Node) -> str:
+    """A benefit's name as a 公示 list shows it: Chinese text (a stray key with a code-like value is refused)."""
+    text = node.text()
+    if not re.search(r"[\u4e00-\u9fff]", text):
+        raise node.error(f"{text!r} is not a Chinese name; write the benefit's name as the list shows it, e.g. 高龄津贴")
+    return text
+
+
 def load_gongshi(config_dir: Path) -> GongshiRules:
     """Read config/shared/gongshi.yaml strictly: an unknown key or a missing one is a ConfigError."""
     top = read_yaml(config_dir / GONGSHI_CONFIG).mapping(
@@ -92,7 +100,7 @@ def load_gongshi(config_dir: Path) -> GongshiRules:
         id_number=id_mask,
         notice=top["notice"].text(),
         source=top["source"].text(),
-        benefit_names={code: node.text() for code, node in names.items()},
+        benefit_names={code: _chinese(node) for code, node in names.items()},
     )
 
 
