@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from subsidy_batch.errors import ConfigError
+from subsidy_batch.outputs.gongshi import load_gongshi
 from subsidy_batch.period import Period
 from subsidy_batch.roster.schema import load_schema
 from subsidy_batch.rules.conditions import Clause, Field, satisfiable
@@ -174,6 +175,7 @@ def _loaders(config_dir: Path, schema_dir: Path) -> dict[str, Any]:
         loaders[f"config/counties/{county_file.name}"] = load
         for used in load_county(CONFIG, county).files[1:]:
             loaders.setdefault(f"config/{used.relative_to(CONFIG)}", load)
+    loaders["config/shared/gongshi.yaml"] = lambda: load_gongshi(config_dir)
     for schema_file in sorted(schema_dir.glob("*.yaml")):
         loaders[f"schemas/{schema_file.name}"] = lambda name=schema_file.stem: load_schema(name, schema_dir)
     return loaders

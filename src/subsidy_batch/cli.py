@@ -835,6 +835,50 @@ def check_config(
 
 
 @app.command()
+def explain(
+    id_number: Annotated[
+        str, typer.Argument(metavar="ID_NUMBER", help="The person's 公民身份号码 (18 characters).", show_default=False)
+    ],
+    run_dir: Annotated[
+        Path | None,
+        typer.Argument(
+            help="A stored run folder (runs/<county>/<period>); instead of --county and --period.",
+            file_okay=False,
+            show_default=False,
+        ),
+    ] = None,
+    county: CountyOpt = None,
+    period: Annotated[
+        str | None, typer.Option("--period", help="The month of the stored run, YYYY-MM.", show_default=False)
+    ] = None,
+    runs_dir: RunsDirOpt = Path("runs"),
+    config_dir: ConfigDirOpt = Path("config"),
+    as_json: JsonOpt = False,
+) -> None:
+    """Explain one person's month from the stored run: roster values, age, every rule row tested, the result."""
+    _Output.json = as_json
+    with _guard():
+        if run_dir is None:
+            if period is None:
+                raise UsageError("give the month with --period YYYY-MM (and --county), or a run folder")
+            month = _period(period)
+            slug = resolve_county(county, config_dir)
+            from subsidy_batch.explain import run_folder
+
+            run_dir = run_folder(runs_dir, slug, month)
+        elif not (run_dir / "manifest.json").is_file():
+            raise UsageError(f"{run_dir} is not a run folder (it has no manifest.json); give runs/<county>/<period>")
+        from subsidy_batch.explain import explain as explain_person
+        from subsidy_batch.explain import render
+
+        found = explain_person(run_dir, id_number)
+    if as_json:
+        _emit_json(found)
+        return
+    typer.echo(_human(render(found)))
+
+
+@app.command()
 def synth(
     county: Annotated[str, typer.Option("--county", help="County whose townships, banks and codes to use.")],
     people: Annotated[int, typer.Option("--people", min=1, help="How many people the roster holds.")],

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import xlsxwriter
@@ -40,13 +41,30 @@ class Column:
 
 
 @dataclass(frozen=True)
+class Table:
+    """A further table on a sheet, below the first after a blank row: its title, columns and rows."""
+
+    title: str
+    columns: tuple[Column, ...]
+    rows: Iterable[Sequence[Cell]]
+
+
+@dataclass(frozen=True)
 class Sheet:
-    """One sheet: name (at most 31 characters, none of []:*?/\\), its title row, columns and rows."""
+    """One sheet: name (at most 31 characters, none of []:*?/\\), its title row, columns and rows.
+
+    `more` tables follow the first (then the sheet has no autofilter: a filter spans one table), and the
+    `footer` lines end the sheet, one row each (a signature block: 经办人 / 审核人 / 负责人, 日期). `printed`
+    sets the page up for printing: A4 landscape, one page wide, the header row repeated on every page.
+    """
 
     name: str
     title: str
     columns: tuple[Column, ...]
     rows: Iterable[Sequence[Cell]]
+    more: tuple[Table, ...] = ()
+    footer: tuple[tuple[str, ...], ...] = ()
+    printed: bool = False
 
 
 def _text(value: str) -> str:
@@ -77,30 +95,56 @@ def write_sheets(path: Path, sheets: Sequence[Sheet], created: datetime = CREATE
         wrapped = book.add_format({"text_wrap": True, "valign": "top"})
         for sheet in sheets:
             ws = book.add_worksheet(sheet.name)
-            for c, column in enumerate(sheet.columns):
-                ws.set_column(c, c, column.width)
+            widths: dict[int, float] = {}
+            tables: tuple[Sheet | Table, ...] = (sheet, *sheet.more)
+            for table in tables:
+                for c, column in enumerate(table.columns):
+                    widths[c] = max(widths.get(c, 0), column.width)
+            for c, width in widths.items():
+                ws.set_column(c, c, width)
+            if sheet.printed:
+                ws.set_paper(9)  # A4
+                ws.set_landscape()
+                ws.fit_to_pages(1, 0)
+                ws.repeat_rows(1)
             ws.write_string(0, 0, _text(sheet.title), title_format)
-            for c, column in enumerate(sheet.columns):
-                ws.write_string(1, c, _text(column.header), bold)
-            last = 1
-            for r, row in enumerate(sheet.rows, start=2):
-                last = r
-                for c, value in enumerate(row):
-                    if value is None or value == "":
-                        continue
-                    if isinstance(value, str):
-                        ws.write_string(r, c, _text(value), wrapped if sheet.columns[c].wrap else None)
-                    elif isinstance(value, Decimal):
-                        ws.write_number(r, c, float(value), money)
-                    elif isinstance(value, int) and not isinstance(value, bool):
-                        ws.write_number(r, c, value)
-                    else:
-                        raise TypeError(f"cell {value!r} of sheet {sheet.name!r} is not text, int or Decimal")
+            first_last = last = _table(ws, sheet.name, sheet, 1, bold, money, wrapped)
+            for table in sheet.more:
+                ws.write_string(last + 2, 0, _text(table.title), title_format)
+                last = _table(ws, sheet.name, table, last + 3, bold, money, wrapped)
+            for r, line in enumerate(sheet.footer, start=last + 2):
+                for c, text in enumerate(line):
+                    if text:
+                        ws.write_string(r, c, _text(text))
             ws.freeze_panes(2, 0)
-            ws.autofilter(1, 0, last, max(len(sheet.columns) - 1, 0))
+            if not sheet.more:
+                ws.autofilter(1, 0, first_last, max(len(sheet.columns) - 1, 0))
         book.close()
     except xlsxwriter.exceptions.FileCreateError as exc:
         raise StorageError(f"cannot write {path}: {exc}") from exc
+
+
+def _table(
+    ws: Any, sheet: str, table: Sheet | Table, header: int, bold: Any, money: Any, wrapped: Any
+) -> int:
+    """The header row at `header` and the rows below it; returns the last row written."""
+    for c, column in enumerate(table.columns):
+        ws.write_string(header, c, _text(column.header), bold)
+    last = header
+    for r, row in enumerate(table.rows, start=header + 1):
+        last = r
+        for c, value in enumerate(row):
+            if value is None or value == "":
+                continue
+            if isinstance(value, str):
+                ws.write_string(r, c, _text(value), wrapped if table.columns[c].wrap else None)
+            elif isinstance(value, Decimal):
+                ws.write_number(r, c, float(value), money)
+            elif isinstance(value, int) and not isinstance(value, bool):
+                ws.write_number(r, c, value)
+            else:
+                raise TypeError(f"cell {value!r} of sheet {sheet!r} is not text, int or Decimal")
+    return last
 
 
 REJECTED_SHEET = "问题行"
@@ -114,6 +158,13 @@ def write_rejected_xlsx(
     column_names: Mapping[str, str] | None = None,
     created: datetime = CREATED,
 ) -> None:
+    """rejected.xlsx: the sheet of rejected_sheet() alone."""
+    write_sheets(path, [rejected_sheet(rejected, title, column_names)], created)
+
+
+def rejected_sheet(
+    rejected: pl.DataFrame, title: str, column_names: Mapping[str, str] | None = None, name: str = REJECTED_SHEET
+) -> Sheet:
     """The rejected rows (the frame written as rejected.parquet, emit.REJECTED) as a sheet for the clerk:
     one row per problem, in the frame's order.
 
@@ -164,4 +215,4 @@ def write_rejected_xlsx(
     )
     if by_sheet:
         columns = (Column("工作表", 14), *columns)
-    write_sheets(path, [Sheet(REJECTED_SHEET, title, columns, rows())], created)
+    return Sheet(name, title, columns, rows())

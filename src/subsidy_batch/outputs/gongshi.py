@@ -1,0 +1,230 @@
+"""公示 lists: one list per 乡镇 of who is paid what this month, to post on the 村/社区 and 乡镇 boards.
+
+Names and ID numbers are masked as config/shared/gongshi.yaml says (common practice, with its source);
+the list shows nothing else about a person: no bank account, birth date, ability grade, income status
+or family-planning category. Each 乡镇 gets gongshi/<乡镇>.xlsx and a printable gongshi/<乡镇>.html (A4).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+import polars as pl
+
+from subsidy_batch.errors import StorageError
+from subsidy_batch.outputs.labels import benefit_zh
+from subsidy_batch.outputs.workbook import Cell, Column, Sheet, write_sheets
+from subsidy_batch.period import Period
+from subsidy_batch.rules.strict import Node, read_yaml
+
+GONGSHI_DIR = "gongshi"
+GONGSHI_CONFIG = "shared/gongshi.yaml"  # under the config folder
+SHEET = "公示名单"
+COLUMNS = ("序号", "姓名", "身份证号", "乡镇/村", "项目", "月发放金额（元）")
+_UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
+
+
+@dataclass(frozen=True)
+class Mask:
+    """Keep `keep_first` and `keep_last` characters, star the rest (`stars` of them, when fixed)."""
+
+    keep_first: int
+    keep_last: int
+    mask: str = "*"
+    stars: int | None = None  # a fixed count (ID numbers: 8), else one per hidden character
+
+    def apply(self, value: str | None) -> str:
+        if not value:
+            return ""
+        n = len(value)
+        if self.stars is not None and n <= self.keep_first + self.keep_last:  # too short to show any of it
+            return self.mask * self.stars
+        first = min(self.keep_first, max(n - 1, 0))  # at least one character is always hidden
+        last = min(self.keep_last, max(n - first - 1, 0))
+        hidden = n - first - last
+        stars = self.mask * (self.stars if self.stars is not None else hidden)
+        return value[:first] + stars + (value[n - last :] if last else "")
+
+
+@dataclass(frozen=True)
+class GongshiRules:
+    """config/shared/gongshi.yaml: the masks, the notice printed under a list, benefit names, the source."""
+
+    name: Mask
+    id_number: Mask
+    notice: str
+    source: str
+    benefit_names: Mapping[str, str] = field(default_factory=dict)
+
+
+def _mask(node: Node, fixed: bool) -> Mask:
+    keys = {"keep_first", "keep_last", "mask", *(("stars",) if fixed else ())}
+    parts = node.mapping(keys, required=("keep_first", "keep_last", *(("stars",) if fixed else ())))
+    mask = parts["mask"].text() if "mask" in parts else "*"
+    if len(mask) != 1:
+        raise parts["mask"].error('mask must be one character, e.g. "*"')
+    return Mask(
+        parts["keep_first"].integer(0, 17),
+        parts["keep_last"].integer(0, 17),
+        mask,
+        parts["stars"].integer(1, 18) if fixed else None,
+    )
+
+
+def _chinese(node: Node) -> str:
+    """A benefit's name as a 公示 list shows it: Chinese text (a stray key with a code-like value is refused)."""
+    text = node.text()
+    if not re.search(r"[\u4e00-\u9fff]", text):
+        raise node.error(f"{text!r} is not a Chinese name; write the benefit's name as the list shows it, e.g. 高龄津贴")
+    return text
+
+
+def load_gongshi(config_dir: Path) -> GongshiRules:
+    """Read config/shared/gongshi.yaml strictly: an unknown key or a missing one is a ConfigError."""
+    top = read_yaml(config_dir / GONGSHI_CONFIG).mapping(
+        {"source", "masking", "notice", "benefit_names"}, required=("source", "masking", "notice")
+    )
+    masking = top["masking"].mapping({"name", "id_number"}, required=("name", "id_number"))
+    id_mask = _mask(masking["id_number"], fixed=True)
+    if id_mask.keep_first + id_mask.keep_last > 10:
+        raise masking["id_number"].error("keep at most 10 of the 18 characters of an ID number")
+    names = top["benefit_names"].entries() if "benefit_names" in top else {}
+    return GongshiRules(
+        name=_mask(masking["name"], fixed=False),
+        id_number=id_mask,
+        notice=top["notice"].text(),
+        source=top["source"].text(),
+        benefit_names={code: _chinese(node) for code, node in names.items()},
+    )
+
+
+def file_stem(township: str) -> str:
+    """A 乡镇's name as a file name: characters no file system takes become _, at most 60 characters."""
+    stem = _UNSAFE.sub("_", township.strip()).strip(". ") or "_"
+    return stem[:60]
+
+
+def gongshi_rows(items: pl.DataFrame, rules: GongshiRules, titles: Mapping[str, str]) -> pl.DataFrame:
+    """The paid line items as the list shows them: township, masked name and ID, benefit name, amount.
+
+    Only these columns leave this function: nothing else about a person reaches a 公示 file.
+    """
+    paid = items.filter(pl.col("status") == "paid").sort("township", "id_number", "benefit")
+    return pl.DataFrame(
+        {
+            "township": paid.get_column("township"),
+            "name": [rules.name.apply(v) for v in paid.get_column("name").to_list()],
+            "id_number": [rules.id_number.apply(v) for v in paid.get_column("id_number").to_list()],
+            "benefit": [benefit_zh(b, titles) for b in paid.get_column("benefit").to_list()],
+            "amount": paid.get_column("amount"),
+        },
+        schema={
+            "township": pl.String,
+            "name": pl.String,
+            "id_number": pl.String,
+            "benefit": pl.String,
+            "amount": pl.Decimal(18, 2),
+        },
+    )
+
+
+def write_gongshi(
+    folder: Path,
+    items: pl.DataFrame,
+    *,
+    county_name: str,
+    period: str,
+    masking: GongshiRules,
+    created: datetime,
+    benefit_names: Mapping[str, str] | None = None,
+) -> list[str]:
+    """Write gongshi/<乡镇>.xlsx and gongshi/<乡镇>.html under `folder` (a run folder) for every 乡镇 with a
+    paid item; returns the files written, relative to `folder`, in order (for the manifest).
+
+    items is line_items.parquet; benefit_names the county's titles (labels.benefit_titles), else the
+    config's benefit_names. `created` dates the files (the same items give the same bytes).
+    """
+    titles = {**masking.benefit_names, **(benefit_names or {})}
+    rows = gongshi_rows(items, masking, titles)
+    month = Period.parse(period)
+    out = folder / GONGSHI_DIR
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StorageError(f"cannot write {out}: {exc.strerror}") from exc
+    written: list[str] = []
+    used: set[str] = set()
+    for township in rows.get_column("township").unique(maintain_order=True).to_list():
+        part = rows.filter(pl.col("township") == township)
+        stem = file_stem(township)
+        while stem in used:  # two 乡镇 names that differ only in characters a file name cannot hold
+            stem += "_"
+        used.add(stem)
+        title = f"{county_name}{township}{month.year}年{month.month}月养老补贴发放公示"
+        body: list[list[Cell]] = [
+            [i, name, id_masked, township, benefit, amount]
+            for i, (_, name, id_masked, benefit, amount) in enumerate(part.iter_rows(), start=1)
+        ]
+        total = part.get_column("amount").sum() or Decimal(0)
+        people = part.get_column("id_number").n_unique()
+        summary = f"合计：{people} 人，{part.height} 项，{total:.2f} 元"
+        dated = f"公示日期：{created:%Y年%m月%d日}"
+        sheet = Sheet(
+            SHEET,
+            title,
+            tuple(Column(h, w) for h, w in zip(COLUMNS, (6, 12, 22, 16, 24, 16), strict=True)),
+            body,
+            footer=((summary,), (masking.notice,), (dated,)),
+            printed=True,
+        )
+        write_sheets(out / f"{stem}.xlsx", [sheet], created)
+        page = _page(title, body, (summary, masking.notice, dated))
+        (out / f"{stem}.html").write_text(page, encoding="utf-8", newline="\n")
+        written += [f"{GONGSHI_DIR}/{stem}.xlsx", f"{GONGSHI_DIR}/{stem}.html"]
+    return written
+
+
+_PRINT_CSS = """
+@page { size: A4 portrait; margin: 15mm 12mm; }
+body { font-family: "SimSun", "Songti SC", "Noto Serif CJK SC", serif; font-size: 11pt; margin: 0 auto; max-width: 190mm; }
+h1 { font-size: 16pt; text-align: center; margin: 0 0 6mm; }
+table { width: 100%; border-collapse: collapse; }
+thead { display: table-header-group; }
+tr { page-break-inside: avoid; }
+th, td { border: 1px solid #000; padding: 1.5mm 2mm; }
+th { background: #eee; }
+td.n, td.m { text-align: right; white-space: nowrap; }
+td.id { font-family: monospace; white-space: nowrap; }
+p { margin: 2mm 0; }
+@media print { th { background: none; } }
+""".strip()
+
+
+def _page(title: str, rows: list[list[Cell]], notes: tuple[str, ...]) -> str:
+    """One printable page: the title, the table (its header repeated on every printed page), the notes."""
+    e = html.escape
+    head = "".join(f"<th>{e(h)}</th>" for h in COLUMNS)
+    classes = ("n", "", "id", "", "", "m")
+    lines = []
+    for row in rows:
+        cells = []
+        for cls, value in zip(classes, row, strict=True):
+            text = "" if value is None else f"{value:.2f}" if isinstance(value, Decimal) else str(value)
+            cells.append(f'<td class="{cls}">{e(text)}</td>' if cls else f"<td>{e(text)}</td>")
+        lines.append("<tr>" + "".join(cells) + "</tr>")
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="zh-CN">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{e(title)}</title>\n<style>\n{_PRINT_CSS}\n</style>\n</head>\n<body>\n"
+        f"<h1>{e(title)}</h1>\n<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n"
+        + "\n".join(lines)
+        + "\n</tbody>\n</table>\n"
+        + "".join(f"<p>{e(n)}</p>\n" for n in notes)
+        + "</body>\n</html>\n"
+    )

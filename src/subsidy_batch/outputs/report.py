@@ -1,0 +1,334 @@
+"""report.xlsx: the monthly report a clerk prints, signs and files (issue 14 item 2).
+
+Sheets: 汇总 (by benefit, the 乡镇 × age band table and the signature block), 暂缓发放 (held items and why),
+问题数据 (rejected rows, every problem), and 变动 / 补发 / 追回 when those frames are given. ID numbers are
+masked as in rejected.xlsx. The totals it shows are computed from the line items and must equal the
+manifest's `totals`, or nothing is written (ReconciliationError).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from subsidy_batch.errors import ReconciliationError
+from subsidy_batch.masking import mask_text
+from subsidy_batch.outputs.labels import (
+    STATUS_ZH,
+    age_band,
+    bands_shown,
+    benefit_zh,
+    hold_reason_zh,
+)
+from subsidy_batch.outputs.workbook import Cell, Column, Sheet, Table, rejected_sheet, write_sheets
+from subsidy_batch.period import Period
+
+REPORT_XLSX = "report.xlsx"
+SUMMARY, HELD, REJECTED, CHANGES, ARREARS, RECOVERIES = "汇总", "暂缓发放", "问题数据", "变动", "补发", "追回"
+SIGNATURE = (("经办人：", "", "审核人：", "", "负责人：", ""), ("日期：", "    年    月    日"))
+# Chinese headers of the columns the ledger's frames (changes, arrears, recoveries) are expected to carry;
+# a column not listed keeps its own name
+HEADERS_ZH = {
+    "period": "发放月份",
+    "for_period": "所属月份",
+    "county": "县",
+    "id_number": "身份证号",
+    "name": "姓名",
+    "township": "乡镇（街道）",
+    "benefit": "项目代码",
+    "change": "变动",
+    "reason": "原因",
+    "old_amount": "原金额",
+    "new_amount": "新金额",
+    "old_status": "原状态",
+    "new_status": "新状态",
+    "amount": "金额（元）",
+    "status": "状态",
+    "hold_reason": "暂缓原因代码",
+    "rule": "规则",
+    "citation": "依据",
+    "kind": "类别",
+    "run_id": "发放批次",
+    "bank_reference": "银行流水",
+}
+ZERO = Decimal("0.00")
+
+
+def _money(value: Any) -> Decimal:
+    return Decimal(str(value or 0)).quantize(Decimal("0.01"))
+
+
+def summary_by_benefit(items: pl.DataFrame, benefits: Iterable[str]) -> list[dict[str, Any]]:
+    """Per benefit: people with an item, items, paid items, paid amount, held items (in `benefits` order)."""
+    grouped = {
+        r["benefit"]: r
+        for r in items.group_by("benefit")
+        .agg(
+            people=pl.col("id_number").n_unique(),
+            items=pl.len(),
+            paid_items=(pl.col("status") == "paid").sum(),
+            paid_amount=pl.col("amount").filter(pl.col("status") == "paid").sum(),
+            held_items=(pl.col("status") == "held").sum(),
+        )
+        .iter_rows(named=True)
+    }
+    out = []
+    for benefit in benefits:
+        r = grouped.get(benefit, {})
+        out.append(
+            {
+                "benefit": benefit,
+                "people": int(r.get("people", 0)),
+                "items": int(r.get("items", 0)),
+                "paid_items": int(r.get("paid_items", 0)),
+                "paid_amount": _money(r.get("paid_amount")),
+                "held_items": int(r.get("held_items", 0)),
+            }
+        )
+    return out
+
+
+def _check_totals(rows: list[dict[str, Any]], items: pl.DataFrame, totals: Mapping[str, Any]) -> None:
+    """The report's figures against the manifest's: any difference stops the report."""
+    problems = []
+    paid = sum((r["paid_amount"] for r in rows), ZERO)
+    if paid != _money(totals["paid_amount"]):
+        problems.append(f"paid amount {paid} != manifest {totals['paid_amount']}")
+    for key in ("paid_items", "held_items"):
+        if sum(r[key] for r in rows) != totals[key]:
+            problems.append(f"{key} {sum(r[key] for r in rows)} != manifest {totals[key]}")
+    if items.height != totals.get("line_items", items.height):
+        problems.append(f"line items {items.height} != manifest {totals['line_items']}")
+    for r in rows:
+        stated = totals["by_benefit"].get(r["benefit"])
+        if stated is None:
+            continue
+        if (r["paid_items"], r["paid_amount"], r["held_items"]) != (
+            stated["paid_items"],
+            _money(stated["paid_amount"]),
+            stated["held_items"],
+        ):
+            problems.append(f"benefit {r['benefit']} differs from the manifest")
+    if problems:
+        raise ReconciliationError("report.xlsx would not match the manifest: " + "; ".join(problems))
+
+
+def township_age_table(items: pl.DataFrame) -> tuple[list[str], list[dict[str, Any]]]:
+    """The bands shown and, per 乡镇 (then 合计), per band: people with an item, and the paid amount."""
+    frame = items.with_columns(band=age_band(pl.col("age")))
+    bands = bands_shown(frame.get_column("band").unique().to_list())
+    cells = {
+        (r["township"], r["band"]): r
+        for r in frame.group_by("township", "band")
+        .agg(
+            people=pl.col("id_number").n_unique(),
+            amount=pl.col("amount").filter(pl.col("status") == "paid").sum(),
+        )
+        .iter_rows(named=True)
+    }
+    townships = sorted(frame.get_column("township").unique().to_list())
+    rows = []
+    for township in [*townships, None]:
+        row: dict[str, Any] = {"township": township}
+        for band in bands:
+            picked = [c for (t, b), c in cells.items() if b == band and (township is None or t == township)]
+            row[band] = (
+                sum(int(c["people"]) for c in picked),
+                sum((_money(c["amount"]) for c in picked), ZERO),
+            )
+        rows.append(row)
+    return bands, rows
+
+
+def _summary_sheet(
+    title: str, items: pl.DataFrame, totals: Mapping[str, Any], titles: Mapping[str, str]
+) -> Sheet:
+    benefits = list(totals["by_benefit"]) or sorted(items.get_column("benefit").unique().to_list())
+    by_benefit = summary_by_benefit(items, benefits)
+    _check_totals(by_benefit, items, totals)
+    benefit_rows: list[list[Cell]] = [
+        [
+            benefit_zh(r["benefit"], titles),
+            r["benefit"],
+            r["people"],
+            r["items"],
+            r["paid_items"],
+            r["paid_amount"],
+            r["held_items"],
+        ]
+        for r in by_benefit
+    ]
+    benefit_rows.append(
+        [
+            "合计",
+            None,
+            items.get_column("id_number").n_unique(),
+            items.height,
+            int(totals["paid_items"]),
+            _money(totals["paid_amount"]),
+            int(totals["held_items"]),
+        ]
+    )
+    bands, township_rows = township_age_table(items)
+    band_columns = tuple(Column(f"{band}{what}", 11) for band in bands for what in ("人数", "金额"))
+    township_cells: list[list[Cell]] = [
+        ["合计" if r["township"] is None else r["township"], *(v for band in bands for v in r[band])]
+        for r in township_rows
+    ]
+    overall: list[list[Cell]] = [
+        ["花名册人数", int(totals["people_read"])],
+        [
+            "通过校验人数",
+            int(totals.get("people_accepted", totals["people_read"] - totals["people_rejected"])),
+        ],
+        ["问题数据行数", int(totals["people_rejected"])],
+        ["发放人数", int(totals["paid_people"])],
+        ["发放金额（元）", _money(totals["paid_amount"])],
+        ["暂缓条目", int(totals["held_items"])],
+    ]
+    return Sheet(
+        SUMMARY,
+        title,
+        (
+            Column("项目", 24),
+            Column("项目代码", 24),
+            Column("享受人数", 10),
+            Column("条目数", 10),
+            Column("发放条目", 10),
+            Column("发放金额（元）", 16),
+            Column("暂缓条目", 10),
+        ),
+        benefit_rows,
+        more=(
+            Table(
+                "按乡镇（街道）与年龄段：人数（有发放或暂缓条目的人）与发放金额（元）",
+                (Column("乡镇（街道）", 16), *band_columns),
+                township_cells,
+            ),
+            Table("总体", (Column("指标", 16), Column("数值", 16)), overall),
+        ),
+        footer=SIGNATURE,
+        printed=True,
+    )
+
+
+def _held_sheet(items: pl.DataFrame, titles: Mapping[str, str]) -> Sheet:
+    held = items.filter(pl.col("status") == "held")
+    rows: list[list[Cell]] = [
+        [
+            r["township"],
+            r["name"],
+            mask_text(r["id_number"]),
+            benefit_zh(r["benefit"], titles),
+            r["benefit"],
+            hold_reason_zh(r["hold_reason"]),
+            r["hold_reason"],
+            r["amount"],
+            r["rule"],
+            r["citation"],
+        ]
+        for r in held.sort("township", "id_number", "benefit").iter_rows(named=True)
+    ]
+    return Sheet(
+        HELD,
+        f"暂缓发放的条目（{held.height} 条）：原因与代码",
+        (
+            Column("乡镇（街道）", 14),
+            Column("姓名", 12),
+            Column("身份证号", 22),
+            Column("项目", 22),
+            Column("项目代码", 22),
+            Column("暂缓原因", 30, wrap=True),
+            Column("原因代码", 22),
+            Column("金额（元）", 12),
+            Column("规则", 40),
+            Column("依据", 60, wrap=True),
+        ),
+        rows,
+    )
+
+
+def _cell(column: str, value: Any) -> Cell:
+    if value is None:
+        return None
+    if column == "id_number" or column == "bank_account":
+        return mask_text(str(value))
+    if isinstance(value, Decimal | str):
+        return value
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, int):
+        return value
+    return str(value)
+
+
+def frame_sheet(name: str, title: str, frame: pl.DataFrame) -> Sheet:
+    """Any frame of the ledger (changes, arrears, recoveries) as a sheet: Chinese headers where known,
+    ID numbers and accounts masked, statuses and hold reasons shown with their Chinese beside."""
+    columns: list[Column] = []
+    for c in frame.columns:
+        columns.append(Column(HEADERS_ZH.get(c, c), 22 if c in ("id_number", "rule", "citation") else 14))
+    rows: list[list[Cell]] = []
+    for r in frame.iter_rows(named=True):
+        row: list[Cell] = []
+        for c in frame.columns:
+            v = r[c]
+            if c in ("status", "old_status", "new_status") and isinstance(v, str):
+                row.append(f"{STATUS_ZH.get(v, v)} {v}")
+            elif c == "hold_reason" and isinstance(v, str):
+                row.append(f"{hold_reason_zh(v)} {v}")
+            else:
+                row.append(_cell(c, v))
+        rows.append(row)
+    return Sheet(name, title, tuple(columns), rows)
+
+
+def write_report_xlsx(
+    path: Path,
+    *,
+    county_name: str,
+    period: str,
+    items: pl.DataFrame,
+    payments: pl.DataFrame,
+    rejected: pl.DataFrame,
+    totals: Mapping[str, Any],
+    changes: pl.DataFrame | None = None,
+    arrears: pl.DataFrame | None = None,
+    recoveries: pl.DataFrame | None = None,
+    created: datetime,
+    benefit_names: Mapping[str, str] | None = None,
+    column_names: Mapping[str, str] | None = None,
+) -> None:
+    """Write report.xlsx at path. items, payments and rejected are the frames of line_items.parquet,
+    payments.parquet and rejected.parquet; totals the manifest's `totals`. benefit_names: the benefits'
+    Chinese names (labels.benefit_titles); column_names: the roster's Chinese headers (for 问题数据)."""
+    month = Period.parse(period)
+    what = f"{county_name}{month.year}年{month.month}月"
+    titles = benefit_names or {}
+    if payments.height != totals["paid_people"]:
+        raise ReconciliationError(
+            f"report.xlsx would not match the manifest: payments {payments.height} != paid people {totals['paid_people']}"
+        )
+    sheets = [
+        _summary_sheet(f"{what} 养老补贴发放汇总表", items, totals, titles),
+        _held_sheet(items, titles),
+        rejected_sheet(
+            rejected,
+            f"{what} 花名册问题数据（{rejected.get_column('row').n_unique()} 行，{rejected.height} 个问题）",
+            column_names,
+            name=REJECTED,
+        ),
+    ]
+    for name, frame, label in (
+        (CHANGES, changes, "与上月相比的变动"),
+        (ARREARS, arrears, "补发"),
+        (RECOVERIES, recoveries, "追回"),
+    ):
+        if frame is not None:
+            sheets.append(frame_sheet(name, f"{what} {label}（{frame.height} 条）", frame))
+    write_sheets(path, sheets, created)

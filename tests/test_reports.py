@@ -1,0 +1,366 @@
+"""What clerks, citizens and directors read (issue 14): report.xlsx, the 公示 lists and report.html,
+made from a stored run; totals equal the manifest's, and no 公示 file leaks an ID, account or name."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+import fastexcel
+import polars as pl
+import pytest
+
+from subsidy_batch.errors import ConfigError, ReconciliationError
+from subsidy_batch.outputs.gongshi import COLUMNS, Mask, load_gongshi, write_gongshi
+from subsidy_batch.outputs.html_report import CHARTS, stored_trend, write_report_html
+from subsidy_batch.outputs.labels import benefit_titles
+from subsidy_batch.outputs.report import write_report_xlsx
+from subsidy_batch.rules.config import load_county
+from tests.helpers import CONFIG, ROOT
+
+RUN = ROOT / "runs" / "jiaxiang" / "2024-04"
+CREATED = datetime(2024, 4, 1)
+FULL_ID = re.compile(r"\d{17}[\dXx]")
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def _stored() -> tuple[dict, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    manifest = json.loads((RUN / "manifest.json").read_text(encoding="utf-8"))
+    return (
+        manifest,
+        pl.read_parquet(RUN / "line_items.parquet"),
+        pl.read_parquet(RUN / "payments.parquet"),
+        pl.read_parquet(RUN / "rejected.parquet"),
+    )
+
+
+def _titles() -> dict[str, str]:
+    return benefit_titles(load_county(CONFIG, "jiaxiang").files)
+
+
+def _report(path: Path, **extra) -> dict:
+    manifest, items, pays, rejected = _stored()
+    write_report_xlsx(
+        path,
+        county_name=manifest["county_name"],
+        period=manifest["period"],
+        items=items,
+        payments=pays,
+        rejected=rejected,
+        totals=manifest["totals"],
+        created=CREATED,
+        benefit_names=_titles(),
+        **extra,
+    )
+    return manifest
+
+
+def _rows(path: Path, sheet: int | str) -> list[list[object]]:
+    loaded = fastexcel.read_excel(path).load_sheet(sheet, header_row=None)
+    return [list(r) for r in pl.DataFrame(loaded.to_polars()).iter_rows()]
+
+
+def _int(value: object) -> int:
+    return int(Decimal(str(value)))
+
+
+def _dec(value: object) -> Decimal:
+    return Decimal(str(value)).quantize(Decimal("0.01"))
+
+
+def _text_cells(path: Path) -> list[str]:
+    book = fastexcel.read_excel(path)
+    return [str(v) for name in book.sheet_names for row in _rows(path, name) for v in row if v is not None]
+
+
+# --- report.xlsx -------------------------------------------------------------------------------------
+
+
+def test_report_xlsx_has_its_sheets_and_its_totals_equal_the_manifest(tmp_path: Path) -> None:
+    path = tmp_path / "report.xlsx"
+    manifest = _report(path)
+    totals = manifest["totals"]
+    assert fastexcel.read_excel(path).sheet_names == ["汇总", "暂缓发放", "问题数据"]
+    summary = _rows(path, "汇总")
+    assert summary[0][0] == "嘉祥县2024年4月 养老补贴发放汇总表"
+    assert summary[1][:7] == [
+        "项目",
+        "项目代码",
+        "享受人数",
+        "条目数",
+        "发放条目",
+        "发放金额（元）",
+        "暂缓条目",
+    ]
+    by_code = {row[1]: row for row in summary[2:] if row[1] in totals["by_benefit"]}
+    assert set(by_code) == set(totals["by_benefit"])  # every benefit keeps its row, even with nothing paid
+    for code, stated in totals["by_benefit"].items():
+        row = by_code[code]
+        assert (_int(row[4]), _dec(row[5]), _int(row[6])) == (
+            stated["paid_items"],
+            Decimal(stated["paid_amount"]),
+            stated["held_items"],
+        ), code
+    assert by_code["low_income_living"][0] == "经济困难老年人生活补贴"  # the Chinese name from the config
+    total = next(row for row in summary if row[0] == "合计")
+    assert (_int(total[3]), _int(total[4]), _dec(total[5]), _int(total[6])) == (
+        totals["line_items"],
+        totals["paid_items"],
+        Decimal(totals["paid_amount"]),
+        totals["held_items"],
+    )
+    # the 乡镇 × age band table: bands as headers, its 合计 row equals the paid amount
+    header = next(row for row in summary if row[0] == "乡镇（街道）")
+    assert header[1:9] == [
+        "60-79岁人数",
+        "60-79岁金额",
+        "80-89岁人数",
+        "80-89岁金额",
+        "90-99岁人数",
+        "90-99岁金额",
+        "100岁及以上人数",
+        "100岁及以上金额",
+    ]
+    band_total = [row for row in summary if row[0] == "合计"][1]
+    assert sum(Decimal(str(band_total[i])) for i in (2, 4, 6, 8)) == Decimal(totals["paid_amount"])
+    assert (
+        sum(_int(band_total[i]) for i in (1, 3, 5, 7))
+        == pl.read_parquet(RUN / "line_items.parquet").get_column("id_number").n_unique()
+    )
+    # the signature block
+    flat = [v for row in summary for v in row if v is not None]
+    assert {"经办人：", "审核人：", "负责人：", "日期："} <= set(flat)
+
+
+def test_report_xlsx_lists_every_held_item_with_its_reason_and_every_rejected_problem(tmp_path: Path) -> None:
+    path = tmp_path / "report.xlsx"
+    manifest = _report(path)
+    held = _rows(path, "暂缓发放")
+    assert held[1][:7] == ["乡镇（街道）", "姓名", "身份证号", "项目", "项目代码", "暂缓原因", "原因代码"]
+    assert len(held) - 2 == manifest["totals"]["held_items"]
+    assert {row[6] for row in held[2:]} == {"standard_not_set"}
+    assert {row[5] for row in held[2:]} == {"标准未定（政策未给出金额）"}
+    problems = _rows(path, "问题数据")
+    assert len(problems) - 2 == manifest["totals"]["rejection_problems"]
+    assert not any(FULL_ID.search(text) for text in _text_cells(path))  # IDs masked, as in rejected.xlsx
+
+
+def test_report_xlsx_adds_the_ledger_sheets_only_when_given(tmp_path: Path) -> None:
+    changes = pl.DataFrame(
+        {
+            "id_number": ["370829193012310000"],
+            "name": ["林德国"],
+            "benefit": ["low_income_living"],
+            "change": ["new"],
+            "old_amount": [None],
+            "new_amount": [Decimal("200.00")],
+            "new_status": ["paid"],
+        },
+        schema_overrides={"old_amount": pl.Decimal(18, 2), "new_amount": pl.Decimal(18, 2)},
+    )
+    path = tmp_path / "report.xlsx"
+    _report(path, changes=changes, recoveries=changes.head(0))
+    assert fastexcel.read_excel(path).sheet_names == ["汇总", "暂缓发放", "问题数据", "变动", "追回"]
+    rows = _rows(path, "变动")
+    assert rows[1] == ["身份证号", "姓名", "项目代码", "变动", "原金额", "新金额", "新状态"]
+    assert rows[2][0] == "370829********0000" and rows[2][6] == "发放 paid"
+
+
+def test_report_xlsx_is_the_same_bytes_each_time(tmp_path: Path) -> None:
+    _report(tmp_path / "a.xlsx")
+    _report(tmp_path / "b.xlsx")
+    assert (tmp_path / "a.xlsx").read_bytes() == (tmp_path / "b.xlsx").read_bytes()
+
+
+def test_a_report_that_would_disagree_with_the_manifest_is_refused(tmp_path: Path) -> None:
+    manifest, items, pays, rejected = _stored()
+    totals = json.loads(json.dumps(manifest["totals"]))
+    totals["by_benefit"]["low_income_living"]["paid_amount"] = "3500.00"
+    with pytest.raises(ReconciliationError, match="low_income_living"):
+        write_report_xlsx(
+            tmp_path / "r.xlsx",
+            county_name="嘉祥县",
+            period="2024-04",
+            items=items,
+            payments=pays,
+            rejected=rejected,
+            totals=totals,
+            created=CREATED,
+        )
+    assert not (tmp_path / "r.xlsx").exists()
+
+
+# --- 公示 ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"), [("张三丰", "张*丰"), ("李四", "李*"), ("欧阳小明", "欧**明"), ("王", "*"), ("", "")]
+)
+def test_a_name_on_a_gongshi_list_keeps_its_first_and_last_character(name: str, shown: str) -> None:
+    assert load_gongshi(CONFIG).name.apply(name) == shown
+
+
+def test_an_id_on_a_gongshi_list_shows_6_digits_8_stars_and_4_digits() -> None:
+    assert load_gongshi(CONFIG).id_number.apply("37082919440510123X") == "370829********123X"
+    assert Mask(6, 4, stars=8).apply("12345") == "********"  # never the whole of a short value
+
+
+def test_the_gongshi_config_is_read_strictly(tmp_path: Path) -> None:
+    (tmp_path / "shared").mkdir()
+    text = (CONFIG / "shared" / "gongshi.yaml").read_text(encoding="utf-8")
+    (tmp_path / "shared" / "gongshi.yaml").write_text(
+        text.replace("keep_last: 1,", "keep_lst: 1,"), encoding="utf-8"
+    )
+    with pytest.raises(ConfigError, match=r"gongshi.yaml: masking.name: unknown key 'keep_lst'"):
+        load_gongshi(tmp_path)
+    assert "disbursement.md §3" in load_gongshi(CONFIG).source
+
+
+def test_gongshi_lists_show_only_paid_items_per_township_and_leak_no_id_account_or_name(
+    tmp_path: Path,
+) -> None:
+    manifest, items, pays, _ = _stored()
+    written = write_gongshi(
+        tmp_path,
+        items,
+        county_name="嘉祥县",
+        period="2024-04",
+        masking=load_gongshi(CONFIG),
+        created=CREATED,
+        benefit_names=_titles(),
+    )
+    paid = items.filter(pl.col("status") == "paid")
+    townships = sorted(paid.get_column("township").unique().to_list())
+    assert sorted(written) == sorted(f"gongshi/{t}.{ext}" for t in townships for ext in ("xlsx", "html"))
+    listed = 0
+    secrets = set(items.get_column("id_number")) | set(pays.get_column("bank_account").drop_nulls())
+    names = {n for n in items.get_column("name").to_list() if n}
+    for township in townships:
+        rows = _rows(tmp_path / "gongshi" / f"{township}.xlsx", 0)
+        assert tuple(rows[1][:6]) == COLUMNS
+        body = [r for r in rows[2:] if r[0] is not None and str(r[0]).isdigit()]
+        listed += len(body)
+        assert {r[3] for r in body} == {township}
+        page = (tmp_path / "gongshi" / f"{township}.html").read_text(encoding="utf-8")
+        assert "@page { size: A4" in page
+        texts = [str(v) for r in rows for v in r if v is not None] + [re.sub(r"<[^>]+>", " ", page)]
+        for text in texts:
+            assert not FULL_ID.search(text), text
+            assert not any(s in text for s in secrets)
+            assert not re.search(r"\d{8,}", text), text  # no account, no birth date (19440510)
+            for name in names:
+                assert name not in text, (name, text)
+    assert listed == paid.height == manifest["totals"]["paid_items"]
+
+
+def test_gongshi_lists_are_the_same_bytes_each_time(tmp_path: Path) -> None:
+    _, items, _, _ = _stored()
+    for out in ("a", "b"):
+        write_gongshi(
+            tmp_path / out,
+            items,
+            county_name="嘉祥县",
+            period="2024-04",
+            masking=load_gongshi(CONFIG),
+            created=CREATED,
+        )
+    a = sorted((tmp_path / "a").rglob("*.*"))
+    assert a and all(
+        p.read_bytes() == (tmp_path / "b" / p.relative_to(tmp_path / "a")).read_bytes() for p in a
+    )
+
+
+# --- report.html --------------------------------------------------------------------------------------
+
+
+def _html(path: Path) -> str:
+    manifest, items, _, _ = _stored()
+    write_report_html(
+        path,
+        county_name=manifest["county_name"],
+        period=manifest["period"],
+        items=items,
+        totals=manifest["totals"],
+        trend=stored_trend(ROOT / "runs", "jiaxiang"),
+        created=CREATED,
+        benefit_names=_titles(),
+    )
+    return path.read_text(encoding="utf-8")
+
+
+def test_report_html_is_self_contained(tmp_path: Path) -> None:
+    page = _html(tmp_path / "report.html")
+    for chart in CHARTS:
+        assert f'<svg id="{chart}"' in page
+    assert not re.search(
+        r"https?:|//[a-z]|<script|<link|<img|<iframe|@import|url\(|\bsrc=|\bhref=", page, re.I
+    )
+    assert "2024-03" in page and "11,535.00" in page  # the trend includes the stored March run
+    assert page == _html(tmp_path / "again.html")
+
+
+def test_stored_trend_reads_the_accepted_monthly_runs_in_order() -> None:
+    assert [p for p, _ in stored_trend(ROOT / "runs", "jiaxiang")] == ["2024-03", "2024-04"]
+    assert stored_trend(ROOT / "runs", "anqiu") == []  # a facilities run is not a month
+
+
+_BROWSER_OWN = ("google.com", "googleapis.com", "gvt1.com")  # the browser's own update/time checks
+
+
+def _render(page: Path, tmp_path: Path) -> tuple[str, set[str]]:
+    """The DOM Chromium renders, and every remote URL the page asked for (from its network log)."""
+    log = tmp_path / f"{page.stem}-net.json"
+    done = subprocess.run(
+        [
+            str(CHROMIUM),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--proxy-server=127.0.0.1:9",  # nothing remote could load even if asked for
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--log-net-log={log}",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    urls = set(re.findall(r'"url":"([^"]*)"', log.read_text(encoding="utf-8", errors="replace")))
+    remote = {
+        u
+        for u in urls
+        if not u.startswith(("file:", "data:", "about:", "chrome"))
+        and not any(re.match(rf"https?://([a-z0-9-]+\.)*{re.escape(host)}[/:]", u) for host in _BROWSER_OWN)
+    }
+    return done.stdout, remote
+
+
+@pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason="needs Chromium at /usr/bin/chromium (apt-get install chromium; .ci/run installs it)",
+)
+def test_report_html_renders_in_chromium_with_every_chart_and_loads_nothing_remote(tmp_path: Path) -> None:
+    page = tmp_path / "report.html"
+    _html(page)
+    dom, remote = _render(page, tmp_path)
+    for chart in CHARTS:
+        assert re.search(rf'<svg id="{chart}"[^>]*>.*?<(rect|polyline|circle)', dom, re.S), chart
+    assert "嘉祥县2024年4月养老补贴发放情况" in dom
+    assert remote == set()
+    # the check can fail: a page that asks for an image on the network is caught
+    bad = tmp_path / "bad.html"
+    bad.write_text(
+        '<!DOCTYPE html><html><body><img src="http://198.51.100.7/x.png"></body></html>', encoding="utf-8"
+    )
+    assert _render(bad, tmp_path)[1] == {"http://198.51.100.7/x.png"}
