@@ -50,6 +50,22 @@ def changes(
     """current: this run's regular items; previous: the previous period's regular items (from every run
     that paid it); earlier: (id_number, benefit) seen in any month before that, for `resumed`;
     people: this month's accepted rows (typed); rejected_ids: ID numbers of this month's rejected rows."""
+    if previous.height == 0 and earlier.height == 0:  # the first month in the record: every item is new
+        return current.select(
+            "id_number",
+            "name",
+            "township",
+            "benefit",
+            change=pl.lit("new"),
+            reason=pl.lit(None, pl.String),
+            detail=pl.lit(None, pl.String),
+            old_amount_fen=pl.lit(None, pl.Int64),
+            new_amount_fen="amount_fen",
+            old_status=pl.lit(None, pl.String),
+            new_status="status",
+            old_rule=pl.lit(None, pl.String),
+            new_rule="rule",
+        )  # line items are in (ID number, benefit) order already
     old = _by_person_benefit(previous).rename(
         {
             "status": "old_status",

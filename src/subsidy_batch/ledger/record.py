@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -53,6 +54,7 @@ class Ledger:
     items: pl.DataFrame  # LEDGER_SCHEMA, every item of every prior run
     recoveries: pl.DataFrame  # RECOVERY_SCHEMA, as the latest prior run carried them forward
     first_period: Period | None  # the county's first month in the record (None: no prior run)
+    trend: tuple[tuple[str, dict[str, Any]], ...] = ()  # (period, totals) of each prior month, for charts
 
     def paid_keys(self) -> pl.DataFrame:
         """(id_number, benefit, for_period) of every paid item: what must never be paid again."""

@@ -24,6 +24,10 @@ from subsidy_batch.ledger.changes import CHANGES, changes
 from subsidy_batch.ledger.record import Ledger, Prior, read_ledger
 from subsidy_batch.money import fen_text
 from subsidy_batch.outputs import bank, emit
+from subsidy_batch.outputs.gongshi import GONGSHI_CONFIG, file_stem, load_gongshi, write_gongshi
+from subsidy_batch.outputs.html_report import REPORT_HTML, write_report_html
+from subsidy_batch.outputs.labels import benefit_titles
+from subsidy_batch.outputs.report import REPORT_XLSX, write_report_xlsx
 from subsidy_batch.outputs.workbook import REJECTED_XLSX, write_rejected_xlsx
 from subsidy_batch.period import Period
 from subsidy_batch.roster.read import RawRoster, default_roster, raise_empty, read_roster, refuse_empty
@@ -107,7 +111,7 @@ def run_month(request: RunRequest, progress: Progress = lambda _: None) -> RunRe
         paths,
         (Source("roster", roster, f"roster{roster.suffix.lower()}"),),
         request.config_dir,
-        config.files,
+        (*config.files, request.config_dir / GONGSHI_CONFIG),
         (schema.path,),
         arguments,
         {
@@ -170,7 +174,8 @@ Rules = tuple[RosterSchema, CountyConfig]
 def _load(ctx: Context) -> tuple[Rules, Loaded]:
     schema = load_schema(schema_dir=ctx.schema_dir)
     config = load_county(ctx.config_dir, ctx.county, schema)
-    return (schema, config), Loaded(config.name, config.files, ((schema.path, schema.version),))
+    files = (*config.files, ctx.config_dir / GONGSHI_CONFIG)  # the 公示 masking rules
+    return (schema, config), Loaded(config.name, files, ((schema.path, schema.version),))
 
 
 Read = tuple[RawRoster, Ledger]
@@ -182,11 +187,14 @@ def _read(ctx: Context, rules: Rules) -> Reading[Read]:
     raw = replace(
         read_roster(ctx.path("roster"), rules[0], source.original_name), source=Path(source.original_name)
     )
-    prior = []
+    prior, trend = [], []
     for ref in ctx.all_of("prior_run"):
         folder = ctx.resolve(ref).parent
-        prior.append(Prior(ref.original_name, str(read_manifest(folder)["period"]), folder))
-    ledger = read_ledger(prior)
+        manifest = read_manifest(folder)
+        prior.append(Prior(ref.original_name, str(manifest["period"]), folder))
+        if "-s" not in str(manifest["period"]):
+            trend.append((str(manifest["period"]), manifest["totals"]))
+    ledger = replace(read_ledger(prior), trend=tuple(trend))
     return Reading(
         (raw, ledger),
         {
@@ -273,6 +281,9 @@ def _compute(ctx: Context, rules: Rules, read: Read) -> Outcome:
         facts.update(previous=previous_label, changes=change_list.height, recoveries=owed_back.height)
     if previous_label is None:
         progress(f"the first run of {config.name} in the record: every item is new")
+    totals = _totals(raw.frame.height, validated, items, pays, config) | _ledger_totals(
+        items, change_list, owed_back, previous_label
+    )
     progress("writing outputs and bank files…")
     outputs_written = {
         "line_items.parquet": (items, emit.LINE_ITEMS),
@@ -309,17 +320,19 @@ def _compute(ctx: Context, rules: Rules, read: Read) -> Outcome:
         )
         bank_seconds = time.perf_counter() - started
         workbook.result()
+        documents = pool.submit(
+            _write_documents, ctx, schema, config, period, outputs_written, totals, ledger.trend
+        )
+        written_documents = documents.result()
         write_seconds = max(done.result() for done in writing) - started  # each returns when it ended
     stages.record("write", write_seconds, files=len(outputs_written))
     stages.record("bank_files", bank_seconds, banks=len(bank_files))
-    totals = _totals(raw.frame.height, validated, items, pays, config) | _ledger_totals(
-        items, change_list, owed_back, previous_label
-    )
     rows = (raw.frame.height, validated.accepted.height, validated.rejected_rows)
     return Outcome(
         outputs=outputs(
             {name: frame.height for name, (frame, _) in outputs_written.items()}
-            | {REJECTED_XLSX: validated.rejected.height},
+            | {REJECTED_XLSX: validated.rejected.height}
+            | written_documents,
             bank_files,
         ),
         totals=totals,
@@ -407,6 +420,65 @@ def _totals(
         "paid_people": pays.height,
         **item_totals(items, config.benefits),
     }
+
+
+def _write_documents(
+    ctx: Context,
+    schema: RosterSchema,
+    config: CountyConfig,
+    period: Period,
+    frames: dict[str, tuple[pl.DataFrame, pl.Schema]],
+    totals: dict[str, Any],
+    trend: tuple[tuple[str, dict[str, Any]], ...],
+) -> dict[str, int]:
+    """What clerks print and post: report.xlsx (signed), report.html (the director's charts) and the 公示
+    lists per 乡镇, dated the period's first day so that their bytes are reproducible."""
+    label, county = str(period), ctx.county
+    out = {name: emit.to_output(frame, layout, label, county) for name, (frame, layout) in frames.items()}
+    items, created = out["line_items.parquet"], datetime(period.year, period.month, 1)
+    titles = benefit_titles(config.files)
+    changes_frame, recoveries_frame = out["changes.parquet"], out["recoveries.parquet"]
+    arrears_frame = items.filter(pl.col("kind") == "arrears")
+    write_report_xlsx(
+        ctx.staging / REPORT_XLSX,
+        county_name=config.name,
+        period=ctx.label,
+        items=items,
+        payments=out["payments.parquet"],
+        rejected=out["rejected.parquet"],
+        totals=totals,
+        changes=changes_frame if changes_frame.height else None,
+        arrears=arrears_frame if arrears_frame.height else None,
+        recoveries=recoveries_frame if recoveries_frame.height else None,
+        created=created,
+        benefit_names=titles,
+        column_names={s.name: s.zh for s in schema.columns.values()},
+    )
+    write_report_html(
+        ctx.staging / REPORT_HTML,
+        county_name=config.name,
+        period=ctx.label,
+        items=items,
+        totals=totals,
+        trend=list(trend),
+        created=created,
+        benefit_names=titles,
+    )
+    lists = write_gongshi(
+        ctx.staging,
+        items,
+        county_name=config.name,
+        period=ctx.label,
+        masking=load_gongshi(ctx.config_dir),
+        created=created,
+        benefit_names=titles,
+    )
+    per_township = dict(
+        items.filter(pl.col("status") == "paid").group_by("township").len().iter_rows()
+    )  # the rows of each list: its 乡镇's paid items
+    rows = {file_stem(str(k)): int(v) for k, v in per_township.items()}
+    listed = {name: rows.get(Path(name).stem, 0) for name in lists}
+    return {REPORT_XLSX: items.height, REPORT_HTML: items.height} | listed
 
 
 def _write_rejected_workbook(
