@@ -12,6 +12,7 @@ from subsidy_batch.errors import ConfigError
 from subsidy_batch.period import Period
 from subsidy_batch.roster.schema import SCHEMA_DIR, RosterSchema, load_schema
 from subsidy_batch.rules.conditions import Condition, Field, overlap, parse_condition
+from subsidy_batch.rules.layouts import BUILTIN, BankLayouts, load_bank_layouts
 from subsidy_batch.rules.strict import Node, read_yaml
 
 NOT_SET = "not set"
@@ -37,6 +38,7 @@ _COUNTY_KEYS = {
     "standards",
     "facility_benefits",  # yearly facility subsidies: read by facilities.py
     "min_home_hukou_share",  # below this share of home 户籍 codes a roster is refused as another county's
+    "bank_layouts",  # bank name -> layout under config/banks/, with a default; absent: today's CSV
 }
 DEFAULT_MIN_HOME_HUKOU_SHARE = Decimal("0.5")
 _SHARED_KEYS = {"title", "benefits", "terms"}
@@ -102,6 +104,7 @@ class CountyConfig:
     min_home_hukou_share: Decimal = DEFAULT_MIN_HOME_HUKOU_SHARE
     bank_memo: str = ""  # the memo of every bank record, a template of {period} and {county_name}
     account_digits: tuple[int, int] = (8, 30)  # from the schema's bank_account payable: (min, max) digits
+    bank_layouts: BankLayouts = BUILTIN  # the layout of each bank's file (rules/layouts.py)
 
     def memo(self, period: Period) -> str:
         return self.bank_memo.format(period=period, county_name=self.name)
@@ -366,6 +369,9 @@ def load_county(config_dir: Path, county: str, schema: RosterSchema | None = Non
                 )
             )
         files.append(src)
+    # a county that names no layout reads no layout file: its snapshot and run id stay as they were
+    layouts = load_bank_layouts(raw["bank_layouts"], config_dir) if "bank_layouts" in raw else BUILTIN
+    files += [p for p in layouts.files if p not in files]
     names = [r.name for r in rules]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
@@ -387,6 +393,7 @@ def load_county(config_dir: Path, county: str, schema: RosterSchema | None = Non
         min_home_hukou_share=home_share,
         bank_memo=raw["bank_memo"].template(period="2024-05", county_name="县"),
         account_digits=schema.account_digits,
+        bank_layouts=layouts,
     )
 
 
