@@ -41,13 +41,23 @@ def _payees() -> pl.DataFrame:
 
 
 @pytest.mark.parametrize("name", LAYOUTS)
-def test_each_layout_writes_a_file_and_parses_it_back_by_the_same_declaration(tmp_path: Path, name: str) -> None:
+def test_each_layout_writes_a_file_and_parses_it_back_by_the_same_declaration(
+    tmp_path: Path, name: str
+) -> None:
     layout = load_layout(BANKS / f"{name}.yaml")
     (written,) = write_bank_files(
-        _payees(), tmp_path, "jiaxiang-2024-05-1-0123456789", "2024-05", "2024-05 嘉祥县 养老补贴", "gb18030",
+        _payees(),
+        tmp_path,
+        "jiaxiang-2024-05-1-0123456789",
+        "2024-05",
+        "2024-05 嘉祥县 养老补贴",
+        "gb18030",
         layouts=BankLayouts(layout),
     )
-    assert written.path.name == f"bank_01_嘉祥农村商业银行.{ {'csv': 'csv', 'fixed': 'txt', 'xlsx': 'xlsx'}[name] }"
+    assert (
+        written.path.name
+        == f"bank_01_嘉祥农村商业银行.{ {'csv': 'csv', 'fixed': 'txt', 'xlsx': 'xlsx'}[name] }"
+    )
     assert (written.items, written.total_fen) == (3, 107051)  # 80.00 + 990.50 + 0.01 yuan
     control, details = read_bank_file(written.path, "gb18030", layout=layout)
     assert control["batch_id"] == "jiaxiang-2024-05-1-0123456789"
@@ -57,7 +67,11 @@ def test_each_layout_writes_a_file_and_parses_it_back_by_the_same_declaration(tm
     assert details.get_column("reference").to_list() == [
         f"jiaxiang-2024-05-1-0123456789-00000{i}" for i in (1, 2, 3)
     ]
-    assert details.get_column("id_number").to_list() == ["370829193905050022", "370829194001010011", "37082919450707003X"]
+    assert details.get_column("id_number").to_list() == [
+        "370829193905050022",
+        "370829194001010011",
+        "37082919450707003X",
+    ]
     assert details.get_column("amount_fen").to_list() == [99050, 8000, 1]
     assert details.get_column("account").to_list()[2] == "622840000000000000000000000003"  # 30 digits kept
     # the csv layout neutralises a formula-like name (a spreadsheet opens it); fixed text and a text cell need not
@@ -66,7 +80,12 @@ def test_each_layout_writes_a_file_and_parses_it_back_by_the_same_declaration(tm
     # the same rows give the same bytes (the workbook's times are fixed)
     first = written.path.read_bytes()
     write_bank_files(
-        _payees(), tmp_path, "jiaxiang-2024-05-1-0123456789", "2024-05", "2024-05 嘉祥县 养老补贴", "gb18030",
+        _payees(),
+        tmp_path,
+        "jiaxiang-2024-05-1-0123456789",
+        "2024-05",
+        "2024-05 嘉祥县 养老补贴",
+        "gb18030",
         layouts=BankLayouts(layout),
     )
     assert written.path.read_bytes() == first
@@ -74,7 +93,9 @@ def test_each_layout_writes_a_file_and_parses_it_back_by_the_same_declaration(tm
 
 def test_the_fixed_layout_counts_widths_in_gb18030_bytes_and_ends_with_a_trailer(tmp_path: Path) -> None:
     layout = load_layout(BANKS / "fixed.yaml")
-    (written,) = write_bank_files(_payees(), tmp_path, "b-1", "2024-05", "memo", "utf-8", layouts=BankLayouts(layout))
+    (written,) = write_bank_files(
+        _payees(), tmp_path, "b-1", "2024-05", "memo", "utf-8", layouts=BankLayouts(layout)
+    )
     lines = written.path.read_bytes().split(b"\r\n")
     assert lines[-1] == b""  # every record ends with CRLF
     header, details, trailer = lines[0], lines[1:-2], lines[-2]
@@ -97,7 +118,9 @@ def test_the_csv_declaration_is_the_built_in_layout() -> None:
     assert replace(loaded, source=None) == BUILTIN_CSV
 
 
-@pytest.mark.parametrize("run", ["jiaxiang/2024-03", "jiaxiang/2024-04", "youyi/2024-04", "anqiu/facilities-2024"])
+@pytest.mark.parametrize(
+    "run", ["jiaxiang/2024-03", "jiaxiang/2024-04", "youyi/2024-04", "anqiu/facilities-2024"]
+)
 def test_the_csv_layout_writes_the_stored_runs_bank_files_byte_for_byte(tmp_path: Path, run: str) -> None:
     run_dir = ROOT / "runs" / run
     manifest = yaml.safe_load((run_dir / "manifest.json").read_text(encoding="utf-8"))  # JSON is YAML
@@ -105,7 +128,11 @@ def test_the_csv_layout_writes_the_stored_runs_bank_files_byte_for_byte(tmp_path
     if "facility_id" in payments.columns:
         payments = payments.rename({"facility_id": "id_number"})
     payments = payments.with_columns(amount_fen=(pl.col("amount") * 100).cast(pl.Int64))
-    config = load_county(run_dir / "input" / "config", manifest["county"], load_schema(schema_dir=run_dir / "input" / "schemas"))
+    config = load_county(
+        run_dir / "input" / "config",
+        manifest["county"],
+        load_schema(schema_dir=run_dir / "input" / "schemas"),
+    )
     assert config.bank_layouts is BUILTIN  # a stored run names no layout
     if manifest["kind"] == "monthly":
         memo = config.memo(Period.parse(manifest["period"]))
@@ -113,11 +140,18 @@ def test_the_csv_layout_writes_the_stored_runs_bank_files_byte_for_byte(tmp_path
     else:
         period = str(manifest["year"])
         facilities = load_facility_config(
-            run_dir / "input" / "config", manifest["county"], load_schema("facility", run_dir / "input" / "schemas")
+            run_dir / "input" / "config",
+            manifest["county"],
+            load_schema("facility", run_dir / "input" / "schemas"),
         )
         memo = facilities.memo(manifest["year"])
     written = write_bank_files(
-        payments, tmp_path, manifest["run_id"], period, memo, config.bank_file_encoding,
+        payments,
+        tmp_path,
+        manifest["run_id"],
+        period,
+        memo,
+        config.bank_file_encoding,
         layouts=BankLayouts(load_layout(BANKS / "csv.yaml")),
     )
     stored = sorted((run_dir / "bank").iterdir())
@@ -138,12 +172,18 @@ def test_cao_county_maps_two_banks_to_the_fixed_and_xlsx_layouts_and_its_run_ver
     assert config.bank_layouts.for_bank("中国邮政储蓄银行曹县支行").name == "xlsx"
     assert config.bank_layouts.for_bank("any other bank").name == "csv"
     result = run_month(
-        RunRequest(Period(2024, 5), "caoxian", runs_dir=tmp_path, config_dir=CONFIG, rosters_dir=ROOT / "rosters")
+        RunRequest(
+            Period(2024, 5), "caoxian", runs_dir=tmp_path, config_dir=CONFIG, rosters_dir=ROOT / "rosters"
+        )
     )
     names = sorted(p.name for p in (result.run_dir / "bank").iterdir())
     assert [n.rsplit(".", 1)[1] for n in names] == ["csv", "xlsx", "txt", "csv"]
     # the layout files are part of the run's snapshot and fingerprint
-    assert {c["file"] for c in result.manifest["config"]} >= {"banks/csv.yaml", "banks/fixed.yaml", "banks/xlsx.yaml"}
+    assert {c["file"] for c in result.manifest["config"]} >= {
+        "banks/csv.yaml",
+        "banks/fixed.yaml",
+        "banks/xlsx.yaml",
+    }
     assert (result.run_dir / "input" / "config" / "banks" / "fixed.yaml").is_file()
     bank_total = sum(Decimal(o["total"]) for o in result.manifest["outputs"] if o["file"].startswith("bank/"))
     assert bank_total == Decimal(result.manifest["totals"]["paid_amount"])
@@ -166,7 +206,9 @@ def _edit(path: Path, edit: object) -> None:
 def test_a_width_written_as_text_is_a_load_error_naming_file_and_key(config_dir: Path) -> None:
     path = config_dir / "banks" / "fixed.yaml"
     _edit(path, lambda d: d["records"]["detail"]["fields"][2].update(width="200"))
-    with pytest.raises(ConfigError, match=r"fixed\.yaml: records\.detail\.fields\[2\]\.width: expected a whole number"):
+    with pytest.raises(
+        ConfigError, match=r"fixed\.yaml: records\.detail\.fields\[2\]\.width: expected a whole number"
+    ):
         load_layout(path)
 
 
@@ -180,13 +222,17 @@ def test_a_layout_without_a_batch_id_is_refused(config_dir: Path) -> None:
 def test_a_county_naming_an_unknown_layout_is_a_load_error(config_dir: Path) -> None:
     path = config_dir / "counties" / "jiaxiang.yaml"
     _edit(path, lambda d: d.update(bank_layouts={"default": "csv", "by_bank": {"嘉祥农村商业银行": "swift"}}))
-    with pytest.raises(ConfigError, match=r"jiaxiang\.yaml: bank_layouts\.by_bank\.嘉祥农村商业银行: no layout 'swift'"):
+    with pytest.raises(
+        ConfigError, match=r"jiaxiang\.yaml: bank_layouts\.by_bank\.嘉祥农村商业银行: no layout 'swift'"
+    ):
         load_county(config_dir, "jiaxiang")
 
 
 def test_a_tampered_trailer_fails_the_read_back(tmp_path: Path) -> None:
     layout = load_layout(BANKS / "fixed.yaml")
-    (written,) = write_bank_files(_payees(), tmp_path, "b-1", "2024-05", "memo", "gb18030", layouts=BankLayouts(layout))
+    (written,) = write_bank_files(
+        _payees(), tmp_path, "b-1", "2024-05", "memo", "gb18030", layouts=BankLayouts(layout)
+    )
     data = written.path.read_bytes().replace(b"T0000000003", b"T0000000004")
     written.path.write_bytes(data)
     control, details = read_bank_file(written.path, "gb18030", layout=layout)

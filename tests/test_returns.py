@@ -30,7 +30,9 @@ runner = CliRunner()
 def caoxian_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Cao County, 2024-05, from its sample roster: four banks in the csv, xlsx and fixed layouts."""
     runs = tmp_path_factory.mktemp("runs")
-    request = RunRequest(Period(2024, 5), "caoxian", runs_dir=runs, config_dir=CONFIG, rosters_dir=ROOT / "rosters")
+    request = RunRequest(
+        Period(2024, 5), "caoxian", runs_dir=runs, config_dir=CONFIG, rosters_dir=ROOT / "rosters"
+    )
     return run_month(request).run_dir
 
 
@@ -56,7 +58,9 @@ def _nothing_recorded(run_dir: Path) -> bool:
     return returns_of(run_dir).height == 0
 
 
-def test_the_round_trip_runs_in_every_layout_and_the_run_still_verifies(caoxian: Path, tmp_path: Path) -> None:
+def test_the_round_trip_runs_in_every_layout_and_the_run_still_verifies(
+    caoxian: Path, tmp_path: Path
+) -> None:
     written = synth_returns(caoxian, 0.05, 5, tmp_path / "results")
     assert [w.path.suffix for w in written] == [".csv", ".xlsx", ".txt", ".csv"]
     recorded = [import_returns(caoxian, w.path, config_dir=CONFIG) for w in written]
@@ -67,14 +71,22 @@ def test_the_round_trip_runs_in_every_layout_and_the_run_still_verifies(caoxian:
     assert frame.height == payments.height
     assert frame.get_column("amount").sum() == payments.get_column("amount").sum()
     assert frame.filter(pl.col("status") == "failed").height == sum(w.failed for w in written) > 0
-    assert set(frame.get_column("reason").drop_nulls()) <= {"name_mismatch", "no_such_account", "account_closed", "account_frozen", "other"}
+    assert set(frame.get_column("reason").drop_nulls()) <= {
+        "name_mismatch",
+        "no_such_account",
+        "account_closed",
+        "account_frozen",
+        "other",
+    }
     # the failed lines keep the bank's own code and text; succeeded lines have none
     ok = frame.filter(pl.col("status") == "succeeded")
     assert ok.get_column("reason").null_count() == ok.get_column("bank_reason_text").null_count() == ok.height
     for done in recorded:
         folder = done.record_dir
         assert folder.parent.name == done.record["run_id"] and folder.parent.parent.name == "2024-05.returns"
-        assert sorted(p.name for p in folder.iterdir()) == sorted([done.record["file"], "reasons.yaml", "returns.json", "returns.parquet"])
+        assert sorted(p.name for p in folder.iterdir()) == sorted(
+            [done.record["file"], "reasons.yaml", "returns.json", "returns.parquet"]
+        )
     verdict = verify_run(caoxian)
     assert verdict.identical, verdict.differing
 
@@ -86,7 +98,9 @@ def test_a_partial_failure_is_summed_by_reason(jiaxiang: Path, tmp_path: Path) -
     frame = returns_of(jiaxiang)
     failed = frame.filter(pl.col("status") == "failed")
     assert 0 < s["failed"]["count"] == failed.height < frame.height
-    assert Decimal(s["failed"]["amount"]) + Decimal(s["succeeded"]["amount"]) == frame.get_column("amount").sum()
+    assert (
+        Decimal(s["failed"]["amount"]) + Decimal(s["succeeded"]["amount"]) == frame.get_column("amount").sum()
+    )
     by_reason = {k: v["count"] for k, v in s["failed"]["by_reason"].items() if v["count"]}
     assert by_reason == dict(failed.group_by("reason").len().iter_rows())
     # the ledger's view: the paid line items behind each failed line
@@ -106,12 +120,17 @@ def test_a_result_for_another_batch_is_refused(jiaxiang: Path, tmp_path: Path) -
     march = tmp_path / "runs" / "jiaxiang" / "2024-03"
     shutil.copytree(ROOT / "runs" / "jiaxiang" / "2024-03", march)
     path = _result(march, tmp_path)
-    with pytest.raises(ReturnsError, match=r"answers batch 'jiaxiang-2024-03-1-[0-9a-f]{10}', not this run's batch jiaxiang-2024-04-1-"):
+    with pytest.raises(
+        ReturnsError,
+        match=r"answers batch 'jiaxiang-2024-03-1-[0-9a-f]{10}', not this run's batch jiaxiang-2024-04-1-",
+    ):
         import_returns(jiaxiang, path, config_dir=CONFIG)
     assert _nothing_recorded(jiaxiang)
 
 
-def test_a_duplicate_import_is_refused_and_so_is_a_second_answer_to_the_same_bank_file(jiaxiang: Path, tmp_path: Path) -> None:
+def test_a_duplicate_import_is_refused_and_so_is_a_second_answer_to_the_same_bank_file(
+    jiaxiang: Path, tmp_path: Path
+) -> None:
     path = _result(jiaxiang, tmp_path)
     import_returns(jiaxiang, path, config_dir=CONFIG)
     with pytest.raises(ReturnsError, match=r"was already imported on .*; a result is recorded once"):
@@ -137,7 +156,10 @@ def test_tampered_totals_are_refused(jiaxiang: Path, tmp_path: Path) -> None:
     head = _lines(path)[0].split(",")
     head[5] = f"{Decimal(head[5]) + 1:.2f}"  # one yuan more in the control record
     _tamper(path, _lines(path)[0], ",".join(head))
-    with pytest.raises(ReturnsError, match=r"its control record states \d+ lines and [0-9.]+ yuan, .*the totals do not add up"):
+    with pytest.raises(
+        ReturnsError,
+        match=r"its control record states \d+ lines and [0-9.]+ yuan, .*the totals do not add up",
+    ):
         import_returns(jiaxiang, path, config_dir=CONFIG)
     assert _nothing_recorded(jiaxiang)
 
@@ -161,7 +183,9 @@ def test_an_unknown_reference_is_refused(jiaxiang: Path, tmp_path: Path) -> None
     reference = _lines(path)[1].split(",")[1]
     forged = reference[:-6] + "999999"
     _tamper(path, reference + ",", forged + ",")
-    with pytest.raises(ReturnsError, match=rf"answers reference {forged}, which bank/bank_01_.*\.csv never sent"):
+    with pytest.raises(
+        ReturnsError, match=rf"answers reference {forged}, which bank/bank_01_.*\.csv never sent"
+    ):
         import_returns(jiaxiang, path, config_dir=CONFIG)
     assert _nothing_recorded(jiaxiang)
 
@@ -211,18 +235,63 @@ def test_bank_reason_texts_map_to_the_closed_set_of_codes(text: str, code: str) 
     assert load_reasons(CONFIG).code("", text) == code
 
 
-def test_the_command_line_summarises_per_bank_and_refuses_with_exit_12(jiaxiang: Path, tmp_path: Path) -> None:
+def test_the_command_line_summarises_per_bank_and_refuses_with_exit_12(
+    jiaxiang: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "results"
-    made = runner.invoke(app, ["synth-returns", str(jiaxiang), "--fail-rate", "0.3", "--seed", "2", "--out", str(out)])
+    made = runner.invoke(
+        app, ["synth-returns", str(jiaxiang), "--fail-rate", "0.3", "--seed", "2", "--out", str(out)]
+    )
     assert made.exit_code == 0, made.output
     files = sorted(out.iterdir())
     assert len(files) == 4
     done = runner.invoke(app, ["returns", str(jiaxiang), str(files[0]), "--config-dir", str(CONFIG)])
     assert done.exit_code == 0, done.output
     assert "succeeded" in done.stdout and "failed" in done.stdout and "recorded in" in done.stdout
-    again = runner.invoke(app, ["returns", str(jiaxiang), str(files[0]), "--config-dir", str(CONFIG), "--json"])
+    again = runner.invoke(
+        app, ["returns", str(jiaxiang), str(files[0]), "--config-dir", str(CONFIG), "--json"]
+    )
     assert again.exit_code == 12
     payload = json.loads(again.stdout)
     assert payload["error"] == "returns" and "already imported" in payload["message"]
-    wrong = runner.invoke(app, ["returns", str(jiaxiang), str(files[1]), "--bank", "no such bank", "--config-dir", str(CONFIG)])
+    wrong = runner.invoke(
+        app, ["returns", str(jiaxiang), str(files[1]), "--bank", "no such bank", "--config-dir", str(CONFIG)]
+    )
     assert wrong.exit_code == 12 and "--bank 'no such bank' is not a bank of" in wrong.stderr
+
+
+def test_a_fixed_width_result_with_a_tampered_trailer_is_refused(caoxian: Path, tmp_path: Path) -> None:
+    path = _result(caoxian, tmp_path, index=2)  # 曹县农村商业银行, fixed layout
+    assert path.suffix == ".txt"
+    data = path.read_bytes()
+    trailer = data.removesuffix(b"\r\n").rsplit(b"\r\n", 1)[1]
+    total = trailer[11:29]
+    forged = str(int(total) + 100).zfill(18).encode()  # one yuan more, in fen
+    path.write_bytes(data.replace(b"T" + trailer[1:11] + total, b"T" + trailer[1:11] + forged))
+    with pytest.raises(ReturnsError, match="the totals do not add up, so nothing was recorded"):
+        import_returns(caoxian, path, config_dir=CONFIG)
+    assert _nothing_recorded(caoxian)
+
+
+def test_a_recorded_result_that_was_altered_afterwards_is_not_listed(jiaxiang: Path, tmp_path: Path) -> None:
+    done = import_returns(jiaxiang, _result(jiaxiang, tmp_path), config_dir=CONFIG)
+    parquet = done.record_dir / "returns.parquet"
+    frame = pl.read_parquet(parquet).with_columns(status=pl.lit("succeeded"), reason=pl.lit(None, pl.String))
+    frame = frame.with_columns(name=pl.lit("改写"))  # what anyone editing the record could do
+    frame.write_parquet(parquet)
+    with pytest.raises(ReturnsError, match=r"returns\.parquet does not match its checksum"):
+        returns_of(jiaxiang)
+
+
+def test_a_facility_runs_results_name_the_facilities_line_items(tmp_path: Path) -> None:
+    run_dir = tmp_path / "runs" / "anqiu" / "facilities-2024"
+    shutil.copytree(ROOT / "runs" / "anqiu" / "facilities-2024", run_dir)
+    for written in synth_returns(run_dir, 0.5, 3, tmp_path / "results"):
+        import_returns(run_dir, written.path, config_dir=CONFIG)
+    failed = returns_of(run_dir).filter(pl.col("status") == "failed")
+    items = returned_items(run_dir)
+    assert failed.height > 0
+    assert set(items.get_column("facility_id")) == set(failed.get_column("id_number"))
+    assert items.get_column("amount").sum() == failed.get_column("amount").sum()
+    verdict = verify_run(run_dir)
+    assert verdict.identical, verdict.differing

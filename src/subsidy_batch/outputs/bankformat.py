@@ -64,7 +64,12 @@ def detail_exprs(record: Record, values: dict[str, pl.Expr]) -> list[pl.Expr]:
 
 
 def write_text(
-    path: Path, layout: Layout, records: Records, encoding: str, control: dict[str, str], details: pl.DataFrame
+    path: Path,
+    layout: Layout,
+    records: Records,
+    encoding: str,
+    control: dict[str, str],
+    details: pl.DataFrame,
 ) -> None:
     """Write a text file: header, details (columns in the detail record's order), trailer; CRLF line ends."""
     with path.open("wb") as out:
@@ -85,7 +90,9 @@ def write_text(
             for row in details.iter_rows():
                 out.write(_fixed(records.detail, list(row), encoding, path))
         if records.trailer is not None:
-            out.write(_line(layout, records.trailer, control_values(records.trailer, control), encoding, path))
+            out.write(
+                _line(layout, records.trailer, control_values(records.trailer, control), encoding, path)
+            )
 
 
 def _line(layout: Layout, record: Record, values: list[str], encoding: str, path: Path) -> bytes:
@@ -154,7 +161,9 @@ def read_text(
     except UnicodeDecodeError as exc:
         raise BankFileError(f"{path.name}: the detail records cannot be read as {encoding}") from exc
     except pl.exceptions.PolarsError as exc:
-        raise BankFileError(f"{path.name}: the detail records do not have the layout's {len(names)} fields") from exc
+        raise BankFileError(
+            f"{path.name}: the detail records do not have the layout's {len(names)} fields"
+        ) from exc
     if details.width != len(names):
         raise BankFileError(f"{path.name}: the detail records do not have the layout's {len(names)} fields")
     return control, details
@@ -170,7 +179,9 @@ def _parse_control(
     if len(values) != len(record.fields) or (record.has("record") and values[0] != record.code):
         kind = "control record" if where == "first" else "trailer record"
         raise BankFileError(f"{path.name}: the {where} record is not the layout's {kind} ({layout.name})")
-    return {f.source: v for f, v in zip(record.fields, values, strict=True) if f.source not in ("text", "blank")}
+    return {
+        f.source: v for f, v in zip(record.fields, values, strict=True) if f.source not in ("text", "blank")
+    }
 
 
 def _split_fixed(record: Record, line: bytes, encoding: str, path: Path) -> list[str]:
@@ -190,7 +201,10 @@ def _split_fixed(record: Record, line: bytes, encoding: str, path: Path) -> list
 
 def _read_fixed(record: Record, body: bytes, encoding: str, path: Path, text_fields: bool) -> pl.DataFrame:
     lines = body.removesuffix(CRLF).split(CRLF)
-    wanted = [True if text_fields else f.source in ("record", "amount", "reference", "id_number") for f in record.fields]
+    wanted = [
+        True if text_fields else f.source in ("record", "amount", "reference", "id_number")
+        for f in record.fields
+    ]
     rows = []
     try:
         for number, line in enumerate(lines, start=1):
@@ -208,14 +222,20 @@ def _read_fixed(record: Record, body: bytes, encoding: str, path: Path, text_fie
 # ---- an .xlsx sheet ---------------------------------------------------------------------------------------
 
 
-def write_xlsx(path: Path, sheet: str, records: Records, control: dict[str, str], details: pl.DataFrame) -> None:
+def write_xlsx(
+    path: Path, sheet: str, records: Records, control: dict[str, str], details: pl.DataFrame
+) -> None:
     """Row 1: the header's label and value cells; row 2: the detail labels; one row per line; the trailer
     (合计) row. Text stays text (IDs and accounts never become numbers), amounts are numbers with 2
     decimals, counts and sequence numbers whole numbers."""
     from datetime import datetime
 
-    options = {"constant_memory": True, "strings_to_numbers": False, "strings_to_formulas": False,
-               "strings_to_urls": False}
+    options = {
+        "constant_memory": True,
+        "strings_to_numbers": False,
+        "strings_to_formulas": False,
+        "strings_to_urls": False,
+    }
     try:
         book = xlsxwriter.Workbook(str(path), options)
         book.set_properties({"created": datetime(*CREATED)})
@@ -229,7 +249,14 @@ def write_xlsx(path: Path, sheet: str, records: Records, control: dict[str, str]
                 if spec.label:
                     ws.write_string(row, c, spec.label, bold)
                     c += 1
-                _cell(ws, row, c, spec, _value(spec, control) if spec.source != "record" else records.header.code, money)
+                _cell(
+                    ws,
+                    row,
+                    c,
+                    spec,
+                    _value(spec, control) if spec.source != "record" else records.header.code,
+                    money,
+                )
                 c += 1
             row += 1
         for c, spec in enumerate(records.detail.fields):
@@ -282,7 +309,9 @@ def read_xlsx(path: Path, sheet: str, records: Records, amount: str) -> tuple[di
         for spec in records.header.fields:
             if spec.label:
                 if c >= len(cells) or cells[c] != spec.label:
-                    raise BankFileError(f"{path.name}: the first row is not the layout's header ({spec.label} missing)")
+                    raise BankFileError(
+                        f"{path.name}: the first row is not the layout's header ({spec.label} missing)"
+                    )
                 c += 1
             if spec.source not in ("text", "blank", "record"):
                 control[spec.source] = _from_cell(spec, cells[c] if c < len(cells) else "", amount, path)
@@ -290,7 +319,9 @@ def read_xlsx(path: Path, sheet: str, records: Records, amount: str) -> tuple[di
         at = 1
     labels = [spec.label or spec.text for spec in records.detail.fields]
     if len(rows) <= at or rows[at][: len(labels)] != labels:
-        raise BankFileError(f"{path.name}: row {at + 1} is not the layout's column headers ({', '.join(labels)})")
+        raise BankFileError(
+            f"{path.name}: row {at + 1} is not the layout's column headers ({', '.join(labels)})"
+        )
     body = rows[at + 1 :]
     if records.trailer is not None:
         first = next((i for i, s in enumerate(records.trailer.fields) if s.source == "record"), None)
@@ -302,7 +333,10 @@ def read_xlsx(path: Path, sheet: str, records: Records, amount: str) -> tuple[di
         body = body[:-1]
     names = columns(records.detail)
     lines = [
-        [_from_cell(spec, r[c] if c < len(r) else "", amount, path) for c, spec in enumerate(records.detail.fields)]
+        [
+            _from_cell(spec, r[c] if c < len(r) else "", amount, path)
+            for c, spec in enumerate(records.detail.fields)
+        ]
         for r in body
     ]
     return control, pl.DataFrame(lines, schema={n: pl.String for n in names}, orient="row")
@@ -314,7 +348,9 @@ def _from_cell(spec: FieldSpec, value: str, amount: str, path: Path) -> str:
         try:
             number = Decimal(value)
         except InvalidOperation as exc:
-            raise BankFileError(f"{path.name}: {spec.label or spec.source} {value!r} is not an amount") from exc
+            raise BankFileError(
+                f"{path.name}: {spec.label or spec.source} {value!r} is not an amount"
+            ) from exc
         fen = int((number * 100).to_integral_value())
         if float(Decimal(fen) / 100) != float(number):
             raise BankFileError(f"{path.name}: {spec.label or spec.source} {value!r} is finer than a fen")

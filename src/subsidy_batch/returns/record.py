@@ -99,7 +99,9 @@ def parse_result(path: Path, layout: Layout, encoding: str) -> tuple[dict[str, o
     )
 
 
-def _choose(run: SentRun, path: Path, bank_name: str | None) -> tuple[SentFile, dict[str, object], pl.DataFrame]:
+def _choose(
+    run: SentRun, path: Path, bank_name: str | None
+) -> tuple[SentFile, dict[str, object], pl.DataFrame]:
     """The bank file a result answers: the one named by --bank, else the one whose layout reads the
     result and whose bank the result names (or the only one in that layout)."""
     if not run.files:
@@ -124,7 +126,9 @@ def _choose(run: SentRun, path: Path, bank_name: str | None) -> tuple[SentFile, 
         named = [f for f in candidates if control["bank_name"] in (f.bank_name, bank.neutralise(f.bank_name))]
         if len(named) == 1 or (len(candidates) == 1 and not control["bank_name"]):
             return (named or candidates)[0], control, lines
-        problems.append(f"as {layout_name}: it names bank {control['bank_name']!r}; say which bank with --bank")
+        problems.append(
+            f"as {layout_name}: it names bank {control['bank_name']!r}; say which bank with --bank"
+        )
     raise ReturnsError(
         f"{path.name} is not a result file for any bank file of {run.run_dir} ({'; '.join(problems)})"
     )
@@ -134,7 +138,9 @@ def _parse(sent: SentFile, path: Path) -> tuple[dict[str, object], pl.DataFrame]
     try:
         return parse_result(path, sent.layout, sent.encoding)
     except BankFileError as exc:
-        raise ReturnsError(f"{path.name} is not a result file in the {sent.layout.name} layout of {sent.file}: {exc}") from exc
+        raise ReturnsError(
+            f"{path.name} is not a result file in the {sent.layout.name} layout of {sent.file}: {exc}"
+        ) from exc
 
 
 def _refuse_other_batch(run: SentRun, control: dict[str, object], name: str) -> None:
@@ -144,20 +150,28 @@ def _refuse_other_batch(run: SentRun, control: dict[str, object], name: str) -> 
     )
 
 
-def check(run: SentRun, sent: SentFile, control: dict[str, object], lines: pl.DataFrame, name: str) -> pl.DataFrame:
+def check(
+    run: SentRun, sent: SentFile, control: dict[str, object], lines: pl.DataFrame, name: str
+) -> pl.DataFrame:
     """Every check of a result against the bank file it answers; returns the sent lines joined with the
     answers. Raises ReturnsError with the first problem found."""
     if control["batch_id"] != run.manifest.run_id:
         _refuse_other_batch(run, control, name)
     if control["bank_name"] and control["bank_name"] not in (sent.bank_name, bank.neutralise(sent.bank_name)):
-        raise ReturnsError(f"{name} is the result of bank {control['bank_name']!r}, not of {sent.bank_name} ({sent.file})")
+        raise ReturnsError(
+            f"{name} is the result of bank {control['bank_name']!r}, not of {sent.bank_name} ({sent.file})"
+        )
     twice = lines.filter(pl.col("reference").is_duplicated())
     if twice.height:
-        raise ReturnsError(f"{name} answers reference {twice.item(0, 'reference')} twice; a bank answers each line once")
+        raise ReturnsError(
+            f"{name} answers reference {twice.item(0, 'reference')} twice; a bank answers each line once"
+        )
     sent_lines = sent.lines()
     unknown = lines.join(sent_lines, on="reference", how="anti")
     if unknown.height:
-        raise ReturnsError(f"{name} answers reference {unknown.item(0, 'reference')}, which {sent.file} never sent")
+        raise ReturnsError(
+            f"{name} answers reference {unknown.item(0, 'reference')}, which {sent.file} never sent"
+        )
     missing = sent_lines.join(lines, on="reference", how="anti")
     if missing.height:
         raise ReturnsError(
@@ -178,7 +192,9 @@ def check(run: SentRun, sent: SentFile, control: dict[str, object], lines: pl.Da
         & (pl.col("id_number_returned") != pl.col("id_number"))
     )
     if other_id.height:
-        raise ReturnsError(f"{name}: reference {other_id.item(0, 'reference')} returns another ID number than was sent")
+        raise ReturnsError(
+            f"{name}: reference {other_id.item(0, 'reference')} returns another ID number than was sent"
+        )
     lines_fen = int(lines.get_column("amount_fen").sum())
     stated = (control["items"], Decimal(str(control["total"])))
     if stated != (lines.height, bank.fen_to_yuan(lines_fen)) or stated != (sent.items, sent.total):
@@ -190,13 +206,17 @@ def check(run: SentRun, sent: SentFile, control: dict[str, object], lines: pl.Da
     for status in ("succeeded", "failed"):
         of = lines.filter(pl.col("status") == status)
         count, fen = control.get(f"{status}_count"), control.get(f"{status}_total")
-        if (count is not None and count != of.height) or (fen is not None and fen != int(of.get_column("amount_fen").sum())):
+        if (count is not None and count != of.height) or (
+            fen is not None and fen != int(of.get_column("amount_fen").sum())
+        ):
             raise ReturnsError(
                 f"{name}: its control record's {status} count or total disagrees with its {status} lines "
                 f"({of.height}, {fen_text(int(of.get_column('amount_fen').sum()))} yuan); nothing was recorded"
             )
     no_reason = joined.filter(
-        (pl.col("status") == "failed") & (pl.col("bank_reason_text") == "") & (pl.col("bank_reason_code").fill_null("") == "")
+        (pl.col("status") == "failed")
+        & (pl.col("bank_reason_text") == "")
+        & (pl.col("bank_reason_code").fill_null("") == "")
     )
     if no_reason.height:
         raise ReturnsError(f"{name}: failed line {no_reason.item(0, 'reference')} gives no reason")
@@ -224,20 +244,26 @@ def _frame(run: SentRun, sent: SentFile, joined: pl.DataFrame, reasons: Reasons)
         fen_to_decimal(pl.col("amount_fen")).alias("amount"),
         "status",
         pl.Series("reason", codes, pl.String),
-        pl.when(failed & (pl.col("bank_reason_code") != "")).then(pl.col("bank_reason_code")).alias("bank_reason_code"),
-        pl.when(failed & (pl.col("bank_reason_text") != "")).then(pl.col("bank_reason_text")).alias("bank_reason_text"),
+        pl.when(failed & (pl.col("bank_reason_code") != ""))
+        .then(pl.col("bank_reason_code"))
+        .alias("bank_reason_code"),
+        pl.when(failed & (pl.col("bank_reason_text") != ""))
+        .then(pl.col("bank_reason_text"))
+        .alias("bank_reason_text"),
     ).cast(RETURNS)
 
 
 def summary(frame: pl.DataFrame) -> dict[str, Any]:
     """Succeeded count and amount; failed count and amount, in all and by reason code."""
+
     def part(rows: pl.DataFrame) -> dict[str, Any]:
         return {"count": rows.height, "amount": f"{rows.get_column('amount').sum() or Decimal(0):.2f}"}
 
     failed = frame.filter(pl.col("status") == "failed")
     return {
         "succeeded": part(frame.filter(pl.col("status") == "succeeded")),
-        "failed": part(failed) | {"by_reason": {code: part(failed.filter(pl.col("reason") == code)) for code in REASON_CODES}},
+        "failed": part(failed)
+        | {"by_reason": {code: part(failed.filter(pl.col("reason") == code)) for code in REASON_CODES}},
     }
 
 
@@ -279,7 +305,9 @@ def import_returns(
         return _write(run, sent, path, digest, frame, reasons)
 
 
-def _write(run: SentRun, sent: SentFile, path: Path, digest: str, frame: pl.DataFrame, reasons: Reasons) -> Imported:
+def _write(
+    run: SentRun, sent: SentFile, path: Path, digest: str, frame: pl.DataFrame, reasons: Reasons
+) -> Imported:
     root = run.returns_dir
     target = root / f"{Path(sent.file).stem}-{digest[:10]}"
     staging = root / f".{target.name}.tmp-{os.getpid()}"
@@ -305,7 +333,9 @@ def _write(run: SentRun, sent: SentFile, path: Path, digest: str, frame: pl.Data
             "file": path.name,
             "file_sha256": digest,
             "reasons": {"file": reasons.source.name, "sha256": emit.sha256_file(reasons.source)},
-            "outputs": [{"file": PARQUET, "rows": frame.height, "sha256": emit.sha256_file(staging / PARQUET)}],
+            "outputs": [
+                {"file": PARQUET, "rows": frame.height, "sha256": emit.sha256_file(staging / PARQUET)}
+            ],
             "summary": summary(frame),
             "imported_at": now_local(),
         }
@@ -314,7 +344,9 @@ def _write(run: SentRun, sent: SentFile, path: Path, digest: str, frame: pl.Data
     except OSError as exc:
         shutil.rmtree(staging, ignore_errors=True)
         if exc.errno in (errno.EEXIST, errno.ENOTEMPTY):
-            raise ReturnsError(f"{path.name} was already imported ({target}); a result is recorded once") from exc
+            raise ReturnsError(
+                f"{path.name} was already imported ({target}); a result is recorded once"
+            ) from exc
         raise StorageError(f"cannot record the result under {root}: {exc.strerror or exc}") from exc
     return Imported(target, record)
 
@@ -337,7 +369,9 @@ def _locked(run: SentRun):  # type: ignore[no-untyped-def]
                 continue
             except PermissionError:
                 pass
-            raise RunLockedError(f"another import into {run.run_dir} is in progress (process {holder}); try again") from None
+            raise RunLockedError(
+                f"another import into {run.run_dir} is in progress (process {holder}); try again"
+            ) from None
     else:
         raise RunLockedError(f"another import into {run.run_dir} is in progress; try again")
     try:
@@ -375,7 +409,12 @@ def returned_items(run_dir: Path) -> pl.DataFrame:
     paid = items.filter(pl.col("status") == "paid")
     return paid.join(
         failed.select(
-            pl.col("id_number").alias(key), "reference", "bank_name", "reason", "bank_reason_code", "bank_reason_text"
+            pl.col("id_number").alias(key),
+            "reference",
+            "bank_name",
+            "reason",
+            "bank_reason_code",
+            "bank_reason_text",
         ),
         on=key,
         how="inner",

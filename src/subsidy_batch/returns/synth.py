@@ -42,7 +42,9 @@ def synth_returns(run_dir: Path, fail_rate: float, seed: int, out_dir: Path | No
     run = sent_run(run_dir)
     out_dir = out_dir or Path("returns") / run.manifest.run_id
     if out_dir.resolve().is_relative_to(run_dir.resolve()):
-        raise UsageError(f"--out {out_dir} is inside the run folder, which is never written to; choose another")
+        raise UsageError(
+            f"--out {out_dir} is inside the run folder, which is never written to; choose another"
+        )
     out_dir.mkdir(parents=True, exist_ok=True)
     return [_one(sent, index, fail_rate, seed, out_dir) for index, sent in enumerate(run.files, start=1)]
 
@@ -76,7 +78,9 @@ def _one(sent: SentFile, index: int, fail_rate: float, seed: int, out_dir: Path)
         "account": pl.col("account"),
         "amount": bank.amount_expr(pl.col("amount_fen"), layout),
         "memo": pl.lit(""),
-        "status": pl.when(pl.col("failed")).then(pl.lit(words["failed"])).otherwise(pl.lit(words["succeeded"])),
+        "status": pl.when(pl.col("failed"))
+        .then(pl.lit(words["failed"]))
+        .otherwise(pl.lit(words["succeeded"])),
         "reason_code": pl.col("reason_code"),
         "reason_text": pl.col("reason_text"),
     }
@@ -96,11 +100,15 @@ def _one(sent: SentFile, index: int, fail_rate: float, seed: int, out_dir: Path)
         "failed_total": _amount(failed_fen, layout),
     }
     stem = Path(sent.file).stem
-    path = out_dir / layout.returns.file_name.format(stem=stem, index=f"{index:02d}", bank=bank.safe_name(sent.bank_name))
+    path = out_dir / layout.returns.file_name.format(
+        stem=stem, index=f"{index:02d}", bank=bank.safe_name(sent.bank_name)
+    )
     if layout.format == "xlsx":
         bankformat.write_xlsx(path, layout.returns.sheet, layout.returns.records, facts, details)
     else:
-        bankformat.write_text(path, layout, layout.returns.records, layout.file_encoding(sent.encoding), facts, details)
+        bankformat.write_text(
+            path, layout, layout.returns.records, layout.file_encoding(sent.encoding), facts, details
+        )
     return Written(path, sent.bank_name, lines.height, n_failed)
 
 

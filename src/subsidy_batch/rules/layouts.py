@@ -28,12 +28,35 @@ DEFAULT_LAYOUT = "csv"
 
 # the sources a field may take its value from, per record kind; text is a fixed text, blank is empty
 CONTROL = ("record", "batch_id", "period", "bank_name", "count", "total", "text", "blank")
-DETAIL = ("record", "reference", "sequence", "name", "id_number", "account", "amount", "memo", "text", "blank")
+DETAIL = (
+    "record",
+    "reference",
+    "sequence",
+    "name",
+    "id_number",
+    "account",
+    "amount",
+    "memo",
+    "text",
+    "blank",
+)
 RETURN_CONTROL = (*CONTROL, "succeeded_count", "succeeded_total", "failed_count", "failed_total")
 RETURN_DETAIL = (*DETAIL, "status", "reason_code", "reason_text")
 
-_LAYOUT_KEYS = {"title", "note", "format", "encoding", "amount", "delimiter", "quoting", "neutralise_formulas",
-                "sheet", "file_name", "records", "returns"}
+_LAYOUT_KEYS = {
+    "title",
+    "note",
+    "format",
+    "encoding",
+    "amount",
+    "delimiter",
+    "quoting",
+    "neutralise_formulas",
+    "sheet",
+    "file_name",
+    "records",
+    "returns",
+}
 _RETURN_KEYS = {"file_name", "sheet", "records", "statuses"}
 _RECORDS_KEYS = {"header", "detail", "trailer"}
 _RECORD_KEYS = {"code", "fields"}
@@ -140,7 +163,11 @@ def _field(node: Node, sources: tuple[str, ...], fmt: str) -> FieldSpec:
     elif "text" in spec:
         raise spec["text"].error("'text' is only for fields of source 'text'")
     width = 0
-    if spec.get("pad") is not None and spec["pad"].value == "0" and (spec["align"].value if "align" in spec else "left") != "right":
+    if (
+        spec.get("pad") is not None
+        and spec["pad"].value == "0"
+        and (spec["align"].value if "align" in spec else "left") != "right"
+    ):
         raise spec["pad"].error("a field padded with 0 is aligned right (align: right)")
     if fmt == "fixed":
         if "width" not in spec:
@@ -177,7 +204,9 @@ def _record(node: Node, sources: tuple[str, ...], fmt: str) -> Record:
     return Record(code, fields)
 
 
-def _records(node: Node, control: tuple[str, ...], detail: tuple[str, ...], fmt: str, needs: dict[str, tuple[str, ...]]) -> Records:
+def _records(
+    node: Node, control: tuple[str, ...], detail: tuple[str, ...], fmt: str, needs: dict[str, tuple[str, ...]]
+) -> Records:
     recs = node.mapping(_RECORDS_KEYS, required=("detail",))
     out = Records(
         _record(recs["header"], control, fmt) if "header" in recs else None,
@@ -195,10 +224,14 @@ def _records(node: Node, control: tuple[str, ...], detail: tuple[str, ...], fmt:
     for name, record in (("header", out.header), ("detail", out.detail)):
         for i, spec in enumerate(record.fields if record is not None and fmt == "xlsx" else ()):
             if not spec.label and spec.source not in ("record", "text", "blank"):
-                raise recs[name].error(f"field {i + 1} ({spec.source}) needs 'label': its column header or label cell")
+                raise recs[name].error(
+                    f"field {i + 1} ({spec.source}) needs 'label': its column header or label cell"
+                )
     if fmt != "xlsx":
         codes = [r.code for r in (out.header, out.detail, out.trailer) if r is not None]
-        if len(set(codes)) != len(codes) or not all(r.has("record") for r in (out.header, out.detail, out.trailer) if r):
+        if len(set(codes)) != len(codes) or not all(
+            r.has("record") for r in (out.header, out.detail, out.trailer) if r
+        ):
             raise node.error("every record of a text layout needs a 'record' field with a code of its own")
     elif out.trailer is not None and len(out.trailer.fields) > len(out.detail.fields):
         raise recs["trailer"].error("the 合计 row of a sheet has at most as many cells as a detail row")
@@ -230,10 +263,12 @@ def load_layout(path: Path) -> Layout:
     delimiter = ""
     if fmt == "delimited":
         if "delimiter" not in raw:
-            raise top.error("missing 'delimiter' (e.g. \",\" or \"|\")")
+            raise top.error('missing \'delimiter\' (e.g. "," or "|")')
         delimiter = raw["delimiter"].text()
-        if len(delimiter) != 1 or delimiter in "\"\r\n" or delimiter.isalnum():
-            raise raw["delimiter"].error("must be one character that is not a letter, digit, quote or line break")
+        if len(delimiter) != 1 or delimiter in '"\r\n' or delimiter.isalnum():
+            raise raw["delimiter"].error(
+                "must be one character that is not a letter, digit, quote or line break"
+            )
         if "quoting" in raw:
             raw["quoting"].choice(QUOTING)
     elif "delimiter" in raw or "quoting" in raw:
@@ -243,7 +278,10 @@ def load_layout(path: Path) -> Layout:
     if fmt == "fixed" and encoding == "county":
         raise top.error("a fixed-width layout names its encoding (widths are bytes in it): gb18030 or utf-8")
     records = _records(
-        raw["records"], CONTROL, DETAIL, fmt,
+        raw["records"],
+        CONTROL,
+        DETAIL,
+        fmt,
         {"control": ("batch_id", "count", "total"), "detail": ("name", "id_number", "account", "amount")},
     )
     returns = _returns(raw["returns"], fmt)
@@ -269,7 +307,10 @@ def load_layout(path: Path) -> Layout:
 def _returns(node: Node, fmt: str) -> ReturnSpec:
     raw = node.mapping(_RETURN_KEYS, required=("file_name", "records", "statuses"))
     records = _records(
-        raw["records"], RETURN_CONTROL, RETURN_DETAIL, fmt,
+        raw["records"],
+        RETURN_CONTROL,
+        RETURN_DETAIL,
+        fmt,
         {"control": ("batch_id", "count", "total"), "detail": ("amount", "status", "reason_text")},
     )
     statuses = {word: value.choice(STATUSES) for word, value in raw["statuses"].entries().items()}
@@ -305,7 +346,9 @@ def load_bank_layouts(node: Node, config_dir: Path) -> BankLayouts:
         return loaded[name]
 
     default = named(raw["default"])
-    by_bank = {bank: named(value) for bank, value in raw["by_bank"].entries().items()} if "by_bank" in raw else {}
+    by_bank = (
+        {bank: named(value) for bank, value in raw["by_bank"].entries().items()} if "by_bank" in raw else {}
+    )
     return BankLayouts(default, by_bank)
 
 
@@ -341,16 +384,23 @@ def load_reasons(config_dir: Path) -> Reasons:
     bank_codes: dict[str, str] = {}
     for code, spec_node in raw["codes"].entries().items():
         if code not in REASON_CODES or code == "other":
-            raise spec_node.error(f"{code!r} is not a reason code (one of {', '.join(REASON_CODES[:-1])}; "
-                                  "other is what no text matches)")
-        spec = spec_node.mapping({"description", "texts", "contains", "bank_codes"}, required=("description",))
+            raise spec_node.error(
+                f"{code!r} is not a reason code (one of {', '.join(REASON_CODES[:-1])}; "
+                "other is what no text matches)"
+            )
+        spec = spec_node.mapping(
+            {"description", "texts", "contains", "bank_codes"}, required=("description",)
+        )
         for kind, target in (("texts", texts), ("bank_codes", bank_codes)):
             for item in spec[kind].items() if kind in spec else []:
                 key = re.sub(r"\s+", "", item.text())
                 if key in target and target[key] != code:
                     raise item.error(f"{key!r} is already mapped to {target[key]}")
                 target[key] = code
-        contains += [(re.sub(r"\s+", "", w.text()), code) for w in (spec["contains"].items() if "contains" in spec else [])]
+        contains += [
+            (re.sub(r"\s+", "", w.text()), code)
+            for w in (spec["contains"].items() if "contains" in spec else [])
+        ]
     return Reasons(texts, tuple(contains), bank_codes, path)
 
 
@@ -386,14 +436,31 @@ BUILTIN_CSV = Layout(
             Record(
                 "H",
                 _plain(
-                    "record", "batch_id", "period", "bank_name", "count", "total",
-                    "succeeded_count", "succeeded_total", "failed_count", "failed_total",
+                    "record",
+                    "batch_id",
+                    "period",
+                    "bank_name",
+                    "count",
+                    "total",
+                    "succeeded_count",
+                    "succeeded_total",
+                    "failed_count",
+                    "failed_total",
                 ),
             ),
             Record(
                 "D",
-                _plain("record", "reference", "name", "id_number", "account", "amount", "status",
-                       "reason_code", "reason_text"),
+                _plain(
+                    "record",
+                    "reference",
+                    "name",
+                    "id_number",
+                    "account",
+                    "amount",
+                    "status",
+                    "reason_code",
+                    "reason_text",
+                ),
             ),
             None,
         ),
