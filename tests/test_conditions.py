@@ -19,6 +19,7 @@ from subsidy_batch.roster.schema import load_schema
 from subsidy_batch.rules.conditions import Clause, Field, satisfiable
 from subsidy_batch.rules.config import load_county
 from subsidy_batch.rules.facilities import load_facility_config
+from subsidy_batch.rules.layouts import load_layout, load_reasons
 from subsidy_batch.runs.monthly import RunRequest, run_month
 from tests.helpers import CONFIG, ROOT, person
 
@@ -145,7 +146,7 @@ def test_malformed_yaml_is_a_load_error_naming_the_file_and_line(config_dir: Pat
 
 # --- every declaration file, walked: an unknown key anywhere is refused -----------------------------
 
-FREE_FORM = {"aliases", "factors"}  # mappings whose keys are the writer's own words
+FREE_FORM = {"aliases", "factors", "by_bank", "statuses"}  # mappings whose keys are the writer's own words
 
 
 def _mappings(data: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -176,6 +177,11 @@ def _loaders(config_dir: Path, schema_dir: Path) -> dict[str, Any]:
         for used in load_county(CONFIG, county).files[1:]:
             loaders.setdefault(f"config/{used.relative_to(CONFIG)}", load)
     loaders["config/shared/gongshi.yaml"] = lambda: load_gongshi(config_dir)
+    for layout_file in sorted((config_dir / "banks").glob("*.yaml")):
+        if layout_file.stem == "reasons":
+            loaders["config/banks/reasons.yaml"] = lambda: load_reasons(config_dir)
+        else:
+            loaders[f"config/banks/{layout_file.name}"] = lambda path=layout_file: load_layout(path)
     for schema_file in sorted(schema_dir.glob("*.yaml")):
         loaders[f"schemas/{schema_file.name}"] = lambda name=schema_file.stem: load_schema(name, schema_dir)
     return loaders

@@ -25,6 +25,7 @@ from subsidy_batch.errors import (
     InternalError,
     NoRuleInForceError,
     ReconciliationError,
+    ReturnsError,
     RosterError,
     RunExistsError,
     RunLockedError,
@@ -162,6 +163,7 @@ EXIT_CODES: dict[type[SubsidyError], int] = {
     VerifyError: 9,
     StorageError: 10,
     BankFileError: 11,
+    ReturnsError: 12,
     InternalError: 70,
 }
 UNEXPECTED = 70  # an exception the library did not raise on purpose (a bug)
@@ -912,6 +914,78 @@ def synth(
     else:
         frame.write_csv(out)
     typer.echo(f"{out}: {frame.height} people")
+
+
+def _returns_summary(record: dict[str, Any], record_dir: Path) -> str:
+    s = record["summary"]
+    lines = [
+        f"{record['bank_name']} ({record['bank_file']}, layout {record['layout']}) answers run {record['run_id']}",
+        f"  succeeded  {s['succeeded']['count']:>7} lines {s['succeeded']['amount']:>14} yuan",
+        f"  failed     {s['failed']['count']:>7} lines {s['failed']['amount']:>14} yuan",
+    ]
+    for reason, part in s["failed"]["by_reason"].items():
+        if part["count"]:
+            lines.append(f"    {reason:<17} {part['count']:>7} lines {part['amount']:>14} yuan")
+    lines.append(f"  recorded in {record_dir}")
+    return "\n".join(lines)
+
+
+@app.command()
+def returns(
+    run_dir: Annotated[
+        Path,
+        typer.Argument(help="The run the result answers (runs/<county>/<period>).", exists=True, file_okay=False, show_default=False),
+    ],
+    file: Annotated[
+        Path,
+        typer.Argument(help="The bank's result file (回盘), in the layout of the bank file it answers.", exists=True, dir_okay=False, show_default=False),
+    ],
+    bank: Annotated[
+        str | None,
+        typer.Option("--bank", metavar="NAME", help="The bank (or bank file) it answers, when the file does not say.", show_default=False),
+    ] = None,
+    config_dir: ConfigDirOpt = Path("config"),
+    as_json: JsonOpt = False,
+) -> None:
+    """Check a bank's result file against the batch it answers and record it beside the run."""
+    _Output.json = as_json
+    with _guard():
+        from subsidy_batch.returns.record import import_returns
+
+        imported = import_returns(run_dir, file, bank, config_dir)
+    if as_json:
+        _emit_json({"record_dir": str(imported.record_dir), **imported.record})
+        return
+    typer.echo(_human(_returns_summary(imported.record, imported.record_dir)))
+
+
+@app.command("synth-returns")
+def synth_returns_command(
+    run_dir: Annotated[
+        Path,
+        typer.Argument(help="The run whose bank files to answer (runs/<county>/<period>).", exists=True, file_okay=False, show_default=False),
+    ],
+    fail_rate: Annotated[
+        float, typer.Option("--fail-rate", help="Share of lines that fail, from 0 to 1 (0.01: one in a hundred).")
+    ] = 0.01,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed; the same seed gives the same files.")] = 1,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Folder to write the result files to. Defaults to returns/<run id>/.", file_okay=False, show_default=False),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Write a synthetic bank result file (no real bank) for each bank file of a run, in its layout."""
+    _Output.json = as_json
+    with _guard():
+        from subsidy_batch.returns.synth import synth_returns
+
+        written = synth_returns(run_dir, fail_rate, seed, out)
+    if as_json:
+        _emit_json({"files": [{"file": str(w.path), "bank_name": w.bank_name, "lines": w.lines, "failed": w.failed} for w in written]})
+        return
+    for w in written:
+        typer.echo(f"{w.path}: {w.lines} lines, {w.failed} failed ({w.bank_name})")
 
 
 @app.command()

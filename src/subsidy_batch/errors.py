@@ -51,5 +51,10 @@ class BankFileError(SubsidyError):
     """A bank file cannot be read back as the layout it should have."""
 
 
+class ReturnsError(SubsidyError):
+    """A bank result file does not answer the run's batch exactly (another batch, a duplicate import, a
+    total that does not add up); nothing is recorded."""
+
+
 class InternalError(SubsidyError):
     """A check of the program on itself failed (a bug); nothing was accepted."""

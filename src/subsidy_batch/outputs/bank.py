@@ -1,24 +1,22 @@
-"""Bank payment files: one per bank, a control record then one detail record per payee (docs/bank-file.md)."""
+"""Bank payment files: one per bank, in the layout the county maps the bank to (docs/bank-file.md), and
+their read-back."""
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from decimal import Decimal
 from functools import partial
 from pathlib import Path
 
 import polars as pl
 
 from subsidy_batch.errors import BankFileError
-from subsidy_batch.money import fen_text, fen_text_expr
+from subsidy_batch.money import fen_text, fen_text_expr, fen_to_yuan
+from subsidy_batch.outputs import bankformat
+from subsidy_batch.rules.layouts import BUILTIN, BUILTIN_CSV, BankLayouts, Layout
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-HEADER = "H"
-DETAIL = "D"
 
 
 @dataclass(frozen=True)
@@ -27,6 +25,8 @@ class BankFile:
     bank_name: str
     items: int
     total_fen: int
+    layout: Layout = BUILTIN_CSV
+    encoding: str = ""  # the file's encoding (empty for a workbook)
 
 
 def bank_account_ok(digits: tuple[int, int]) -> pl.Expr:
@@ -59,9 +59,13 @@ def _neutralise(col: pl.Expr) -> pl.Expr:
     return pl.when(col.str.contains(r"^[=+\-@\t\r]")).then(pl.lit("'") + col).otherwise(col)
 
 
-def file_name(index: int, bank_name: str) -> str:
-    safe = re.sub(r'[\\/:*?"<>|\s]+', "_", bank_name).strip("._") or "bank"
-    return f"bank_{index:02d}_{safe}.csv"
+def file_name(index: int, bank_name: str, layout: Layout = BUILTIN_CSV) -> str:
+    """The file name the layout's pattern gives the bank's file ({index}: 01, 02, ... in bank order)."""
+    return layout.file_name.format(index=f"{index:02d}", bank=safe_name(bank_name))
+
+
+def safe_name(bank_name: str) -> str:
+    return re.sub(r'[\\/:*?"<>|\s]+', "_", bank_name).strip("._") or "bank"
 
 
 def write_bank_files(
@@ -72,106 +76,152 @@ def write_bank_files(
     memo_template: str,
     encoding: str,
     pool: Executor | None = None,
+    layouts: BankLayouts | None = None,
 ) -> list[BankFile]:
-    """Write one CSV per bank_name, payees sorted by ID number (or credit code); returns what each holds.
+    """Write one file per bank_name in the layout the county maps it to (today's CSV by default), payees
+    sorted by ID number (or credit code); returns what each holds.
 
     With a pool, the files are written as separate jobs on it (side by side with other jobs); the files,
     their names and the order of the list are the same either way.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
+    layouts = layouts or BUILTIN
     by_bank = payments.partition_by("bank_name", as_dict=True, maintain_order=True)  # one pass over all
-    memo = neutralise(memo_template)
-    jobs = [
-        partial(
-            _write_one,
-            by_bank[(bank_name,)],
-            out_dir / file_name(index, bank_name),
-            bank_name,
-            batch_id,
-            period,
-            memo,
-            encoding,
+    jobs = []
+    for index, (bank_name,) in enumerate(sorted(by_bank), start=1):
+        layout = layouts.for_bank(bank_name)
+        jobs.append(
+            partial(
+                _write_one,
+                by_bank[(bank_name,)],
+                out_dir / file_name(index, bank_name, layout),
+                bank_name,
+                batch_id,
+                period,
+                memo_template,
+                layout,
+                layout.file_encoding(encoding),
+            )
         )
-        for index, (bank_name,) in enumerate(sorted(by_bank), start=1)
-    ]
     if pool is None:
         return [job() for job in jobs]
     return [done.result() for done in [pool.submit(job) for job in jobs]]
 
 
+def amount_expr(fen: pl.Expr, layout: Layout) -> pl.Expr:
+    return fen_text_expr(fen) if layout.amount == "yuan" else fen.cast(pl.String)
+
+
+def amount_text(fen: int, layout: Layout) -> str:
+    return fen_text(fen) if layout.amount == "yuan" else str(fen)
+
+
+def references(batch_id: str) -> pl.Expr:
+    """`<batch id>-<sequence, 6 digits>`, numbering the lines of one bank file from 1."""
+    return pl.format("{}-{}", pl.lit(batch_id), pl.int_range(1, pl.len() + 1).cast(pl.String).str.zfill(6))
+
+
 def _write_one(
-    payees: pl.DataFrame, path: Path, bank_name: str, batch_id: str, period: str, memo: str, encoding: str
+    payees: pl.DataFrame,
+    path: Path,
+    bank_name: str,
+    batch_id: str,
+    period: str,
+    memo: str,
+    layout: Layout,
+    encoding: str,
 ) -> BankFile:
     rows = payees.sort("id_number")
     total = int(rows.get_column("amount_fen").sum())
-    control = io.StringIO()
-    csv.writer(control, lineterminator="\r\n").writerow(
-        [HEADER, batch_id, period, neutralise(bank_name), rows.height, fen_text(total)]
-    )
-    details = io.BytesIO()  # UTF-8 from polars, re-encoded below
-    rows.select(
-        pl.lit(DETAIL).alias("record"),
-        pl.format(
-            "{}-{}", pl.lit(batch_id), pl.int_range(1, pl.len() + 1).cast(pl.String).str.zfill(6)
-        ).alias("reference"),
-        _neutralise(pl.col("name")),
-        pl.col("id_number"),
-        pl.col("bank_account"),
-        fen_text_expr(pl.col("amount_fen")).alias("amount"),
-        pl.lit(memo).alias("memo"),
-    ).write_csv(details, include_header=False, line_terminator="\r\n", quote_style="necessary")
-    with path.open("wb") as out:
-        out.write(control.getvalue().encode(encoding))
-        out.write(details.getvalue().decode("utf-8").encode(encoding))
-    return BankFile(path, bank_name, rows.height, total)
+    text = neutralise if layout.neutralise_formulas else str
+    control = {
+        "batch_id": batch_id,
+        "period": period,
+        "bank_name": text(bank_name),
+        "count": str(rows.height),
+        "total": amount_text(total, layout),
+    }
+    records = layout.records
+    values = {
+        "record": pl.lit(records.detail.code),
+        "reference": references(batch_id),
+        "sequence": pl.int_range(1, pl.len() + 1).cast(pl.String),
+        "name": _neutralise(pl.col("name")) if layout.neutralise_formulas else pl.col("name"),
+        "id_number": pl.col("id_number"),
+        "account": pl.col("bank_account"),
+        "amount": amount_expr(pl.col("amount_fen"), layout),
+        "memo": pl.lit(text(memo)),
+    }
+    details = rows.select(bankformat.detail_exprs(records.detail, values))
+    if layout.format == "xlsx":
+        bankformat.write_xlsx(path, layout.sheet, records, control, details)
+    else:
+        bankformat.write_text(path, layout, records, encoding, control, details)
+    return BankFile(path, bank_name, rows.height, total, layout, encoding)
 
 
 DETAIL_COLUMNS = ("record", "reference", "name", "id_number", "account", "amount", "memo")
 
 
 def read_bank_file(
-    path: Path, encoding: str, text_fields: bool = True
+    path: Path, encoding: str, text_fields: bool = True, layout: Layout = BUILTIN_CSV
 ) -> tuple[dict[str, object], pl.DataFrame]:
-    """Parse a bank file back: the control record, and the detail records with exact amount_fen.
+    """Parse a bank file back by its layout: the control record(s), and the detail records with exact
+    amount_fen and their reference (from the sequence number where the layout writes no reference).
 
-    With text_fields=False (the run's reconciliation) the names and memos are not decoded, only the
-    record types and amounts are read, straight from the bytes: in GB18030 and UTF-8 no byte of a
-    character outside ASCII is a comma, a quote or a line break, so the records split the same. Decoding
-    700,000 payees' names in Python took 0.5 s and checked nothing the totals need.
+    With text_fields=False (the run's reconciliation) names and memos need not be decoded: in GB18030 and
+    UTF-8 no byte of a character outside ASCII is a comma, a quote or a line break, so the records split
+    the same. Decoding 700,000 payees' names in Python took 0.5 s and checked nothing the totals need.
     """
-    data = path.read_bytes()
-    head_line, _, body = data.partition(b"\r\n")
-    try:
-        head = next(csv.reader([head_line.decode(encoding)]))
-    except (UnicodeDecodeError, StopIteration) as exc:
-        raise BankFileError(f"{path.name}: the control record cannot be read as {encoding}") from exc
-    if len(head) != 6 or head[0] != HEADER or not head[4].isdigit() or not re.fullmatch(r"[0-9]+\.[0-9]{2}", head[5]):
-        raise BankFileError(f"{path.name}: first record is not a control record")
-    control = {
-        "batch_id": head[1],
-        "period": head[2],
-        "bank_name": head[3],
-        "items": int(head[4]),
-        "total": Decimal(head[5]),
-    }
-    if not body:
-        details = pl.DataFrame(schema={c: pl.String for c in DETAIL_COLUMNS})
-    elif text_fields:
-        text = body.decode(encoding).encode("utf-8")
-        details = pl.read_csv(text, has_header=False, new_columns=list(DETAIL_COLUMNS), infer_schema=False)
+    records = layout.records
+    encoding = layout.file_encoding(encoding)
+    if layout.format == "xlsx":
+        raw, details = bankformat.read_xlsx(path, layout.sheet, records, layout.amount)
     else:
-        details = pl.read_csv(
-            body,
-            has_header=False,
-            new_columns=list(DETAIL_COLUMNS),
-            infer_schema=False,
-            encoding="utf8-lossy",  # the text fields are not used; records and amounts are ASCII
-        ).select("record", "amount")
-    if not details.get_column("amount").str.contains(r"^[0-9]+\.[0-9]{2}$").all():
-        raise BankFileError(f"{path.name}: an amount is not written as yuan with 2 decimals")
-    if (details.get_column("record") != DETAIL).any():
-        raise BankFileError(f"{path.name}: a record after the first is not a detail record")
-    details = details.with_columns(
-        amount_fen=pl.col("amount").str.replace(".", "", literal=True).cast(pl.Int64)
-    )
+        raw, details = bankformat.read_text(path, layout, records, encoding, text_fields)
+    control = control_facts(raw, layout, path)
+    details = detail_facts(details, layout, path, str(control["batch_id"]))
+    if not text_fields:
+        details = details.select("record", "amount", "amount_fen")
     return control, details
+
+
+AMOUNT_PATTERNS = {"yuan": r"^[0-9]+\.[0-9]{2}$", "fen": r"^[0-9]+$"}
+
+
+def control_facts(raw: dict[str, str], layout: Layout, path: Path) -> dict[str, object]:
+    """batch_id, period, bank_name, items and total (Decimal yuan) of a file's control record(s)."""
+    count, total = raw.get("count", ""), raw.get("total", "")
+    if not count.isdigit() or not re.fullmatch(AMOUNT_PATTERNS[layout.amount], total):
+        raise BankFileError(f"{path.name}: first record is not a control record")
+    return {
+        "batch_id": raw.get("batch_id", ""),
+        "period": raw.get("period", ""),
+        "bank_name": raw.get("bank_name", ""),
+        "items": int(count),
+        "total": fen_to_yuan(parse_fen(total, layout)),
+    } | {key: raw[key] for key in raw if key not in ("batch_id", "period", "bank_name", "count", "total", "record")}
+
+
+def parse_fen(text: str, layout: Layout) -> int:
+    return int(text.replace(".", "")) if layout.amount == "yuan" else int(text)
+
+
+def detail_facts(details: pl.DataFrame, layout: Layout, path: Path, batch_id: str) -> pl.DataFrame:
+    """The detail lines with amount_fen, record and reference columns, whatever the layout writes."""
+    if details.height and not details.get_column("amount").str.contains(AMOUNT_PATTERNS[layout.amount]).all():
+        what = "yuan with 2 decimals" if layout.amount == "yuan" else "whole fen"
+        raise BankFileError(f"{path.name}: an amount is not written as {what}")
+    record = layout.records.detail
+    if "record" in details.columns and (details.get_column("record") != record.code).any():
+        raise BankFileError(f"{path.name}: a record after the first is not a detail record")
+    if "record" not in details.columns:
+        details = details.with_columns(record=pl.lit(record.code))
+    if "reference" not in details.columns:
+        if not details.get_column("sequence").str.contains(r"^[0-9]{1,6}$").all():
+            raise BankFileError(f"{path.name}: a 序号 (sequence number) is not a whole number")
+        details = details.with_columns(
+            reference=pl.format("{}-{}", pl.lit(batch_id), pl.col("sequence").str.zfill(6))
+        )
+    fen = pl.col("amount").str.replace(".", "", literal=True) if layout.amount == "yuan" else pl.col("amount")
+    return details.with_columns(amount_fen=fen.cast(pl.Int64))

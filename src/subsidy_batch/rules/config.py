@@ -13,6 +13,7 @@ from subsidy_batch.errors import ConfigError
 from subsidy_batch.period import Period
 from subsidy_batch.roster.schema import SCHEMA_DIR, RosterSchema, load_schema
 from subsidy_batch.rules.conditions import Condition, Field, overlap, parse_condition
+from subsidy_batch.rules.layouts import BUILTIN, BankLayouts, load_bank_layouts
 from subsidy_batch.rules.strict import Node, read_yaml
 
 NOT_SET = "not set"
@@ -39,6 +40,7 @@ _COUNTY_KEYS = {
     "facility_benefits",  # yearly facility subsidies: read by facilities.py
     "min_home_hukou_share",  # below this share of home 户籍 codes a roster is refused as another county's
     "ledger",  # how months connect: the arrears window, the death month, netting recoveries
+    "bank_layouts",  # bank name -> layout under config/banks/, with a default; absent: today's CSV
 }
 _LEDGER_KEYS = ("arrears_window_months", "pay_death_month", "net_recoveries_against_arrears")
 _POLICY_KEYS = {"value", "citation", "decided_by", "reason"}
@@ -144,6 +146,7 @@ class CountyConfig:
     bank_memo: str = ""  # the memo of every bank record, a template of {period} and {county_name}
     account_digits: tuple[int, int] = (8, 30)  # from the schema's bank_account payable: (min, max) digits
     ledger: LedgerPolicy = LedgerPolicy(None, True, False)
+    bank_layouts: BankLayouts = BUILTIN  # the layout of each bank's file (rules/layouts.py)
 
     def memo(self, period: Period) -> str:
         return self.bank_memo.format(period=period, county_name=self.name)
@@ -410,6 +413,9 @@ def load_county(config_dir: Path, county: str, schema: RosterSchema | None = Non
                 )
             )
         files.append(src)
+    # a county that names no layout reads no layout file: its snapshot and run id stay as they were
+    layouts = load_bank_layouts(raw["bank_layouts"], config_dir) if "bank_layouts" in raw else BUILTIN
+    files += [p for p in layouts.files if p not in files]
     names = [r.name for r in rules]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
@@ -432,6 +438,7 @@ def load_county(config_dir: Path, county: str, schema: RosterSchema | None = Non
         bank_memo=raw["bank_memo"].template(period="2024-05", county_name="县"),
         account_digits=schema.account_digits,
         ledger=_ledger(raw["ledger"]),
+        bank_layouts=layouts,
     )
 
 

@@ -157,6 +157,7 @@ def _compute(ctx: Context, rules: Rules, raw: RawRoster) -> Outcome:
             year_text,
             config.memo(year),
             encoding,
+            layouts=county_config.bank_layouts,
         )
         facts.update(banks=len(bank_files))
     totals = _totals(

@@ -309,6 +309,7 @@ def _compute(ctx: Context, rules: Rules, read: Read) -> Outcome:
             config.memo(period),
             config.bank_file_encoding,
             pool=pool,
+            layouts=config.bank_layouts,
         )
         workbook = pool.submit(
             _write_rejected_workbook,

@@ -75,7 +75,7 @@ def reconcile(
     bank_total = Decimal(0)
     bank_count = 0
     for bf in bank_files:
-        control, details = bank.read_bank_file(bf.path, encoding, text_fields=False)
+        control, details = bank.read_bank_file(bf.path, encoding, text_fields=False, layout=bf.layout)
         lines_total = fen_to_yuan(int(details.get_column("amount_fen").sum()))
         if control["items"] != details.height or control["total"] != lines_total:
             problems.append(f"{bf.path.name}: control record disagrees with its detail records")

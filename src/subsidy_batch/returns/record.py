@@ -1,0 +1,421 @@
+"""Import a bank's result file (回盘) for one bank file of a run, check it, and record it immutably.
+
+A result is accepted only when it answers exactly the batch it claims to: the run's batch id, every line
+of the bank file answered once with the same reference, ID number and amount, and control totals that add
+up. It is then recorded as its own folder beside the run (SentRun.returns_dir): the file as the bank sent
+it, returns.parquet, the reasons table used and returns.json with every checksum. The run's own folder,
+and so its verify, never changes.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import re
+import shutil
+from contextlib import contextmanager
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from subsidy_batch import __version__
+from subsidy_batch.errors import BankFileError, ReturnsError, RunLockedError, StorageError
+from subsidy_batch.money import DECIMAL, fen_text, fen_to_decimal
+from subsidy_batch.outputs import bank, bankformat, emit
+from subsidy_batch.returns.sent import SentFile, SentRun, sent_run
+from subsidy_batch.rules.layouts import REASON_CODES, Layout, Reasons, load_reasons
+from subsidy_batch.runs.manifest import now_local
+
+RECORD = "returns.json"  # not manifest.json: `verify runs` looks for runs by that name
+PARQUET = "returns.parquet"
+_COLUMNS: dict[str, Any] = {
+    "period": pl.String,
+    "county": pl.String,
+    "run_id": pl.String,
+    "bank_name": pl.String,
+    "bank_file": pl.String,
+    "reference": pl.String,
+    "id_number": pl.String,
+    "name": pl.String,
+    "bank_account": pl.String,
+    "amount": DECIMAL,
+    "status": pl.String,  # succeeded / failed
+    "reason": pl.String,  # null when succeeded; else one of REASON_CODES
+    "bank_reason_code": pl.String,  # the bank's own code and text, as it wrote them
+    "bank_reason_text": pl.String,
+}
+RETURNS = pl.Schema(_COLUMNS)
+
+
+@dataclass(frozen=True)
+class Imported:
+    record_dir: Path
+    record: dict[str, Any]
+
+
+def parse_result(path: Path, layout: Layout, encoding: str) -> tuple[dict[str, object], pl.DataFrame]:
+    """A result file read by the layout's return declaration: its control facts, and per line reference,
+    id_number, amount_fen, status (succeeded/failed), bank_reason_code and bank_reason_text."""
+    spec = layout.returns
+    if layout.format == "xlsx":
+        raw, lines = bankformat.read_xlsx(path, spec.sheet, spec.records, layout.amount)
+    else:
+        raw, lines = bankformat.read_text(path, layout, spec.records, layout.file_encoding(encoding))
+    control = bank.control_facts(raw, layout, path)
+    for key in ("succeeded_count", "failed_count"):
+        if key in control and not str(control[key]).isdigit():
+            raise BankFileError(f"{path.name}: the control record's {key} is not a whole number")
+    for key in ("succeeded_total", "failed_total"):
+        if key in control:
+            if not re.fullmatch(bank.AMOUNT_PATTERNS[layout.amount], str(control[key])):
+                raise BankFileError(f"{path.name}: the control record's {key} is not an amount")
+            control[key] = bank.parse_fen(str(control[key]), layout)
+    for key in ("succeeded_count", "failed_count"):
+        if key in control:
+            control[key] = int(str(control[key]))
+    # a blank reason cell reads as null in some formats and "" in others
+    lines = bank.detail_facts(lines.fill_null(""), layout, path, str(control["batch_id"]))
+    words = spec.statuses
+    unknown = lines.filter(~pl.col("status").is_in(list(words)))
+    if unknown.height:
+        raise BankFileError(
+            f"{path.name}: line {unknown.item(0, 'reference')} has status {unknown.item(0, 'status')!r}, which "
+            f"the layout {layout.name} does not declare (known: {', '.join(words)})"
+        )
+    for column in ("id_number", "reason_code"):
+        if column not in lines.columns:
+            lines = lines.with_columns(pl.lit(None, pl.String).alias(column))
+    return control, lines.select(
+        "reference",
+        "id_number",
+        "amount_fen",
+        pl.col("status").replace_strict(words, return_dtype=pl.String),
+        pl.col("reason_code").alias("bank_reason_code"),
+        pl.col("reason_text").alias("bank_reason_text"),
+    )
+
+
+def _choose(
+    run: SentRun, path: Path, bank_name: str | None
+) -> tuple[SentFile, dict[str, object], pl.DataFrame]:
+    """The bank file a result answers: the one named by --bank, else the one whose layout reads the
+    result and whose bank the result names (or the only one in that layout)."""
+    if not run.files:
+        raise ReturnsError(f"{run.run_dir} sent no bank files; there is nothing a bank could answer")
+    if bank_name is not None:
+        chosen = [f for f in run.files if bank_name in (f.bank_name, Path(f.file).name, Path(f.file).stem)]
+        if not chosen:
+            known = "; ".join(f.bank_name for f in run.files)
+            raise ReturnsError(f"--bank {bank_name!r} is not a bank of {run.run_dir} (its banks: {known})")
+        control, lines = _parse(chosen[0], path)
+        return chosen[0], control, lines
+    problems = []
+    for layout_name in sorted({f.layout.name for f in run.files}):
+        candidates = [f for f in run.files if f.layout.name == layout_name]
+        try:
+            control, lines = parse_result(path, candidates[0].layout, candidates[0].encoding)
+        except BankFileError as exc:
+            problems.append(f"as {layout_name}: {exc}")
+            continue
+        if control["batch_id"] != run.manifest.run_id:
+            _refuse_other_batch(run, control, path.name)
+        named = [f for f in candidates if control["bank_name"] in (f.bank_name, bank.neutralise(f.bank_name))]
+        if len(named) == 1 or (len(candidates) == 1 and not control["bank_name"]):
+            return (named or candidates)[0], control, lines
+        problems.append(
+            f"as {layout_name}: it names bank {control['bank_name']!r}; say which bank with --bank"
+        )
+    raise ReturnsError(
+        f"{path.name} is not a result file for any bank file of {run.run_dir} ({'; '.join(problems)})"
+    )
+
+
+def _parse(sent: SentFile, path: Path) -> tuple[dict[str, object], pl.DataFrame]:
+    try:
+        return parse_result(path, sent.layout, sent.encoding)
+    except BankFileError as exc:
+        raise ReturnsError(
+            f"{path.name} is not a result file in the {sent.layout.name} layout of {sent.file}: {exc}"
+        ) from exc
+
+
+def _refuse_other_batch(run: SentRun, control: dict[str, object], name: str) -> None:
+    raise ReturnsError(
+        f"{name} answers batch {control['batch_id']!r}, not this run's batch {run.manifest.run_id} "
+        f"({run.run_dir}); import it into the run it answers"
+    )
+
+
+def check(
+    run: SentRun, sent: SentFile, control: dict[str, object], lines: pl.DataFrame, name: str
+) -> pl.DataFrame:
+    """Every check of a result against the bank file it answers; returns the sent lines joined with the
+    answers. Raises ReturnsError with the first problem found."""
+    if control["batch_id"] != run.manifest.run_id:
+        _refuse_other_batch(run, control, name)
+    if control["bank_name"] and control["bank_name"] not in (sent.bank_name, bank.neutralise(sent.bank_name)):
+        raise ReturnsError(
+            f"{name} is the result of bank {control['bank_name']!r}, not of {sent.bank_name} ({sent.file})"
+        )
+    twice = lines.filter(pl.col("reference").is_duplicated())
+    if twice.height:
+        raise ReturnsError(
+            f"{name} answers reference {twice.item(0, 'reference')} twice; a bank answers each line once"
+        )
+    sent_lines = sent.lines()
+    unknown = lines.join(sent_lines, on="reference", how="anti")
+    if unknown.height:
+        raise ReturnsError(
+            f"{name} answers reference {unknown.item(0, 'reference')}, which {sent.file} never sent"
+        )
+    missing = sent_lines.join(lines, on="reference", how="anti")
+    if missing.height:
+        raise ReturnsError(
+            f"{name} leaves {missing.height} line(s) of {sent.file} unanswered (first: {missing.item(0, 'reference')}); "
+            "a result must answer every line, ask the bank for the complete file"
+        )
+    joined = sent_lines.join(lines, on="reference", how="inner", suffix="_returned").sort("reference")
+    wrong = joined.filter(pl.col("amount_fen") != pl.col("amount_fen_returned"))
+    if wrong.height:
+        row = wrong.row(0, named=True)
+        raise ReturnsError(
+            f"{name}: reference {row['reference']} returns {fen_text(row['amount_fen_returned'])} yuan, but "
+            f"{sent.file} sent {fen_text(row['amount_fen'])}"
+        )
+    other_id = joined.filter(
+        pl.col("id_number_returned").is_not_null()
+        & (pl.col("id_number_returned") != "")
+        & (pl.col("id_number_returned") != pl.col("id_number"))
+    )
+    if other_id.height:
+        raise ReturnsError(
+            f"{name}: reference {other_id.item(0, 'reference')} returns another ID number than was sent"
+        )
+    lines_fen = int(lines.get_column("amount_fen").sum())
+    stated = (control["items"], Decimal(str(control["total"])))
+    if stated != (lines.height, bank.fen_to_yuan(lines_fen)) or stated != (sent.items, sent.total):
+        raise ReturnsError(
+            f"{name}: its control record states {stated[0]} lines and {stated[1]} yuan, its lines hold "
+            f"{lines.height} and {fen_text(lines_fen)}, the bank file sent {sent.items} and {sent.total}; "
+            "the totals do not add up, so nothing was recorded (ask the bank for the file again)"
+        )
+    for status in ("succeeded", "failed"):
+        of = lines.filter(pl.col("status") == status)
+        count, fen = control.get(f"{status}_count"), control.get(f"{status}_total")
+        if (count is not None and count != of.height) or (
+            fen is not None and fen != int(of.get_column("amount_fen").sum())
+        ):
+            raise ReturnsError(
+                f"{name}: its control record's {status} count or total disagrees with its {status} lines "
+                f"({of.height}, {fen_text(int(of.get_column('amount_fen').sum()))} yuan); nothing was recorded"
+            )
+    no_reason = joined.filter(
+        (pl.col("status") == "failed")
+        & (pl.col("bank_reason_text") == "")
+        & (pl.col("bank_reason_code").fill_null("") == "")
+    )
+    if no_reason.height:
+        raise ReturnsError(f"{name}: failed line {no_reason.item(0, 'reference')} gives no reason")
+    return joined
+
+
+def _frame(run: SentRun, sent: SentFile, joined: pl.DataFrame, reasons: Reasons) -> pl.DataFrame:
+    failed = pl.col("status") == "failed"
+    codes = [
+        reasons.code(code or "", text or "") if status == "failed" else None
+        for status, code, text in joined.select("status", "bank_reason_code", "bank_reason_text").iter_rows()
+    ]
+    assert all(c is None or c in REASON_CODES for c in codes)
+    m = run.manifest
+    return joined.select(
+        pl.lit(m.period).alias("period"),
+        pl.lit(m.county).alias("county"),
+        pl.lit(m.run_id).alias("run_id"),
+        pl.lit(sent.bank_name).alias("bank_name"),
+        pl.lit(sent.file).alias("bank_file"),
+        "reference",
+        "id_number",
+        pl.col("name").str.strip_prefix("'") if sent.layout.neutralise_formulas else pl.col("name"),
+        pl.col("account").alias("bank_account"),
+        fen_to_decimal(pl.col("amount_fen")).alias("amount"),
+        "status",
+        pl.Series("reason", codes, pl.String),
+        pl.when(failed & (pl.col("bank_reason_code") != ""))
+        .then(pl.col("bank_reason_code"))
+        .alias("bank_reason_code"),
+        pl.when(failed & (pl.col("bank_reason_text") != ""))
+        .then(pl.col("bank_reason_text"))
+        .alias("bank_reason_text"),
+    ).cast(RETURNS)
+
+
+def summary(frame: pl.DataFrame) -> dict[str, Any]:
+    """Succeeded count and amount; failed count and amount, in all and by reason code."""
+
+    def part(rows: pl.DataFrame) -> dict[str, Any]:
+        return {"count": rows.height, "amount": f"{rows.get_column('amount').sum() or Decimal(0):.2f}"}
+
+    failed = frame.filter(pl.col("status") == "failed")
+    return {
+        "succeeded": part(frame.filter(pl.col("status") == "succeeded")),
+        "failed": part(failed)
+        | {"by_reason": {code: part(failed.filter(pl.col("reason") == code)) for code in REASON_CODES}},
+    }
+
+
+def records(run: SentRun) -> list[tuple[Path, dict[str, Any]]]:
+    """Every accepted result of the run: its folder and returns.json, in folder name order."""
+    root = run.returns_dir
+    if not root.is_dir():
+        return []
+    found = []
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        found.append((folder, json.loads((folder / RECORD).read_text(encoding="utf-8"))))
+    return found
+
+
+def import_returns(
+    run_dir: Path, path: Path, bank_name: str | None = None, config_dir: Path = Path("config")
+) -> Imported:
+    """Check a bank's result file against the run's batch and record it; ReturnsError when it is refused."""
+    run = sent_run(run_dir)
+    if not path.is_file():
+        raise ReturnsError(f"result file {path} does not exist")
+    digest = emit.sha256_file(path)
+    reasons = load_reasons(config_dir)
+    with _locked(run):
+        for folder, done in records(run):
+            if done["file_sha256"] == digest:
+                raise ReturnsError(
+                    f"{path.name} was already imported on {done['imported_at']} ({folder}); a result is recorded once"
+                )
+        sent, control, lines = _choose(run, path, bank_name)
+        joined = check(run, sent, control, lines, path.name)
+        for folder, done in records(run):
+            if done["bank_file"] == sent.file:
+                raise ReturnsError(
+                    f"{sent.file} already has an accepted result ({folder.name}, imported {done['imported_at']}); "
+                    f"{path.name} answers the same lines again, so it was not recorded"
+                )
+        frame = _frame(run, sent, joined, reasons)
+        return _write(run, sent, path, digest, frame, reasons)
+
+
+def _write(
+    run: SentRun, sent: SentFile, path: Path, digest: str, frame: pl.DataFrame, reasons: Reasons
+) -> Imported:
+    root = run.returns_dir
+    target = root / f"{Path(sent.file).stem}-{digest[:10]}"
+    staging = root / f".{target.name}.tmp-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        staging.mkdir(parents=True)
+        shutil.copyfile(path, staging / path.name)
+        shutil.copyfile(reasons.source, staging / reasons.source.name)
+        emit.write_parquet(frame, staging / PARQUET)
+        m = run.manifest
+        record = {
+            "kind": "bank_returns",
+            "version": 1,
+            "tool_version": __version__,
+            "run_id": m.run_id,
+            "county": m.county,
+            "period": m.period,
+            "run_dir": str(run.run_dir),
+            "bank_name": sent.bank_name,
+            "bank_file": sent.file,
+            "bank_file_sha256": sent.sha256,
+            "layout": sent.layout.name,
+            "file": path.name,
+            "file_sha256": digest,
+            "reasons": {"file": reasons.source.name, "sha256": emit.sha256_file(reasons.source)},
+            "outputs": [
+                {"file": PARQUET, "rows": frame.height, "sha256": emit.sha256_file(staging / PARQUET)}
+            ],
+            "summary": summary(frame),
+            "imported_at": now_local(),
+        }
+        emit.write_json(record, staging / RECORD)
+        os.rename(staging, target)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        if exc.errno in (errno.EEXIST, errno.ENOTEMPTY):
+            raise ReturnsError(
+                f"{path.name} was already imported ({target}); a result is recorded once"
+            ) from exc
+        raise StorageError(f"cannot record the result under {root}: {exc.strerror or exc}") from exc
+    return Imported(target, record)
+
+
+@contextmanager
+def _locked(run: SentRun):  # type: ignore[no-untyped-def]
+    """One import at a time per run: two clerks importing at once could both pass the duplicate check."""
+    run.returns_dir.mkdir(parents=True, exist_ok=True)
+    lock = run.returns_dir / ".lock"
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            break
+        except FileExistsError:
+            try:
+                holder = int(lock.read_text() or "0")
+                os.kill(holder, 0)
+            except (ValueError, ProcessLookupError, FileNotFoundError):
+                lock.unlink(missing_ok=True)  # its process is gone: take it over
+                continue
+            except PermissionError:
+                pass
+            raise RunLockedError(
+                f"another import into {run.run_dir} is in progress (process {holder}); try again"
+            ) from None
+    else:
+        raise RunLockedError(f"another import into {run.run_dir} is in progress; try again")
+    try:
+        os.write(fd, str(os.getpid()).encode())
+        os.close(fd)
+        yield
+    finally:
+        lock.unlink(missing_ok=True)
+
+
+def returns_of(run_dir: Path) -> pl.DataFrame:
+    """Every accepted bank result of a run, one row per answered line (the RETURNS columns, then `record`,
+    the folder it is recorded in), sorted by bank file and reference; empty when none was imported.
+
+    Each record's returns.parquet is checked against the checksum in its returns.json.
+    """
+    run = sent_run(run_dir)
+    frames = []
+    for folder, done in records(run):
+        (entry,) = done["outputs"]
+        if emit.sha256_file(folder / entry["file"]) != entry["sha256"]:
+            raise ReturnsError(f"{folder / entry['file']} does not match its checksum in {folder / RECORD}")
+        frames.append(pl.read_parquet(folder / entry["file"]).with_columns(record=pl.lit(folder.name)))
+    if not frames:
+        return pl.DataFrame(schema=RETURNS | {"record": pl.String})
+    return pl.concat(frames).sort("bank_file", "reference")
+
+
+def returned_items(run_dir: Path) -> pl.DataFrame:
+    """The paid line items behind every failed line (a bank line pays the sum of a person's paid items):
+    the run's line_items.parquet rows, with the line's reference, reason and bank texts."""
+    failed = returns_of(run_dir).filter(pl.col("status") == "failed")
+    items = pl.read_parquet(run_dir / "line_items.parquet")
+    key = "id_number" if "id_number" in items.columns else "facility_id"
+    paid = items.filter(pl.col("status") == "paid")
+    return paid.join(
+        failed.select(
+            pl.col("id_number").alias(key),
+            "reference",
+            "bank_name",
+            "reason",
+            "bank_reason_code",
+            "bank_reason_text",
+        ),
+        on=key,
+        how="inner",
+    ).sort(key, *(["benefit"] if "benefit" in paid.columns else []))

@@ -1,0 +1,297 @@
+"""Bank result files (回盘): the round trip in every layout, and every result that must be refused with
+nothing recorded (another batch, a duplicate import, totals that do not add up, unknown or repeated
+references, unanswered lines)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from subsidy_batch.cli import app
+from subsidy_batch.errors import ReturnsError
+from subsidy_batch.period import Period
+from subsidy_batch.returns.record import RETURNS, import_returns, returned_items, returns_of
+from subsidy_batch.returns.synth import synth_returns
+from subsidy_batch.rules.layouts import load_reasons
+from subsidy_batch.runs.monthly import RunRequest, run_month
+from subsidy_batch.runs.verify import verify_run
+from tests.helpers import CONFIG, ROOT
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def caoxian_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Cao County, 2024-05, from its sample roster: four banks in the csv, xlsx and fixed layouts."""
+    runs = tmp_path_factory.mktemp("runs")
+    request = RunRequest(
+        Period(2024, 5), "caoxian", runs_dir=runs, config_dir=CONFIG, rosters_dir=ROOT / "rosters"
+    )
+    return run_month(request).run_dir
+
+
+@pytest.fixture
+def caoxian(caoxian_run: Path, tmp_path: Path) -> Path:
+    """A private copy of the run (its returns are recorded beside it)."""
+    shutil.copytree(caoxian_run, tmp_path / "runs" / "caoxian" / "2024-05")
+    return tmp_path / "runs" / "caoxian" / "2024-05"
+
+
+@pytest.fixture
+def jiaxiang(tmp_path: Path) -> Path:
+    """A copy of the stored Jiaxiang 2024-04 run (csv layout, four banks)."""
+    shutil.copytree(ROOT / "runs" / "jiaxiang" / "2024-04", tmp_path / "runs" / "jiaxiang" / "2024-04")
+    return tmp_path / "runs" / "jiaxiang" / "2024-04"
+
+
+def _result(run_dir: Path, tmp_path: Path, index: int = 0, fail_rate: float = 0.05, seed: int = 5) -> Path:
+    return synth_returns(run_dir, fail_rate, seed, tmp_path / f"results-{seed}-{fail_rate}")[index].path
+
+
+def _nothing_recorded(run_dir: Path) -> bool:
+    return returns_of(run_dir).height == 0
+
+
+def test_the_round_trip_runs_in_every_layout_and_the_run_still_verifies(
+    caoxian: Path, tmp_path: Path
+) -> None:
+    written = synth_returns(caoxian, 0.05, 5, tmp_path / "results")
+    assert [w.path.suffix for w in written] == [".csv", ".xlsx", ".txt", ".csv"]
+    recorded = [import_returns(caoxian, w.path, config_dir=CONFIG) for w in written]
+    frame = returns_of(caoxian)
+    assert frame.schema == RETURNS | {"record": pl.String}
+    payments = pl.read_parquet(caoxian / "payments.parquet")
+    # every payee answered once, with the amount sent
+    assert frame.height == payments.height
+    assert frame.get_column("amount").sum() == payments.get_column("amount").sum()
+    assert frame.filter(pl.col("status") == "failed").height == sum(w.failed for w in written) > 0
+    assert set(frame.get_column("reason").drop_nulls()) <= {
+        "name_mismatch",
+        "no_such_account",
+        "account_closed",
+        "account_frozen",
+        "other",
+    }
+    # the failed lines keep the bank's own code and text; succeeded lines have none
+    ok = frame.filter(pl.col("status") == "succeeded")
+    assert ok.get_column("reason").null_count() == ok.get_column("bank_reason_text").null_count() == ok.height
+    for done in recorded:
+        folder = done.record_dir
+        assert folder.parent.name == done.record["run_id"] and folder.parent.parent.name == "2024-05.returns"
+        assert sorted(p.name for p in folder.iterdir()) == sorted(
+            [done.record["file"], "reasons.yaml", "returns.json", "returns.parquet"]
+        )
+    verdict = verify_run(caoxian)
+    assert verdict.identical, verdict.differing
+
+
+def test_a_partial_failure_is_summed_by_reason(jiaxiang: Path, tmp_path: Path) -> None:
+    path = _result(jiaxiang, tmp_path, fail_rate=0.3, seed=2)
+    done = import_returns(jiaxiang, path, config_dir=CONFIG)
+    s = done.record["summary"]
+    frame = returns_of(jiaxiang)
+    failed = frame.filter(pl.col("status") == "failed")
+    assert 0 < s["failed"]["count"] == failed.height < frame.height
+    assert (
+        Decimal(s["failed"]["amount"]) + Decimal(s["succeeded"]["amount"]) == frame.get_column("amount").sum()
+    )
+    by_reason = {k: v["count"] for k, v in s["failed"]["by_reason"].items() if v["count"]}
+    assert by_reason == dict(failed.group_by("reason").len().iter_rows())
+    # the ledger's view: the paid line items behind each failed line
+    items = returned_items(jiaxiang)
+    assert set(items.get_column("id_number")) == set(failed.get_column("id_number"))
+    assert items.get_column("amount").sum() == failed.get_column("amount").sum()
+
+
+def test_all_lines_failed(jiaxiang: Path, tmp_path: Path) -> None:
+    path = _result(jiaxiang, tmp_path, fail_rate=1.0)
+    s = import_returns(jiaxiang, path, config_dir=CONFIG).record["summary"]
+    assert s["succeeded"] == {"count": 0, "amount": "0.00"}
+    assert s["failed"]["count"] == returns_of(jiaxiang).height > 0
+
+
+def test_a_result_for_another_batch_is_refused(jiaxiang: Path, tmp_path: Path) -> None:
+    march = tmp_path / "runs" / "jiaxiang" / "2024-03"
+    shutil.copytree(ROOT / "runs" / "jiaxiang" / "2024-03", march)
+    path = _result(march, tmp_path)
+    with pytest.raises(
+        ReturnsError,
+        match=r"answers batch 'jiaxiang-2024-03-1-[0-9a-f]{10}', not this run's batch jiaxiang-2024-04-1-",
+    ):
+        import_returns(jiaxiang, path, config_dir=CONFIG)
+    assert _nothing_recorded(jiaxiang)
+
+
+def test_a_duplicate_import_is_refused_and_so_is_a_second_answer_to_the_same_bank_file(
+    jiaxiang: Path, tmp_path: Path
+) -> None:
+    path = _result(jiaxiang, tmp_path)
+    import_returns(jiaxiang, path, config_dir=CONFIG)
+    with pytest.raises(ReturnsError, match=r"was already imported on .*; a result is recorded once"):
+        import_returns(jiaxiang, path, config_dir=CONFIG)
+    other = _result(jiaxiang, tmp_path, seed=6)  # the same bank file answered again, differently
+    with pytest.raises(ReturnsError, match=r"bank/bank_01_.*\.csv already has an accepted result"):
+        import_returns(jiaxiang, other, config_dir=CONFIG)
+    assert returns_of(jiaxiang).get_column("record").n_unique() == 1
+
+
+def _tamper(path: Path, old: str, new: str, count: int = 1) -> None:
+    text = path.read_bytes().decode("gb18030")
+    assert old in text
+    path.write_bytes(text.replace(old, new, count).encode("gb18030"))
+
+
+def _lines(path: Path) -> list[str]:
+    return path.read_bytes().decode("gb18030").split("\r\n")
+
+
+def test_tampered_totals_are_refused(jiaxiang: Path, tmp_path: Path) -> None:
+    path = _result(jiaxiang, tmp_path)
+    head = _lines(path)[0].split(",")
+    head[5] = f"{Decimal(head[5]) + 1:.2f}"  # one yuan more in the control record
+    _tamper(path, _lines(path)[0], ",".join(head))
+    with pytest.raises(
+        ReturnsError,
+        match=r"its control record states \d+ lines and [0-9.]+ yuan, .*the totals do not add up",
+    ):
+        import_returns(jiaxiang, path, config_dir=CONFIG)
+    assert _nothing_recorded(jiaxiang)
+
+
+def test_a_line_amount_changed_with_its_totals_is_still_refused(jiaxiang: Path, tmp_path: Path) -> None:
+    path = _result(jiaxiang, tmp_path, fail_rate=0.0)
+    lines = _lines(path)
+    first = lines[1].split(",")
+    first[5] = f"{Decimal(first[5]) + 1:.2f}"
+    head = lines[0].split(",")
+    head[5] = head[7] = f"{Decimal(head[5]) + 1:.2f}"
+    _tamper(path, lines[1], ",".join(first))
+    _tamper(path, lines[0], ",".join(head))
+    with pytest.raises(ReturnsError, match=rf"reference {first[1]} returns [0-9.]+ yuan, but bank/.* sent"):
+        import_returns(jiaxiang, path, config_dir=CONFIG)
+    assert _nothing_recorded(jiaxiang)
+
+
+def test_an_unknown_reference_is_refused(jiaxiang: Path, tmp_path: Path) -> None:
+    path = _result(jiaxiang, tmp_path)
+    reference = _lines(path)[1].split(",")[1]
+    forged = reference[:-6] + "999999"
+    _tamper(path, reference + ",", forged + ",")
+    with pytest.raises(
+        ReturnsError, match=rf"answers reference {forged}, which bank/bank_01_.*\.csv never sent"
+    ):
+        import_returns(jiaxiang, path, config_dir=CONFIG)
+    assert _nothing_recorded(jiaxiang)
+
+
+def test_a_reference_answered_twice_is_refused(jiaxiang: Path, tmp_path: Path) -> None:
+    path = _result(jiaxiang, tmp_path)
+    lines = _lines(path)
+    second = lines[2].split(",")
+    second[1] = lines[1].split(",")[1]  # line 2 carries line 1's reference
+    _tamper(path, lines[2], ",".join(second))
+    with pytest.raises(ReturnsError, match=rf"answers reference {second[1]} twice"):
+        import_returns(jiaxiang, path, config_dir=CONFIG)
+    assert _nothing_recorded(jiaxiang)
+
+
+def test_a_result_that_leaves_lines_unanswered_is_refused(jiaxiang: Path, tmp_path: Path) -> None:
+    path = _result(jiaxiang, tmp_path, fail_rate=0.0)
+    lines = _lines(path)
+    _tamper(path, lines[-2] + "\r\n", "")  # the last line left out (a bank that lists only failures)
+    with pytest.raises(ReturnsError, match=r"leaves 1 line\(s\) of bank/.* unanswered"):
+        import_returns(jiaxiang, path, config_dir=CONFIG)
+
+
+def test_synthetic_results_are_the_same_for_a_seed(jiaxiang: Path, tmp_path: Path) -> None:
+    one = synth_returns(jiaxiang, 0.2, 9, tmp_path / "a")
+    two = synth_returns(jiaxiang, 0.2, 9, tmp_path / "b")
+    three = synth_returns(jiaxiang, 0.2, 10, tmp_path / "c")
+    assert [w.path.read_bytes() for w in one] == [w.path.read_bytes() for w in two]
+    assert [w.path.read_bytes() for w in one] != [w.path.read_bytes() for w in three]
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("户名不符", "name_mismatch"),
+        ("收款方户名输入错误", "name_mismatch"),
+        ("无此账号", "no_such_account"),
+        ("无此帐号或存折", "no_such_account"),
+        ("账户已销户", "account_closed"),
+        ("账户冻结", "account_frozen"),
+        ("账户状态异常", "account_frozen"),
+        ("该账户已被司法冻结", "account_frozen"),
+        ("交易失败，请联系开户行", "other"),
+    ],
+)
+def test_bank_reason_texts_map_to_the_closed_set_of_codes(text: str, code: str) -> None:
+    assert load_reasons(CONFIG).code("", text) == code
+
+
+def test_the_command_line_summarises_per_bank_and_refuses_with_exit_12(
+    jiaxiang: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "results"
+    made = runner.invoke(
+        app, ["synth-returns", str(jiaxiang), "--fail-rate", "0.3", "--seed", "2", "--out", str(out)]
+    )
+    assert made.exit_code == 0, made.output
+    files = sorted(out.iterdir())
+    assert len(files) == 4
+    done = runner.invoke(app, ["returns", str(jiaxiang), str(files[0]), "--config-dir", str(CONFIG)])
+    assert done.exit_code == 0, done.output
+    assert "succeeded" in done.stdout and "failed" in done.stdout and "recorded in" in done.stdout
+    again = runner.invoke(
+        app, ["returns", str(jiaxiang), str(files[0]), "--config-dir", str(CONFIG), "--json"]
+    )
+    assert again.exit_code == 12
+    payload = json.loads(again.stdout)
+    assert payload["error"] == "returns" and "already imported" in payload["message"]
+    wrong = runner.invoke(
+        app, ["returns", str(jiaxiang), str(files[1]), "--bank", "no such bank", "--config-dir", str(CONFIG)]
+    )
+    assert wrong.exit_code == 12 and "--bank 'no such bank' is not a bank of" in wrong.stderr
+
+
+def test_a_fixed_width_result_with_a_tampered_trailer_is_refused(caoxian: Path, tmp_path: Path) -> None:
+    path = _result(caoxian, tmp_path, index=2)  # 曹县农村商业银行, fixed layout
+    assert path.suffix == ".txt"
+    data = path.read_bytes()
+    trailer = data.removesuffix(b"\r\n").rsplit(b"\r\n", 1)[1]
+    total = trailer[11:29]
+    forged = str(int(total) + 100).zfill(18).encode()  # one yuan more, in fen
+    path.write_bytes(data.replace(b"T" + trailer[1:11] + total, b"T" + trailer[1:11] + forged))
+    with pytest.raises(ReturnsError, match="the totals do not add up, so nothing was recorded"):
+        import_returns(caoxian, path, config_dir=CONFIG)
+    assert _nothing_recorded(caoxian)
+
+
+def test_a_recorded_result_that_was_altered_afterwards_is_not_listed(jiaxiang: Path, tmp_path: Path) -> None:
+    done = import_returns(jiaxiang, _result(jiaxiang, tmp_path), config_dir=CONFIG)
+    parquet = done.record_dir / "returns.parquet"
+    frame = pl.read_parquet(parquet).with_columns(status=pl.lit("succeeded"), reason=pl.lit(None, pl.String))
+    frame = frame.with_columns(name=pl.lit("改写"))  # what anyone editing the record could do
+    frame.write_parquet(parquet)
+    with pytest.raises(ReturnsError, match=r"returns\.parquet does not match its checksum"):
+        returns_of(jiaxiang)
+
+
+def test_a_facility_runs_results_name_the_facilities_line_items(tmp_path: Path) -> None:
+    run_dir = tmp_path / "runs" / "anqiu" / "facilities-2024"
+    shutil.copytree(ROOT / "runs" / "anqiu" / "facilities-2024", run_dir)
+    for written in synth_returns(run_dir, 0.5, 3, tmp_path / "results"):
+        import_returns(run_dir, written.path, config_dir=CONFIG)
+    failed = returns_of(run_dir).filter(pl.col("status") == "failed")
+    items = returned_items(run_dir)
+    assert failed.height > 0
+    assert set(items.get_column("facility_id")) == set(failed.get_column("id_number"))
+    assert items.get_column("amount").sum() == failed.get_column("amount").sum()
+    verdict = verify_run(run_dir)
+    assert verdict.identical, verdict.differing
