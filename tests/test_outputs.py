@@ -115,7 +115,11 @@ def test_the_manifest_records_inputs_config_and_outputs_with_checksums(run_dir: 
     manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
     for entry in manifest["outputs"] + manifest["inputs"]:
         assert entry["sha256"] == hashlib.sha256((run_dir / entry["file"]).read_bytes()).hexdigest()
-    assert {c["file"] for c in manifest["config"]} == {"counties/jiaxiang.yaml", "shared/shandong_base.yaml"}
+    assert {c["file"] for c in manifest["config"]} == {
+        "counties/jiaxiang.yaml",
+        "shared/shandong_base.yaml",
+        "shared/gongshi.yaml",  # the 公示 masking rules
+    }
     assert manifest["status"] == "accepted" and manifest["tool_version"]
     assert [s["stage"] for s in manifest["stages"]] == [
         "read",

@@ -122,7 +122,7 @@ def test_a_result_for_another_batch_is_refused(jiaxiang: Path, tmp_path: Path) -
     path = _result(march, tmp_path)
     with pytest.raises(
         ReturnsError,
-        match=r"answers batch 'jiaxiang-2024-03-1-[0-9a-f]{10}', not this run's batch jiaxiang-2024-04-1-",
+        match=r"answers batch 'jiaxiang-2024-03-2-[0-9a-f]{10}', not this run's batch jiaxiang-2024-04-1-",
     ):
         import_returns(jiaxiang, path, config_dir=CONFIG)
     assert _nothing_recorded(jiaxiang)

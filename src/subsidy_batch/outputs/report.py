@@ -29,6 +29,17 @@ from subsidy_batch.outputs.workbook import Cell, Column, Sheet, Table, rejected_
 from subsidy_batch.period import Period
 
 REPORT_XLSX = "report.xlsx"
+# A detail sheet lists at most this many rows (the summary always covers every item): a printed report of
+# a province's hundreds of thousands of held items helps no one and costs a minute to write. The title
+# says how many rows there are and where every one of them is.
+DETAIL_ROWS = 10_000
+
+
+def capped(frame: pl.DataFrame, title: str, where: str) -> tuple[pl.DataFrame, str]:
+    """The first DETAIL_ROWS rows and a title that says so, naming the file that holds them all."""
+    if frame.height <= DETAIL_ROWS:
+        return frame, title
+    return frame.head(DETAIL_ROWS), f"{title}；此处列出前 {DETAIL_ROWS} 条，全部见 {where}"
 SUMMARY, HELD, REJECTED, CHANGES, ARREARS, RECOVERIES = "汇总", "暂缓发放", "问题数据", "变动", "补发", "追回"
 SIGNATURE = (("经办人：", "", "审核人：", "", "负责人：", ""), ("日期：", "    年    月    日"))
 # Chinese headers of the columns the ledger's frames (changes, arrears, recoveries) are expected to carry;
@@ -218,7 +229,12 @@ def _summary_sheet(
 
 
 def _held_sheet(items: pl.DataFrame, titles: Mapping[str, str]) -> Sheet:
-    held = items.filter(pl.col("status") == "held")
+    every = items.filter(pl.col("status") == "held")
+    held, title = capped(
+        every.sort("township", "id_number", "benefit"),
+        f"暂缓发放的条目（{every.height} 条）：原因与代码",
+        "line_items.parquet（status = held）",
+    )
     rows: list[list[Cell]] = [
         [
             r["township"],
@@ -232,11 +248,11 @@ def _held_sheet(items: pl.DataFrame, titles: Mapping[str, str]) -> Sheet:
             r["rule"],
             r["citation"],
         ]
-        for r in held.sort("township", "id_number", "benefit").iter_rows(named=True)
+        for r in held.iter_rows(named=True)
     ]
     return Sheet(
         HELD,
-        f"暂缓发放的条目（{held.height} 条）：原因与代码",
+        title,
         (
             Column("乡镇（街道）", 14),
             Column("姓名", 12),
@@ -314,21 +330,22 @@ def write_report_xlsx(
         raise ReconciliationError(
             f"report.xlsx would not match the manifest: payments {payments.height} != paid people {totals['paid_people']}"
         )
+    shown, rejected_title = capped(
+        rejected,
+        f"{what} 花名册问题数据（{rejected.get_column('row').n_unique()} 行，{rejected.height} 个问题）",
+        "rejected.xlsx / rejected.parquet",
+    )
     sheets = [
         _summary_sheet(f"{what} 养老补贴发放汇总表", items, totals, titles),
         _held_sheet(items, titles),
-        rejected_sheet(
-            rejected,
-            f"{what} 花名册问题数据（{rejected.get_column('row').n_unique()} 行，{rejected.height} 个问题）",
-            column_names,
-            name=REJECTED,
-        ),
+        rejected_sheet(shown, rejected_title, column_names, name=REJECTED),
     ]
-    for name, frame, label in (
-        (CHANGES, changes, "与上月相比的变动"),
-        (ARREARS, arrears, "补发"),
-        (RECOVERIES, recoveries, "追回"),
+    for name, frame, label, where in (
+        (CHANGES, changes, "与上月相比的变动", "changes.parquet"),
+        (ARREARS, arrears, "补发", "line_items.parquet（kind = arrears）"),
+        (RECOVERIES, recoveries, "追回", "recoveries.parquet"),
     ):
         if frame is not None:
-            sheets.append(frame_sheet(name, f"{what} {label}（{frame.height} 条）", frame))
+            part, title = capped(frame, f"{what} {label}（{frame.height} 条）", where)
+            sheets.append(frame_sheet(name, title, part))
     write_sheets(path, sheets, created)

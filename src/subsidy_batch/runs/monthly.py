@@ -82,6 +82,7 @@ def run_month(request: RunRequest, progress: Progress = lambda _: None) -> RunRe
     schema = load_schema(schema_dir=request.schema_dir)
     config = load_county(request.config_dir, county, schema)
     payable_rules(config, period)  # fails early when no rule is in force
+    load_gongshi(request.config_dir)  # the 公示 masking rules: a config error before anything is run
     roster = request.roster or default_roster(request.rosters_dir, county, str(period))
     refuse_empty(roster)  # before the lock and any run folder: a header alone pays nobody
     arguments: dict[str, Any] = {
@@ -264,8 +265,12 @@ def _compute(ctx: Context, rules: Rules, read: Read) -> Outcome:
             kind=pl.lit("regular"), for_period=pl.lit(str(period))
         )
         computed = regular  # what the period owes in full: the change list compares this
-        if supplement:  # only what the ledger shows as still owed for the period
-            regular = regular.join(ledger.paid_keys(), on=["id_number", "benefit", "for_period"], how="anti")
+        if supplement:  # only what the ledger shows as still owed for the period, and what is new in it
+            keys = ["id_number", "benefit", "for_period"]
+            held_before = ledger.items.filter(pl.col("status") == "held").select(keys).unique()
+            regular = regular.join(ledger.paid_keys(), on=keys, how="anti")
+            still_held = regular.filter(pl.col("status") == "held").join(held_before, on=keys, how="semi")
+            regular = regular.join(still_held.select(keys), on=keys, how="anti")
         owed = pl.DataFrame() if supplement else arrears(people, config, period, ledger)
         if owed.height:
             items = pl.concat(
@@ -297,6 +302,10 @@ def _compute(ctx: Context, rules: Rules, read: Read) -> Outcome:
     # from the start of the block to its last file, side by side.
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=2) as pool:
+        # the documents are Python (xlsxwriter, HTML): the longest job, started first, beside the rest
+        documents = pool.submit(
+            _write_documents, ctx, schema, config, period, outputs_written, totals, ledger.trend
+        )
         writing = [
             pool.submit(_write_output, staging / name, frame, layout, str(period), county)
             for name, (frame, layout) in outputs_written.items()
@@ -321,9 +330,6 @@ def _compute(ctx: Context, rules: Rules, read: Read) -> Outcome:
         )
         bank_seconds = time.perf_counter() - started
         workbook.result()
-        documents = pool.submit(
-            _write_documents, ctx, schema, config, period, outputs_written, totals, ledger.trend
-        )
         written_documents = documents.result()
         write_seconds = max(done.result() for done in writing) - started  # each returns when it ended
     stages.record("write", write_seconds, files=len(outputs_written))
@@ -443,7 +449,7 @@ def _write_documents(
     write_report_xlsx(
         ctx.staging / REPORT_XLSX,
         county_name=config.name,
-        period=ctx.label,
+        period=label,
         items=items,
         payments=out["payments.parquet"],
         rejected=out["rejected.parquet"],
@@ -458,7 +464,7 @@ def _write_documents(
     write_report_html(
         ctx.staging / REPORT_HTML,
         county_name=config.name,
-        period=ctx.label,
+        period=label,
         items=items,
         totals=totals,
         trend=list(trend),
@@ -469,7 +475,7 @@ def _write_documents(
         ctx.staging,
         items,
         county_name=config.name,
-        period=ctx.label,
+        period=label,
         masking=load_gongshi(ctx.config_dir),
         created=created,
         benefit_names=titles,

@@ -1,0 +1,371 @@
+"""The payment ledger across months: changes, arrears, recoveries, release, supplement, never paying twice.
+
+The first half reads Jiaxiang's stored six-month sequence (runs/jiaxiang, made by
+scripts/regenerate_runs.py from scripts/make_samples.py sequence()); the second half runs small hand-made
+months in a private folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from subsidy_batch.errors import ReconciliationError, RunLockedError, UsageError
+from subsidy_batch.ledger import arrears as arrears_module
+from subsidy_batch.period import Period
+from subsidy_batch.runs.monthly import RunRequest, run_month
+from subsidy_batch.runs.release import release
+from subsidy_batch.runs.verify import verify_run
+from tests.helpers import CONFIG, ROOT, make_id, person
+
+J = ROOT / "runs" / "jiaxiang"
+
+
+def _changes(month: str, name: str) -> list[dict]:
+    frame = pl.read_parquet(J / month / "changes.parquet").filter(pl.col("name") == name)
+    return frame.select("benefit", "change", "reason", "detail", "old_amount", "new_amount").to_dicts()
+
+
+def _items(folder: Path, name: str) -> list[tuple]:
+    frame = pl.read_parquet(folder / "line_items.parquet").filter(
+        pl.col("name") == name, pl.col("status") == "paid"
+    )
+    return frame.select("benefit", "kind", "for_period", "amount").rows()
+
+
+def _accepted_items(county_dir: Path) -> pl.DataFrame:
+    folders = [p for p in county_dir.iterdir() if p.name[:2] == "20"]
+    folders += list((county_dir / "supplements").glob("*")) if (county_dir / "supplements").is_dir() else []
+    return pl.concat(
+        pl.read_parquet(
+            f / "line_items.parquet", columns=["id_number", "benefit", "for_period", "status", "amount"]
+        )
+        for f in folders
+        if (f / "manifest.json").is_file()
+    )
+
+
+# --- the stored sequence -------------------------------------------------------------------------
+
+
+def test_turning_80_raises_the_living_subsidy_the_month_after() -> None:
+    # 周八十, born 1944-01-15, 低保: Jiaxiang counts age at the end of the previous month, so 80 on
+    # 2024-01-31 -> the 80-89 band (100.00) from 2024-02; 79 on 2023-12-31 -> 80.00 in January
+    assert {
+        "benefit": "low_income_living",
+        "change": "amount_changed",
+        "reason": None,
+        "detail": None,
+        "old_amount": Decimal("80.00"),
+        "new_amount": Decimal("100.00"),
+    } in _changes("2024-02", "周八十")
+    assert _items(J / "2024-01", "周八十") == [("low_income_living", "regular", "2024-01", Decimal("80.00"))]
+
+
+def test_a_death_reported_late_is_stopped_and_its_overpaid_month_becomes_a_recovery() -> None:
+    # 郑迟报 died 2023-12-10; December (the month of death) is paid, January was paid by the 2024-01 run
+    # before anyone knew: 80.00 to recover; the February roster reports the death
+    assert _changes("2024-02", "郑迟报") == [
+        {
+            "benefit": "low_income_living",
+            "change": "stopped",
+            "reason": "died",
+            "detail": "died on 2023-12-10",
+            "old_amount": Decimal("80.00"),
+            "new_amount": None,
+        }
+    ]
+    january = json.loads((J / "2024-01" / "manifest.json").read_text(encoding="utf-8"))["run_id"]
+    for month in ("2024-02", "2024-04"):  # carried forward after the person left the roster (2024-03)
+        owed = pl.read_parquet(J / month / "recoveries.parquet")
+        assert owed.select("name", "for_period", "amount", "paid_by_run", "found_in", "status").rows() == [
+            ("郑迟报", "2024-01", Decimal("80.00"), january, "2024-02", "outstanding")
+        ]
+    assert _items(J / "2024-02", "郑迟报") == []
+
+
+def test_a_back_dated_eligible_from_pays_the_months_since_as_arrears_once() -> None:
+    # 王补发 first appears in 2024-02 with 享受起始月份 2023-12: 2023-12 and 2024-01 are paid now (80.00 each,
+    # the amount of those months), February as the regular item; later months pay no arrears again
+    assert sorted(_items(J / "2024-02", "王补发")) == [
+        ("low_income_living", "arrears", "2023-12", Decimal("80.00")),
+        ("low_income_living", "arrears", "2024-01", Decimal("80.00")),
+        ("low_income_living", "regular", "2024-02", Decimal("80.00")),
+    ]
+    assert _items(J / "2024-03", "王补发") == [("low_income_living", "regular", "2024-03", Decimal("80.00"))]
+
+
+def test_a_held_bank_account_fixed_later_pays_the_held_months_as_arrears() -> None:
+    # 冯无账 had no account in 2023-11 and 2023-12 (held, no_bank_account), then one from 2024-01
+    held = pl.read_parquet(J / "2023-12" / "line_items.parquet").filter(pl.col("name") == "冯无账")
+    assert held.select("status", "hold_reason").rows() == [("held", "no_bank_account")]
+    assert sorted(_items(J / "2024-01", "冯无账")) == [
+        ("low_income_living", "arrears", "2023-11", Decimal("80.00")),
+        ("low_income_living", "arrears", "2023-12", Decimal("80.00")),
+        ("low_income_living", "regular", "2024-01", Decimal("80.00")),
+    ]
+    assert {
+        "benefit": "low_income_living",
+        "change": "hold_released",
+        "reason": None,
+        "detail": None,
+        "old_amount": Decimal("80.00"),
+        "new_amount": Decimal("80.00"),
+    } in _changes("2024-01", "冯无账")
+
+
+def test_no_longer_eligible_names_the_condition_that_stopped_matching() -> None:
+    assert _changes("2024-04", "钱变更") == [
+        {
+            "benefit": "low_income_living",
+            "change": "stopped",
+            "reason": "no_longer_eligible",
+            "detail": "经济状况 is 一般; only 低保 qualify",
+            "old_amount": Decimal("80.00"),
+            "new_amount": None,
+        }
+    ]
+
+
+def test_the_supplement_pays_only_what_the_released_month_still_owed() -> None:
+    supplement = J / "supplements" / "2024-03-s1"
+    paid = pl.read_parquet(supplement / "line_items.parquet").filter(pl.col("status") == "paid")
+    assert paid.select("name", "benefit", "kind", "for_period", "amount").rows() == [
+        ("陈后批", "low_income_living", "regular", "2024-03", Decimal("80.00"))
+    ]
+    manifest = json.loads((supplement / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["period"] == "2024-03-s1" and manifest["arguments"]["supplement"]
+    assert manifest["run_id"].startswith("jiaxiang-2024-03-s1-1-")  # its own bank batch
+    # April pays April only: March was paid by the supplement
+    assert _items(J / "2024-04", "陈后批") == [("low_income_living", "regular", "2024-04", Decimal("80.00"))]
+
+
+def test_no_person_is_paid_the_same_benefit_for_the_same_month_twice_in_the_stored_record() -> None:
+    paid = _accepted_items(J).filter(pl.col("status") == "paid")
+    twice = paid.group_by("id_number", "benefit", "for_period").len().filter(pl.col("len") > 1)
+    assert twice.height == 0, twice
+    assert paid.height > 1000
+
+
+def test_the_stored_release_stops_any_supersede_of_that_month(tmp_path: Path) -> None:
+    office = _office(tmp_path)
+    shutil.copytree(J, office / "runs" / "jiaxiang")
+    shutil.copy(
+        ROOT / "rosters" / "jiaxiang" / "2024-03-corrected.csv",
+        office / "rosters" / "jiaxiang" / "2024-03.csv",
+    )
+    with pytest.raises(UsageError, match="months go forward"):
+        _run(office, "2024-03", supersede_reason="again")  # 2024-04 exists after it
+    record = json.loads(next((J / "released").glob("*.json")).read_text(encoding="utf-8"))
+    assert record["period"] == "2024-03" and record["released_by"] == "王会计"
+    assert all(len(f["sha256"]) == 64 for f in record["bank_files"])
+
+
+# --- small months in a private folder ------------------------------------------------------------
+
+
+def _office(tmp_path: Path) -> Path:
+    office = tmp_path / "office"
+    shutil.copytree(CONFIG, office / "config")
+    (office / "rosters" / "jiaxiang").mkdir(parents=True)
+    return office
+
+
+def _roster(office: Path, month: str, rows: list[dict[str, str]]) -> Path:
+    path = office / "rosters" / "jiaxiang" / f"{month}.csv"
+    pl.DataFrame(rows, schema={c: pl.String for c in rows[0]}).write_csv(path)
+    return path
+
+
+def _run(office: Path, month: str, **kw):
+    return run_month(
+        RunRequest(
+            Period.parse(month),
+            "jiaxiang",
+            None,
+            office / "runs",
+            office / "config",
+            office / "rosters",
+            **kw,
+        )
+    )
+
+
+DIBAO = person("1950-03-03", income="dibao", name="甲") | {"id_number": make_id("1950-03-03", seq=11)}
+# 甲: 73-74 in 2024, 低保: 80.00 a month. 乙: 85 in 2024: high-age 80-89, not set in Jiaxiang
+EIGHTY_FIVE = person("1939-01-05", name="乙") | {"id_number": make_id("1939-01-05", seq=12)}
+
+
+def test_a_standard_set_later_with_a_past_effective_date_pays_the_held_months(tmp_path: Path) -> None:
+    office = _office(tmp_path)
+    for month in ("2024-01", "2024-02"):
+        _roster(office, month, [DIBAO, EIGHTY_FIVE])
+        result = _run(office, month)
+        held = pl.read_parquet(result.run_dir / "line_items.parquet").filter(pl.col("name") == "乙")
+        assert held.select("benefit", "status", "hold_reason").rows() == [
+            ("high_age_allowance", "held", "standard_not_set")
+        ]
+    # the county decides 50.00 for ages 80-89 from 2024-01 (a test config, not policy)
+    county = office / "config" / "counties" / "jiaxiang.yaml"
+    text = county.read_text(encoding="utf-8")
+    old = 'when: {hukou_code: {equals: "370829"}, age: {min: 80, max: 89}}\n        amount: {monthly: not set, reason: "具体标准另行制定 (item 3): no figure for ages 80-99 yet"}'
+    assert old in text
+    county.write_text(
+        text.replace(old, old.split("\n")[0] + '\n        amount: {monthly: "50.00"}'), encoding="utf-8"
+    )
+    _roster(office, "2024-03", [DIBAO, EIGHTY_FIVE])
+    march = _run(office, "2024-03")
+    # 2024-01 and 2024-02 at 50.00 each as arrears, March as the regular item: 150.00 to 乙
+    assert sorted(_items(march.run_dir, "乙")) == [
+        ("high_age_allowance", "arrears", "2024-01", Decimal("50.00")),
+        ("high_age_allowance", "arrears", "2024-02", Decimal("50.00")),
+        ("high_age_allowance", "regular", "2024-03", Decimal("50.00")),
+    ]
+    assert march.manifest["totals"]["arrears_amount"] == "100.00"
+    assert march.manifest["totals"]["changes"]["hold_released"] == 1
+    assert verify_run(march.run_dir).identical  # reproduced from its snapshot and the two runs it read
+
+
+def test_death_on_the_first_of_a_month_pays_that_month_and_a_late_report_recovers_the_next(
+    tmp_path: Path,
+) -> None:
+    office = _office(tmp_path)
+    for month in ("2024-01", "2024-02", "2024-03"):
+        _roster(office, month, [DIBAO])
+        _run(office, month)
+    # reported in April: died 2024-02-01. February (the month of death) stays paid; March is owed back
+    _roster(office, "2024-04", [DIBAO | {"death_date": "2024-02-01"}])
+    april = _run(office, "2024-04")
+    owed = pl.read_parquet(april.run_dir / "recoveries.parquet")
+    assert owed.select("for_period", "amount", "status").rows() == [
+        ("2024-03", Decimal("80.00"), "outstanding")
+    ]
+    assert _items(april.run_dir, "甲") == []
+    assert april.manifest["totals"]["recoveries_amount"] == "80.00"
+
+
+def test_months_go_forward_and_supplements_need_a_release(tmp_path: Path) -> None:
+    office = _office(tmp_path)
+    for month in ("2024-01", "2024-02"):
+        _roster(office, month, [DIBAO])
+        _run(office, month)
+    with pytest.raises(UsageError, match="already has an accepted run for 2024-02, after 2024-01"):
+        _run(office, "2024-01", supersede_reason="redo")
+    with pytest.raises(UsageError, match="has not been released to the bank"):
+        _run(office, "2024-02", supplement_reason="late approvals")
+    with pytest.raises(UsageError, match="2024-03 has no accepted run to supplement"):
+        _roster(office, "2024-03", [DIBAO])
+        _run(office, "2024-03", supplement_reason="late approvals")
+    release(office / "runs" / "jiaxiang" / "2024-02", by="王会计")
+    with pytest.raises(UsageError, match="a released run is never superseded"):
+        _run(office, "2024-02", supersede_reason="redo")
+    with pytest.raises(UsageError, match="already released by 王会计"):
+        release(office / "runs" / "jiaxiang" / "2024-02", by="李会计")
+    # the supplement of a released month with nothing new pays nothing: 甲 was paid for February
+    extra = _run(office, "2024-02", supplement_reason="nothing new")
+    assert extra.manifest["totals"]["paid_items"] == 0
+
+
+def test_the_double_payment_guard_refuses_a_month_already_paid_whatever_chose_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    office = _office(tmp_path)
+    _roster(office, "2024-01", [DIBAO])
+    _run(office, "2024-01")
+    real = arrears_module.arrears
+
+    def paying_january_again(people, config, period, ledger):  # a bug that chose a paid month
+        from subsidy_batch.rules.compute import line_items
+
+        assert real(people, config, period, ledger).height == 0  # nothing is really owed
+        return line_items(people, config, Period(2024, 1)).with_columns(for_period=pl.lit("2024-01"))
+
+    monkeypatch.setattr("subsidy_batch.runs.monthly.arrears", paying_january_again)
+    _roster(office, "2024-02", [DIBAO])
+    with pytest.raises(
+        ReconciliationError, match=r"1 \(person, benefit, month\) already paid by an accepted run"
+    ):
+        _run(office, "2024-02")
+    assert sorted(p.name for p in (office / "runs" / "jiaxiang").iterdir()) == ["2024-01"]  # nothing accepted
+
+
+def test_the_county_lock_serialises_runs_of_different_periods(tmp_path: Path) -> None:
+    office = _office(tmp_path)
+    _roster(office, "2024-01", [DIBAO])
+    county = office / "runs" / "jiaxiang"
+    county.mkdir(parents=True)
+    (county / ".lock").write_text(f"{os.getppid()}\n")  # a live process holds the county
+    with pytest.raises(RunLockedError, match="another run of jiaxiang is in progress"):
+        _run(office, "2024-01")
+
+
+# --- any sequence of runs, supersedes, releases and supplements never pays twice ----------------
+
+OPS = st.lists(st.sampled_from(["next", "supersede", "release", "supplement"]), min_size=3, max_size=7)
+PEOPLE = st.lists(
+    st.fixed_dictionaries(
+        {
+            "dibao": st.booleans(),
+            "account": st.booleans(),
+            "eligible": st.sampled_from(["", "2024-01", "2024-02", "2024-03"]),
+        }
+    ),
+    min_size=4,
+    max_size=4,
+)
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ops=OPS, months=st.lists(PEOPLE, min_size=5, max_size=5))
+def test_no_sequence_pays_a_person_twice_for_a_month_and_every_paid_month_is_owed(
+    tmp_path_factory: pytest.TempPathFactory, ops: list[str], months: list[list[dict]]
+) -> None:
+    office = _office(tmp_path_factory.mktemp("seq"))
+    done: list[str] = []
+    for step, op in enumerate(ops):
+        state = months[min(len(done), 4)]
+        rows = [
+            person(
+                "1950-03-03",
+                income="dibao" if p["dibao"] else "none",
+                account="6228480012345678" if p["account"] else "",
+                name=f"人{i}",
+                eligible_from=p["eligible"],
+            )
+            | {"id_number": make_id("1950-03-03", seq=20 + i)}
+            for i, p in enumerate(state)
+        ]
+        county = office / "runs" / "jiaxiang"
+        try:
+            if op == "next" and len(done) < 4:
+                month = f"2024-0{len(done) + 1}"
+                _roster(office, month, rows)
+                _run(office, month)
+                done.append(month)
+            elif op == "supersede" and done:
+                _roster(office, done[-1], rows)
+                _run(office, done[-1], supersede_reason=f"step {step}")
+            elif op == "release" and done:
+                release(county / done[-1], by="王会计")
+            elif op == "supplement" and done:
+                _roster(office, done[-1], rows)
+                _run(office, done[-1], supplement_reason=f"step {step}")
+        except UsageError:
+            pass  # refused on purpose (released, not released, nothing to supersede): nothing changed
+        if county.is_dir() and any(p.name.startswith("20") for p in county.iterdir()):
+            paid = _accepted_items(county).filter(pl.col("status") == "paid")
+            assert (
+                paid.group_by("id_number", "benefit", "for_period").len().filter(pl.col("len") > 1).height
+                == 0
+            )
+            # every paid month is one the person is owed: 低保 (only they get the living subsidy), and not
+            # before their 享受起始月份
+            assert paid.get_column("for_period").is_in(done).all()
