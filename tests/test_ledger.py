@@ -369,3 +369,38 @@ def test_no_sequence_pays_a_person_twice_for_a_month_and_every_paid_month_is_owe
             # every paid month is one the person is owed: 低保 (only they get the living subsidy), and not
             # before their 享受起始月份
             assert paid.get_column("for_period").is_in(done).all()
+
+
+def test_a_returned_payment_is_held_while_unchanged_and_reissued_once_after_the_account_is_fixed(
+    tmp_path: Path,
+) -> None:
+    from subsidy_batch.returns.record import import_returns
+    from subsidy_batch.returns.synth import synth_returns
+
+    office = _office(tmp_path)
+    _roster(office, "2024-01", [DIBAO])
+    january = _run(office, "2024-01")
+    for written in synth_returns(january.run_dir, fail_rate=1.0, seed=3, out_dir=tmp_path / "answers"):
+        import_returns(january.run_dir, written.path, config_dir=office / "config")  # the bank: 无此账号 etc.
+    # February, same name and account: January's 80.00 is held (bank_returned), never resent blindly
+    _roster(office, "2024-02", [DIBAO])
+    february = _run(office, "2024-02")
+    held = pl.read_parquet(february.run_dir / "line_items.parquet").filter(pl.col("kind") == "reissue")
+    assert held.select("for_period", "status", "hold_reason", "amount").rows() == [
+        ("2024-01", "held", "bank_returned", Decimal("80.00"))
+    ]
+    assert february.manifest["totals"]["bank_returns"]["failed_lines_read"] == 1
+    assert [i["role"] for i in february.manifest["inputs"]] == ["roster", "prior_run", "bank_return"]
+    # March, a new account: January is paid again as a reissue for its own month, exactly once
+    _roster(office, "2024-03", [DIBAO | {"bank_account": "6228480099999999"}])
+    march = _run(office, "2024-03")
+    assert sorted(_items(march.run_dir, "甲")) == [
+        ("low_income_living", "regular", "2024-03", Decimal("80.00")),
+        ("low_income_living", "reissue", "2024-01", Decimal("80.00")),
+    ]
+    assert march.manifest["totals"]["bank_returns"]["reissued_amount"] == "80.00"
+    _roster(office, "2024-04", [DIBAO | {"bank_account": "6228480099999999"}])
+    april = _run(office, "2024-04")
+    assert _items(april.run_dir, "甲") == [("low_income_living", "regular", "2024-04", Decimal("80.00"))]
+    for run in (february, march, april):  # each reproduces from its snapshot, prior runs and bank answers
+        assert verify_run(run.run_dir).identical

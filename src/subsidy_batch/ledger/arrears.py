@@ -20,7 +20,7 @@ import polars as pl
 from subsidy_batch.errors import NoRuleInForceError
 from subsidy_batch.ledger.record import RECOVERY_SCHEMA, Ledger
 from subsidy_batch.period import Period
-from subsidy_batch.rules.compute import STANDARD_NOT_SET, line_items, monthly_fen
+from subsidy_batch.rules.compute import BANK_RETURNED, STANDARD_NOT_SET, line_items, monthly_fen
 from subsidy_batch.rules.config import RESIDENCES, CountyConfig
 
 KINDS = ("regular", "arrears", "reissue")  # line item kinds (CONTRACT.md)
@@ -52,9 +52,20 @@ def arrears(people: pl.DataFrame, config: CountyConfig, period: Period, ledger: 
     if start is None:
         return pl.DataFrame()
     months = months_between(start, period.previous())
-    paid = ledger.paid_keys()
+    # paid, or returned by the bank (reissues() pays those): never paid as arrears
+    paid = pl.concat(
+        [
+            ledger.paid_keys(),
+            ledger.items.filter(pl.col("status") == "returned").select("id_number", "benefit", "for_period"),
+        ]
+    ).unique()
     held = (
-        ledger.items.filter(pl.col("status") == "held", pl.col("for_period") >= str(start))
+        # a payment the bank returned is paid again only as a reissue (reissues()), never as arrears
+        ledger.items.filter(
+            pl.col("status") == "held",
+            pl.col("for_period") >= str(start),
+            pl.col("hold_reason").ne_missing(BANK_RETURNED),
+        )
         .select("id_number", "benefit", "for_period", "hold_reason", "rule")
         .unique(["id_number", "benefit", "for_period"], keep="first", maintain_order=True)
         .join(paid, on=["id_number", "benefit", "for_period"], how="anti")
@@ -147,3 +158,47 @@ def paid_twice(items: pl.DataFrame, ledger: Ledger) -> list[str]:
             f"for {first['for_period']}"
         )
     return problems
+
+
+def reissues(people: pl.DataFrame, period: Period, ledger: Ledger, columns: list[str]) -> pl.DataFrame:
+    """Items a bank returned (its answer said the line failed), not paid since: paid again for their own
+    month as kind = reissue once the roster's name or account for the person changed; held as
+    bank_returned while both are as sent (a payment is never resent blindly). Frame in `columns`."""
+    returned = ledger.items.filter(pl.col("status") == "returned").join(
+        ledger.paid_keys(), on=["id_number", "benefit", "for_period"], how="anti"
+    )
+    if returned.height == 0:
+        return pl.DataFrame()
+    sent = ledger.returned.select("run_id", "id_number", "sent_name", "sent_account").unique(
+        ["run_id", "id_number"]
+    )
+    now = people.select(
+        "id_number",
+        "id_key",
+        "row",
+        "bank_name",
+        "bank_account",
+        new_name=pl.col("name"),
+        township_now=pl.col("township"),
+    )
+    joined = (
+        returned.unique(["id_number", "benefit", "for_period"], keep="last", maintain_order=True)
+        .join(sent, on=["run_id", "id_number"], how="left")
+        .join(now, on="id_number", how="inner")  # someone no longer on the roster is not paid
+    )
+    changed = (pl.col("bank_account") != pl.col("sent_account")) | (pl.col("new_name") != pl.col("sent_name"))
+    return (
+        joined.with_columns(
+            name=pl.col("new_name"),
+            township=pl.col("township_now"),
+            hold_reason=pl.when(changed.fill_null(False))
+            .then(pl.lit(None, pl.String))
+            .otherwise(pl.lit(BANK_RETURNED)),
+            pos=pl.lit(0, pl.UInt32),
+            kind=pl.lit("reissue"),
+        )
+        .with_columns(
+            status=pl.when(pl.col("hold_reason").is_null()).then(pl.lit("paid")).otherwise(pl.lit("held"))
+        )
+        .select(columns)
+    )

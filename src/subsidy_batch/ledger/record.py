@@ -4,7 +4,7 @@ regular items for their own period."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,17 @@ LEDGER_SCHEMA = {
     "hold_reason": pl.String,
     "amount_fen": pl.Int64,
     "rule": pl.String,
+    "citation": pl.String,
+    "age": pl.Int32,
+}
+# a failed line of a bank's answer (returns/record.py), as the ledger reads it
+RETURNED_SCHEMA = {
+    "run_id": pl.String,  # the run whose bank file the line was in
+    "id_number": pl.String,
+    "sent_name": pl.String,
+    "sent_account": pl.String,
+    "reference": pl.String,
+    "reason": pl.String,
 }
 RECOVERY_SCHEMA = {
     "id_number": pl.String,
@@ -55,6 +66,7 @@ class Ledger:
     recoveries: pl.DataFrame  # RECOVERY_SCHEMA, as the latest prior run carried them forward
     first_period: Period | None  # the county's first month in the record (None: no prior run)
     trend: tuple[tuple[str, dict[str, Any]], ...] = ()  # (period, totals) of each prior month, for charts
+    returned: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=RETURNED_SCHEMA))
 
     def paid_keys(self) -> pl.DataFrame:
         """(id_number, benefit, for_period) of every paid item: what must never be paid again."""
@@ -65,7 +77,8 @@ class Ledger:
         )
 
 
-def read_ledger(prior: list[Prior]) -> Ledger:
+def read_ledger(prior: list[Prior], returned: pl.DataFrame | None = None) -> Ledger:
+    """The items of the prior runs (returned: the failed lines of the bank answers this run read)."""
     frames = []
     for run in prior:
         scan = pl.scan_parquet(run.folder / "line_items.parquet")
@@ -84,9 +97,24 @@ def read_ledger(prior: list[Prior]) -> Ledger:
                 "hold_reason",
                 (pl.col("amount") * 100).cast(pl.Int64).alias("amount_fen"),  # decimal(18,2): exact
                 "rule",
+                "citation",
+                "age",
             )
         )
     items = pl.concat(frames).collect() if frames else pl.DataFrame(schema=LEDGER_SCHEMA)
+    if returned is not None and returned.height:
+        # a failed bank line pays nothing: every item it carried (the person's paid items of that run) is
+        # `returned`, not paid, so it may be paid again, once, as a reissue
+        failed = returned.select("run_id", "id_number").unique().with_columns(failed=pl.lit(True))
+        items = (
+            items.join(failed, on=["run_id", "id_number"], how="left")
+            .with_columns(
+                status=pl.when(pl.col("failed") & (pl.col("status") == "paid"))
+                .then(pl.lit("returned"))
+                .otherwise(pl.col("status"))
+            )
+            .drop("failed")
+        )
     recoveries = pl.DataFrame(schema=RECOVERY_SCHEMA)
     if prior:
         latest = prior[-1].folder / "recoveries.parquet"
@@ -97,4 +125,9 @@ def read_ledger(prior: list[Prior]) -> Ledger:
                 .select(*RECOVERY_SCHEMA)
             )
     first = min((Period.parse(r.label[:7]) for r in prior), default=None)
-    return Ledger(items, recoveries, first)
+    return Ledger(
+        items,
+        recoveries,
+        first,
+        returned=returned if returned is not None else pl.DataFrame(schema=RETURNED_SCHEMA),
+    )

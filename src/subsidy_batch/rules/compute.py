@@ -20,7 +20,8 @@ from subsidy_batch.rules.config import AGE, CountyConfig, Rule
 STANDARD_NOT_SET = "standard_not_set"
 NO_BANK_ACCOUNT = "no_bank_account"
 ACCOUNT_STORED_AS_NUMBER = "account_stored_as_number"  # Excel lost its digits: store accounts as text
-HOLD_REASONS = (STANDARD_NOT_SET, ACCOUNT_STORED_AS_NUMBER, NO_BANK_ACCOUNT)  # the first that applies wins
+BANK_RETURNED = "bank_returned"  # the bank answered that the payment failed; the details are unchanged
+HOLD_REASONS = (STANDARD_NOT_SET, ACCOUNT_STORED_AS_NUMBER, NO_BANK_ACCOUNT, BANK_RETURNED)  # first wins
 PERSON_KEYS = ("id_number", "name", "township")
 # carried by line items for payments(), after the contract's columns
 PAYEE = {"pos": pl.UInt32, "id_key": pl.UInt64, "bank_name": pl.String, "bank_account": pl.String}

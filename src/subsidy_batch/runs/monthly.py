@@ -19,7 +19,7 @@ import polars as pl
 import structlog
 
 from subsidy_batch.errors import ForeignRosterError, UsageError
-from subsidy_batch.ledger.arrears import arrears, paid_twice, recoveries
+from subsidy_batch.ledger.arrears import arrears, paid_twice, recoveries, reissues
 from subsidy_batch.ledger.changes import CHANGES, changes
 from subsidy_batch.ledger.record import Ledger, Prior, read_ledger
 from subsidy_batch.money import fen_text
@@ -30,6 +30,8 @@ from subsidy_batch.outputs.labels import benefit_titles
 from subsidy_batch.outputs.report import REPORT_XLSX, write_report_xlsx
 from subsidy_batch.outputs.workbook import REJECTED_XLSX, write_rejected_xlsx
 from subsidy_batch.period import Period
+from subsidy_batch.returns.record import PARQUET as RETURNS_PARQUET
+from subsidy_batch.returns.record import RECORD as RETURNS_RECORD
 from subsidy_batch.roster.read import RawRoster, default_roster, raise_empty, read_roster, refuse_empty
 from subsidy_batch.roster.schema import SCHEMA_DIR, RosterSchema, load_schema, start_loading_pandera
 from subsidy_batch.roster.validate import validate
@@ -157,7 +159,7 @@ def prior_runs(paths: RunPaths, period: Period, request: RunRequest) -> tuple[So
             'it through the next month\'s arrears and recoveries, or pay what it still owes with --supplement "reason"'
         )
     read = [r for r in runs if not (request.supersede_reason is not None and r in own)]
-    return tuple(
+    runs_read = tuple(
         Source(
             "prior_run",
             r.folder / MANIFEST,
@@ -167,6 +169,13 @@ def prior_runs(paths: RunPaths, period: Period, request: RunRequest) -> tuple[So
         )
         for r in read
     )
+    answers = []  # the banks' answers recorded beside those runs (subsidy returns), each by its record
+    for r in read:
+        root = county_dir / f"{r.label}.returns" / r.run_id
+        for record in sorted(root.glob(f"*/{RETURNS_RECORD}")) if root.is_dir() else []:
+            rel = record.relative_to(county_dir).as_posix()
+            answers.append(Source("bank_return", record, rel, reference=True, original_name=r.run_id))
+    return runs_read + tuple(answers)
 
 
 Rules = tuple[RosterSchema, CountyConfig]
@@ -195,10 +204,27 @@ def _read(ctx: Context, rules: Rules) -> Reading[Read]:
         prior.append(Prior(ref.original_name, str(manifest["period"]), folder))
         if "-s" not in str(manifest["period"]):
             trend.append((str(manifest["period"]), manifest["totals"]))
-    ledger = replace(read_ledger(prior), trend=tuple(trend))
+    returned = []
+    for ref in ctx.all_of("bank_return"):
+        answer = pl.read_parquet(ctx.resolve(ref).parent / RETURNS_PARQUET).filter(
+            pl.col("status") == "failed"
+        )
+        returned.append(
+            answer.select(
+                pl.lit(ref.original_name).alias("run_id"),
+                "id_number",
+                pl.col("name").alias("sent_name"),
+                pl.col("bank_account").alias("sent_account"),
+                "reference",
+                "reason",
+            )
+        )
+    failed = pl.concat(returned) if returned else None
+    ledger = replace(read_ledger(prior, failed), trend=tuple(trend))
     return Reading(
         (raw, ledger),
         {
+            **{ref.file: {"answers": ref.original_name} for ref in ctx.all_of("bank_return")},
             **{
                 ref.file: {"run_id": run.run_id, "period": run.label}
                 for ref, run in zip(ctx.all_of("prior_run"), prior, strict=True)
@@ -272,14 +298,17 @@ def _compute(ctx: Context, rules: Rules, read: Read) -> Outcome:
             still_held = regular.filter(pl.col("status") == "held").join(held_before, on=keys, how="semi")
             regular = regular.join(still_held.select(keys), on=keys, how="anti")
         owed = pl.DataFrame() if supplement else arrears(people, config, period, ledger)
-        if owed.height:
-            items = pl.concat(
-                [regular, owed.with_columns(kind=pl.lit("arrears")).select(regular.columns)]
-            ).sort("id_key", "benefit", "for_period", maintain_order=True)
+        again = pl.DataFrame() if supplement else reissues(people, period, ledger, regular.columns)
+        extra = [owed.with_columns(kind=pl.lit("arrears")).select(regular.columns)] if owed.height else []
+        extra += [again] if again.height else []
+        if extra:
+            items = pl.concat([regular, *extra]).sort("id_key", "benefit", "for_period", maintain_order=True)
         else:
             items = regular
         pays = payments(items)
-        facts.update(line_items=items.height, arrears_items=owed.height, payees=pays.height)
+        facts.update(
+            line_items=items.height, arrears_items=owed.height, reissues=again.height, payees=pays.height
+        )
     with stages.stage("ledger", "comparing with the previous month") as facts:
         change_list, previous_label = _changes(computed, ledger, validated, config, period, supplement)
         owed_back = recoveries(people, config, period, ledger)
@@ -287,7 +316,7 @@ def _compute(ctx: Context, rules: Rules, read: Read) -> Outcome:
     if previous_label is None:
         progress(f"the first run of {config.name} in the record: every item is new")
     totals = _totals(raw.frame.height, validated, items, pays, config) | _ledger_totals(
-        items, change_list, owed_back, previous_label
+        items, change_list, owed_back, previous_label, ledger
     )
     progress("writing outputs and bank files…")
     outputs_written = {
@@ -357,9 +386,9 @@ KIND: Kind[Rules, Read] = Kind(
     _load,
     _read,
     _compute,
-    roles=("roster", "prior_run"),
+    roles=("roster", "prior_run", "bank_return"),
     recorded_options=("accept_foreign_roster",),
-    many=("prior_run",),
+    many=("prior_run", "bank_return"),
 )
 KEY_COLUMNS = ("id_number", "benefit", "for_period", "status")
 
@@ -402,11 +431,28 @@ def _changes(
 
 
 def _ledger_totals(
-    items: pl.DataFrame, change_list: pl.DataFrame, owed_back: pl.DataFrame, previous: str | None
+    items: pl.DataFrame,
+    change_list: pl.DataFrame,
+    owed_back: pl.DataFrame,
+    previous: str | None,
+    ledger: Ledger,
 ) -> dict[str, Any]:
     arrears_items = items.filter(pl.col("kind") == "arrears", pl.col("status") == "paid")
+    reissued = items.filter(pl.col("kind") == "reissue")
     counts = dict(change_list.group_by("change").len().iter_rows())
-    return {
+    returns: dict[str, Any] = {}
+    if ledger.returned.height:  # only then, so that runs without bank answers keep their totals
+        paid_again = reissued.filter(pl.col("status") == "paid")
+        returns = {
+            "bank_returns": {
+                "failed_lines_read": ledger.returned.height,
+                "by_reason": dict(sorted(ledger.returned.group_by("reason").len().iter_rows())),
+                "reissued_items": paid_again.height,
+                "reissued_amount": fen_text(int(paid_again.get_column("amount_fen").sum() or 0)),
+                "held_items": reissued.height - paid_again.height,
+            }
+        }
+    return returns | {
         "previous_period": previous,
         "changes": {change: int(counts.get(change, 0)) for change in CHANGES},
         "arrears_items": arrears_items.height,
