@@ -404,3 +404,33 @@ def test_a_returned_payment_is_held_while_unchanged_and_reissued_once_after_the_
     assert _items(april.run_dir, "甲") == [("low_income_living", "regular", "2024-04", Decimal("80.00"))]
     for run in (february, march, april):  # each reproduces from its snapshot, prior runs and bank answers
         assert verify_run(run.run_dir).identical
+
+
+def test_a_recorded_refund_is_reported_once_then_no_longer_carried(tmp_path: Path) -> None:
+    from subsidy_batch.ledger.refunds import record_refund
+
+    office = _office(tmp_path)
+    for month in ("2024-01", "2024-02"):
+        _roster(office, month, [DIBAO, EIGHTY_FIVE])
+        _run(office, month)
+    _roster(office, "2024-03", [DIBAO | {"death_date": "2024-01-20"}, EIGHTY_FIVE])  # February was overpaid
+    march = _run(office, "2024-03")
+    assert pl.read_parquet(march.run_dir / "recoveries.parquet").select("for_period", "status").rows() == [
+        ("2024-02", "outstanding")
+    ]
+    with pytest.raises(UsageError, match="lists no outstanding low_income_living for 2024-01"):
+        record_refund(march.run_dir, DIBAO["id_number"], "low_income_living", "2024-01", by="王会计")
+    record_refund(march.run_dir, DIBAO["id_number"].lower(), "low_income_living", "2024-02", by="王会计", note="收据 001")
+    with pytest.raises(UsageError, match="already recorded"):
+        record_refund(march.run_dir, DIBAO["id_number"], "low_income_living", "2024-02", by="王会计")
+    _roster(office, "2024-04", [DIBAO | {"death_date": "2024-01-20"}, EIGHTY_FIVE])  # still on the roster
+    april = _run(office, "2024-04")
+    assert pl.read_parquet(april.run_dir / "recoveries.parquet").select("for_period", "status").rows() == [
+        ("2024-02", "refunded")
+    ]
+    assert april.manifest["totals"]["recoveries_outstanding"] == 0
+    assert "refund" in [i["role"] for i in april.manifest["inputs"]]
+    _roster(office, "2024-05", [EIGHTY_FIVE])
+    may = _run(office, "2024-05")
+    assert pl.read_parquet(may.run_dir / "recoveries.parquet").height == 0
+    assert verify_run(april.run_dir).identical

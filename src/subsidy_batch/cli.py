@@ -477,6 +477,14 @@ def _summary(manifest: dict[str, Any]) -> str:
             f"  recoveries      {t['recoveries_outstanding']} months paid after death, {t['recoveries_amount']} "
             "yuan outstanding (recoveries.parquet)"
         )
+    answers = t.get("bank_returns")
+    if answers:
+        reasons = ", ".join(f"{k} {v}" for k, v in answers["by_reason"].items())
+        lines.append(
+            f"  bank answers    {answers['failed_lines_read']} failed lines read ({reasons}); reissued "
+            f"{answers['reissued_items']} items, {answers['reissued_amount']} yuan; still held {answers['held_items']} "
+            "(bank_returned: name and account as sent)"
+        )
     lines.append(f"  bank files      {sum(1 for o in manifest['outputs'] if o['file'].startswith('bank/'))}")
     if t["held_items_by_reason"].get("account_stored_as_number"):
         lines.append(
@@ -749,6 +757,41 @@ def _yuan(fen: int) -> str:
 
 
 @app.command()
+def recovered(
+    run_dir: Annotated[
+        Path, typer.Argument(help="The run whose recoveries.parquet lists the month.", show_default=False)
+    ],
+    id_number: Annotated[str, typer.Option("--id", help="The person's ID number.", show_default=False)],
+    benefit: Annotated[
+        str, typer.Option("--benefit", help="The benefit, e.g. low_income_living.", show_default=False)
+    ],
+    for_period: Annotated[
+        str, typer.Option("--for-period", help="The month refunded, YYYY-MM.", show_default=False)
+    ],
+    by: Annotated[str, typer.Option("--by", help="Who records the refund.", show_default=False)],
+    note: Annotated[
+        str | None, typer.Option("--note", help="A note, e.g. the receipt number.", show_default=False)
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Record that a family refunded a month paid after a death (a recovery); the next run reports it."""
+    _Output.json = as_json
+    with _guard():
+        from subsidy_batch.ledger.refunds import record_refund
+        from subsidy_batch.masking import mask_text
+
+        record = record_refund(run_dir, id_number, benefit, str(_period(for_period)), by, note)
+    shown = record | {"id_number": mask_text(record["id_number"])}
+    if as_json:
+        _emit_json(shown)
+        return
+    typer.echo(
+        f"recorded the refund of {record['benefit']} for {record['for_period']} ({record['amount']} yuan) of "
+        f"{shown['id_number']} by {record['recorded_by']}; the next run reports it as refunded"
+    )
+
+
+@app.command()
 def history(
     id_number: Annotated[str, typer.Argument(help="The person's ID number (身份证号).", show_default=False)],
     county: CountyOpt = None,
@@ -839,7 +882,10 @@ def check_config(
 @app.command()
 def explain(
     id_number: Annotated[
-        str, typer.Argument(metavar="ID_NUMBER", help="The person's 公民身份号码 (18 characters).", show_default=False)
+        str,
+        typer.Argument(
+            metavar="ID_NUMBER", help="The person's 公民身份号码 (18 characters).", show_default=False
+        ),
     ],
     run_dir: Annotated[
         Path | None,
@@ -869,7 +915,9 @@ def explain(
 
             run_dir = run_folder(runs_dir, slug, month)
         elif not (run_dir / "manifest.json").is_file():
-            raise UsageError(f"{run_dir} is not a run folder (it has no manifest.json); give runs/<county>/<period>")
+            raise UsageError(
+                f"{run_dir} is not a run folder (it has no manifest.json); give runs/<county>/<period>"
+            )
         from subsidy_batch.explain import explain as explain_person
         from subsidy_batch.explain import render
 
@@ -934,15 +982,30 @@ def _returns_summary(record: dict[str, Any], record_dir: Path) -> str:
 def returns(
     run_dir: Annotated[
         Path,
-        typer.Argument(help="The run the result answers (runs/<county>/<period>).", exists=True, file_okay=False, show_default=False),
+        typer.Argument(
+            help="The run the result answers (runs/<county>/<period>).",
+            exists=True,
+            file_okay=False,
+            show_default=False,
+        ),
     ],
     file: Annotated[
         Path,
-        typer.Argument(help="The bank's result file (回盘), in the layout of the bank file it answers.", exists=True, dir_okay=False, show_default=False),
+        typer.Argument(
+            help="The bank's result file (回盘), in the layout of the bank file it answers.",
+            exists=True,
+            dir_okay=False,
+            show_default=False,
+        ),
     ],
     bank: Annotated[
         str | None,
-        typer.Option("--bank", metavar="NAME", help="The bank (or bank file) it answers, when the file does not say.", show_default=False),
+        typer.Option(
+            "--bank",
+            metavar="NAME",
+            help="The bank (or bank file) it answers, when the file does not say.",
+            show_default=False,
+        ),
     ] = None,
     config_dir: ConfigDirOpt = Path("config"),
     as_json: JsonOpt = False,
@@ -963,15 +1026,26 @@ def returns(
 def synth_returns_command(
     run_dir: Annotated[
         Path,
-        typer.Argument(help="The run whose bank files to answer (runs/<county>/<period>).", exists=True, file_okay=False, show_default=False),
+        typer.Argument(
+            help="The run whose bank files to answer (runs/<county>/<period>).",
+            exists=True,
+            file_okay=False,
+            show_default=False,
+        ),
     ],
     fail_rate: Annotated[
-        float, typer.Option("--fail-rate", help="Share of lines that fail, from 0 to 1 (0.01: one in a hundred).")
+        float,
+        typer.Option("--fail-rate", help="Share of lines that fail, from 0 to 1 (0.01: one in a hundred)."),
     ] = 0.01,
     seed: Annotated[int, typer.Option("--seed", help="Random seed; the same seed gives the same files.")] = 1,
     out: Annotated[
         Path | None,
-        typer.Option("--out", help="Folder to write the result files to. Defaults to returns/<run id>/.", file_okay=False, show_default=False),
+        typer.Option(
+            "--out",
+            help="Folder to write the result files to. Defaults to returns/<run id>/.",
+            file_okay=False,
+            show_default=False,
+        ),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -982,7 +1056,14 @@ def synth_returns_command(
 
         written = synth_returns(run_dir, fail_rate, seed, out)
     if as_json:
-        _emit_json({"files": [{"file": str(w.path), "bank_name": w.bank_name, "lines": w.lines, "failed": w.failed} for w in written]})
+        _emit_json(
+            {
+                "files": [
+                    {"file": str(w.path), "bank_name": w.bank_name, "lines": w.lines, "failed": w.failed}
+                    for w in written
+                ]
+            }
+        )
         return
     for w in written:
         typer.echo(f"{w.path}: {w.lines} lines, {w.failed} failed ({w.bank_name})")

@@ -137,8 +137,16 @@ def recoveries(people: pl.DataFrame, config: CountyConfig, period: Period, ledge
         found_in=pl.lit(str(period)),
         status=pl.lit("outstanding"),
     )
-    carried = ledger.recoveries.filter(pl.col("status") == "outstanding")
-    fresh = found.join(carried, on=["id_number", "benefit", "for_period", "paid_by_run"], how="anti")
+    keys = ["id_number", "benefit", "for_period", "paid_by_run"]
+    refunded = ledger.refunded.with_columns(refunded=pl.lit(True))
+    carried = (
+        ledger.recoveries.filter(pl.col("status") == "outstanding")
+        .join(refunded, on=keys, how="left")
+        # a refund recorded since the last run: reported once as refunded, then no longer carried
+        .with_columns(status=pl.when(pl.col("refunded")).then(pl.lit("refunded")).otherwise(pl.col("status")))
+        .drop("refunded")
+    )
+    fresh = found.join(carried, on=keys, how="anti").join(ledger.refunded, on=keys, how="anti")
     return pl.concat([carried, fresh.select(*RECOVERY_SCHEMA)]).sort("id_number", "benefit", "for_period")
 
 

@@ -22,6 +22,7 @@ from subsidy_batch.errors import ForeignRosterError, UsageError
 from subsidy_batch.ledger.arrears import arrears, paid_twice, recoveries, reissues
 from subsidy_batch.ledger.changes import CHANGES, changes
 from subsidy_batch.ledger.record import Ledger, Prior, read_ledger
+from subsidy_batch.ledger.refunds import REFUNDS_DIR, read_refunds
 from subsidy_batch.money import fen_text
 from subsidy_batch.outputs import bank, emit
 from subsidy_batch.outputs.gongshi import GONGSHI_CONFIG, file_stem, load_gongshi, write_gongshi
@@ -175,7 +176,13 @@ def prior_runs(paths: RunPaths, period: Period, request: RunRequest) -> tuple[So
         for record in sorted(root.glob(f"*/{RETURNS_RECORD}")) if root.is_dir() else []:
             rel = record.relative_to(county_dir).as_posix()
             answers.append(Source("bank_return", record, rel, reference=True, original_name=r.run_id))
-    return runs_read + tuple(answers)
+    refunds = tuple(  # every refund recorded for the county (subsidy recovered)
+        Source(
+            "refund", path, path.relative_to(county_dir).as_posix(), reference=True, original_name=path.stem
+        )
+        for path in sorted((county_dir / REFUNDS_DIR).glob("*.json"))
+    )
+    return runs_read + tuple(answers) + refunds
 
 
 Rules = tuple[RosterSchema, CountyConfig]
@@ -220,7 +227,8 @@ def _read(ctx: Context, rules: Rules) -> Reading[Read]:
             )
         )
     failed = pl.concat(returned) if returned else None
-    ledger = replace(read_ledger(prior, failed), trend=tuple(trend))
+    refunded = read_refunds([ctx.resolve(ref) for ref in ctx.all_of("refund")])
+    ledger = replace(read_ledger(prior, failed), trend=tuple(trend), refunded=refunded)
     return Reading(
         (raw, ledger),
         {
@@ -386,9 +394,9 @@ KIND: Kind[Rules, Read] = Kind(
     _load,
     _read,
     _compute,
-    roles=("roster", "prior_run", "bank_return"),
+    roles=("roster", "prior_run", "bank_return", "refund"),
     recorded_options=("accept_foreign_roster",),
-    many=("prior_run", "bank_return"),
+    many=("prior_run", "bank_return", "refund"),
 )
 KEY_COLUMNS = ("id_number", "benefit", "for_period", "status")
 
@@ -457,8 +465,10 @@ def _ledger_totals(
         "changes": {change: int(counts.get(change, 0)) for change in CHANGES},
         "arrears_items": arrears_items.height,
         "arrears_amount": fen_text(int(arrears_items.get_column("amount_fen").sum() or 0)),
-        "recoveries_outstanding": owed_back.height,
-        "recoveries_amount": fen_text(int(owed_back.get_column("amount_fen").sum() or 0)),
+        "recoveries_outstanding": owed_back.filter(pl.col("status") == "outstanding").height,
+        "recoveries_amount": fen_text(
+            int(owed_back.filter(pl.col("status") == "outstanding").get_column("amount_fen").sum() or 0)
+        ),
     }
 
 
