@@ -262,3 +262,14 @@ def test_rejected_xlsx_holds_every_problem_with_chinese_headers_and_no_full_id(r
     manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
     (entry,) = [o for o in manifest["outputs"] if o["file"] == "rejected.xlsx"]
     assert entry["rows"] == rejected.height
+
+
+def test_every_parquet_output_describes_its_columns_in_its_metadata(run_dir: Path) -> None:
+    for name in ("line_items.parquet", "payments.parquet", "rejected.parquet", "changes.parquet", "recoveries.parquet"):
+        meta = pq.read_metadata(run_dir / name).metadata
+        described = json.loads(meta[b"subsidy_batch.columns"].decode("utf-8"))
+        columns = pq.read_schema(run_dir / name).names
+        assert list(described) == sorted(columns), name
+        assert all(described.values()), (name, [c for c, d in described.items() if not d])
+    items = json.loads(pq.read_metadata(run_dir / "line_items.parquet").metadata[b"subsidy_batch.columns"])
+    assert items["kind"].startswith("regular / arrears")

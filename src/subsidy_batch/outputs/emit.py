@@ -166,6 +166,68 @@ def to_output(frame: pl.DataFrame, schema: pl.Schema, period: str, county: str) 
     )
 
 
+# What each output column means, for auditors: written into every Parquet file's key-value metadata
+# (`subsidy_batch.columns`, a JSON object), read with pyarrow.parquet.read_metadata(path).metadata or
+# DuckDB's parquet_kv_metadata('file.parquet').
+DESCRIPTIONS = {
+    "period": "the month of the run (YYYY-MM); for facility files the run's key",
+    "year": "the year of a facility run",
+    "county": "the county's config name (config/counties/<county>.yaml)",
+    "id_number": "公民身份号码, 18 characters, as validated (GB 11643)",
+    "facility_id": "统一社会信用代码 of the facility",
+    "name": "姓名 as in the roster",
+    "township": "乡镇（街道） as in the roster",
+    "benefit": "the benefit's key in the county config",
+    "amount": "yuan, decimal(18,2), exact; null only when the standard is not set",
+    "base_amount": "yuan before the rating factor, decimal(18,2)",
+    "status": "paid / held (line items); succeeded / failed (bank answers); outstanding / refunded (recoveries)",
+    "hold_reason": "why a held item is not paid: standard_not_set / account_stored_as_number / no_bank_account / bank_returned",
+    "rule": "the config row that decided the item: <file>#<benefit>/<row id>",
+    "citation": "the policy document and item the rule row cites",
+    "roster_row": "the person's data row in the roster (1 = first data row)",
+    "age": "age in full years (周岁) on the county's age reference day for the month paid for",
+    "kind": "regular / arrears (补发) / reissue (a payment a bank returned, paid again)",
+    "for_period": "the month an item pays for (YYYY-MM); equals period for regular items",
+    "bank_name": "开户银行 as in the roster: the bank file the payment goes to",
+    "bank_account": "银行账号 as in the roster",
+    "items": "number of paid line items in the payment",
+    "source": "the roster file (and [file]sheet for a workbook of several sheets)",
+    "row": "the data row of the roster (1 = first data row)",
+    "file_row": "the line a clerk finds the row on in the file, title rows and header counted",
+    "column": "the roster column the problem is in",
+    "problem": "a stable problem code (README: problem codes)",
+    "message": "what is wrong and how to fix it, in one sentence",
+    "change": "new / stopped / amount_changed / hold_released / newly_held / resumed",
+    "reason": "for stopped: died / left_roster / no_longer_eligible",
+    "detail": "the date of death, or the condition of last month's rule that no longer holds",
+    "old_amount": "last period's amount, yuan",
+    "new_amount": "this period's amount, yuan",
+    "old_status": "last period's status",
+    "new_status": "this period's status",
+    "old_rule": "last period's rule row",
+    "new_rule": "this period's rule row",
+    "paid_by_run": "the run (and bank batch id) that paid the month",
+    "death_date": "死亡日期 as the roster reports it",
+    "found_in": "the period whose run first found the overpayment",
+    "condition": "the facility condition that failed",
+    "months_paid": "months of the year the subsidy is paid for",
+    "rating": "the facility's star rating",
+    "rating_factor": "the factor the rating earns (0.8-1.2), when the county has set it",
+    "residents_moderate": "residents assessed as moderately disabled",
+    "residents_severe": "residents assessed as severely disabled",
+    "daily_users": "average daily users of the day-care centre or canteen",
+}
+
+
+def column_metadata(columns: list[str]) -> dict[str, str]:
+    """The key-value metadata of a Parquet output: every column's description, and the contract."""
+    described = {c: DESCRIPTIONS.get(c, "") for c in columns}
+    return {
+        "subsidy_batch.columns": json.dumps(described, ensure_ascii=False, sort_keys=True),
+        "subsidy_batch.contract": "../shared/spec/CONTRACT.md; README.md 'What a run writes'",
+    }
+
+
 def write_parquet(frame: pl.DataFrame, path: Path) -> None:
     # polars writes the columns in parallel (pyarrow took 3x as long for 2 million line items); the
     # Parquet types are plain STRING, DECIMAL(18,2) and INT, which every reader (DuckDB, pandas, Excel
@@ -176,6 +238,7 @@ def write_parquet(frame: pl.DataFrame, path: Path) -> None:
         compression_level=COMPRESSION_LEVEL,
         row_group_size=ROW_GROUP_SIZE,
         statistics=True,
+        metadata=column_metadata(frame.columns),
     )
 
 
