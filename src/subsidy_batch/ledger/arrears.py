@@ -19,6 +19,7 @@ import polars as pl
 
 from subsidy_batch.errors import NoRuleInForceError
 from subsidy_batch.ledger.record import RECOVERY_SCHEMA, Ledger
+from subsidy_batch.outputs.bank import account_stored_as_number, bank_account_ok
 from subsidy_batch.period import Period
 from subsidy_batch.rules.compute import BANK_RETURNED, STANDARD_NOT_SET, line_items, monthly_fen
 from subsidy_batch.rules.config import RESIDENCES, CountyConfig
@@ -70,6 +71,19 @@ def arrears(people: pl.DataFrame, config: CountyConfig, period: Period, ledger: 
         .unique(["id_number", "benefit", "for_period"], keep="first", maintain_order=True)
         .join(paid, on=["id_number", "benefit", "for_period"], how="anti")
     )
+    # a month held for the account is owed only once the roster's account can be paid now
+    account_holds = held.filter(pl.col("hold_reason").is_in(["no_bank_account", "account_stored_as_number"]))
+    if account_holds.height:
+        candidates = people.filter(
+            pl.col("id_number").is_in(account_holds.get_column("id_number").unique().implode())
+        )
+        payable = candidates.filter(
+            bank_account_ok(config.account_digits) & ~account_stored_as_number()
+        ).get_column("id_number")
+        fixed = pl.col("hold_reason").is_in(["no_bank_account", "account_stored_as_number"]).not_() | pl.col(
+            "id_number"
+        ).is_in(payable.implode())
+        held = held.filter(fixed)
     late: pl.DataFrame | None = None
     if "eligible_from" in people.columns:
         late = people.filter(pl.col("eligible_from") < period.first_day).select("id_number", "eligible_from")
@@ -168,7 +182,7 @@ def paid_twice(items: pl.DataFrame, ledger: Ledger) -> list[str]:
     return problems
 
 
-def reissues(people: pl.DataFrame, period: Period, ledger: Ledger, columns: list[str]) -> pl.DataFrame:
+def reissues(people: pl.DataFrame, config: CountyConfig, ledger: Ledger, columns: list[str]) -> pl.DataFrame:
     """Items a bank returned (its answer said the line failed), not paid since: paid again for their own
     month as kind = reissue once the roster's name or account for the person changed; held as
     bank_returned while both are as sent (a payment is never resent blindly). Frame in `columns`."""
@@ -204,6 +218,10 @@ def reissues(people: pl.DataFrame, period: Period, ledger: Ledger, columns: list
             .otherwise(pl.lit(BANK_RETURNED)),
             pos=pl.lit(0, pl.UInt32),
             kind=pl.lit("reissue"),
+            # the ledger does not carry the long citation texts: the rule's own, or where to find it
+            citation=pl.col("rule")
+            .replace_strict({r.name: r.citation for r in config.rules}, default=None, return_dtype=pl.String)
+            .fill_null(pl.format("as cited in the line items of run {}", pl.col("run_id"))),
         )
         .with_columns(
             status=pl.when(pl.col("hold_reason").is_null()).then(pl.lit("paid")).otherwise(pl.lit("held"))

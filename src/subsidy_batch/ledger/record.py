@@ -5,6 +5,7 @@ regular items for their own period."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,6 @@ LEDGER_SCHEMA = {
     "hold_reason": pl.String,
     "amount_fen": pl.Int64,
     "rule": pl.String,
-    "citation": pl.String,
     "age": pl.Int32,
 }
 # a failed line of a bank's answer (returns/record.py), as the ledger reads it
@@ -73,13 +73,18 @@ class Ledger:
         )
     )
 
-    def paid_keys(self) -> pl.DataFrame:
-        """(id_number, benefit, for_period) of every paid item: what must never be paid again."""
+    @cached_property
+    def paid(self) -> pl.DataFrame:
+        """(id_number, benefit, for_period) of every paid item: what must never be paid again (worked out
+        once per ledger: the arrears, reissues and the double-payment guard all ask)."""
         return (
             self.items.filter(pl.col("status") == "paid")
             .select("id_number", "benefit", "for_period")
             .unique()
         )
+
+    def paid_keys(self) -> pl.DataFrame:
+        return self.paid
 
 
 def read_ledger(prior: list[Prior], returned: pl.DataFrame | None = None) -> Ledger:
@@ -102,7 +107,6 @@ def read_ledger(prior: list[Prior], returned: pl.DataFrame | None = None) -> Led
                 "hold_reason",
                 (pl.col("amount") * 100).cast(pl.Int64).alias("amount_fen"),  # decimal(18,2): exact
                 "rule",
-                "citation",
                 "age",
             )
         )

@@ -306,7 +306,7 @@ def _compute(ctx: Context, rules: Rules, read: Read) -> Outcome:
             still_held = regular.filter(pl.col("status") == "held").join(held_before, on=keys, how="semi")
             regular = regular.join(still_held.select(keys), on=keys, how="anti")
         owed = pl.DataFrame() if supplement else arrears(people, config, period, ledger)
-        again = pl.DataFrame() if supplement else reissues(people, period, ledger, regular.columns)
+        again = pl.DataFrame() if supplement else reissues(people, config, ledger, regular.columns)
         extra = [owed.with_columns(kind=pl.lit("arrears")).select(regular.columns)] if owed.height else []
         extra += [again] if again.height else []
         if extra:
