@@ -56,7 +56,11 @@ def test_a_rejected_row_is_explained_by_its_problems() -> None:
     rejected = stored.filter(pl.col("id_number") == wanted)
     found = explain(RUN, wanted)
     assert found["status"] == "rejected" and found["benefits"] == []
-    assert [p["problem"] for p in found["problems"]] == rejected.get_column("problem").to_list() == ["duplicate_id"] * 2
+    assert (
+        [p["problem"] for p in found["problems"]]
+        == rejected.get_column("problem").to_list()
+        == ["duplicate_id"] * 2
+    )
 
 
 def test_an_unknown_id_is_a_clear_error_without_the_full_number() -> None:
@@ -120,3 +124,58 @@ def test_explain_errors_are_one_sentence_with_their_exit_code(
     assert result.exit_code == code, result.output
     assert message in result.output and "Traceback" not in result.output
     assert "370829190001010000" not in result.output
+
+
+def test_what_if_explains_a_roster_that_was_not_run_and_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.helpers import make_id, person
+
+    shutil.copytree(ROOT / "config", tmp_path / "config")
+    monkeypatch.chdir(tmp_path)
+    # 低保, born 1944-06-10: 79 on 2024-04-30 (Jiaxiang counts at the end of the previous month): 80.00
+    row = person("1944-06-10", income="dibao", name="假设") | {"id_number": make_id("1944-06-10", seq=77)}
+    pl.DataFrame([row]).write_csv(tmp_path / "new.csv")
+    result = runner.invoke(
+        app,
+        [
+            "explain",
+            row["id_number"],
+            "--county",
+            "jiaxiang",
+            "--period",
+            "2024-05",
+            "--roster",
+            "new.csv",
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    found = json.loads(result.stdout)
+    assert found["what_if"] is True and found["run_id"] is None
+    living = next(b for b in found["benefits"] if b["benefit"] == "low_income_living")
+    assert living["item"]["amount"] == "80.00" and living["item"]["status"] == "paid"
+    assert found["age"]["years"] == 80 - 1  # 79 on the reference day
+    assert not (tmp_path / "runs").exists()  # nothing written
+    assert row["id_number"] not in result.stdout  # masked
+    plain = runner.invoke(
+        app,
+        ["explain", row["id_number"], "--county", "jiaxiang", "--period", "2024-05", "--roster", "new.csv"],
+    )
+    assert "what if, nothing was paid or written" in plain.stdout
+    missing = runner.invoke(
+        app, ["explain", row["id_number"], "--county", "jiaxiang", "--period", "2024-05", "--roster", "x.csv"]
+    )
+    assert missing.exit_code == 3 and "does not exist" in missing.stderr
+
+
+def test_explain_reads_a_supplementary_run() -> None:
+    supplement = ROOT / "runs" / "jiaxiang" / "supplements" / "2024-03-s1"
+    paid = (
+        pl.read_parquet(supplement / "line_items.parquet")
+        .filter(pl.col("status") == "paid")
+        .row(0, named=True)
+    )
+    found = explain(supplement, paid["id_number"])
+    item = next(b for b in found["benefits"] if b["benefit"] == paid["benefit"])["item"]
+    assert item["amount"] == f"{paid['amount']:.2f}" and item["for_period"] == "2024-03"

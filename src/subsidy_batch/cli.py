@@ -901,11 +901,41 @@ def explain(
     ] = None,
     runs_dir: RunsDirOpt = Path("runs"),
     config_dir: ConfigDirOpt = Path("config"),
+    roster: Annotated[
+        Path | None,
+        typer.Option(
+            "--roster",
+            help="What if: explain the person on this roster (not run, nothing written), with --county and --period.",
+            show_default=False,
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Explain one person's month from the stored run: roster values, age, every rule row tested, the result."""
     _Output.json = as_json
     with _guard():
+        if roster is not None:
+            if period is None or run_dir is not None:
+                raise UsageError(
+                    "--roster explains a roster that was not run: give --county and --period, no run folder"
+                )
+            if not roster.is_file():
+                raise RosterError(f"roster {roster} does not exist; give the file's path")
+            from subsidy_batch.explain import explain_roster, render
+
+            found = explain_roster(
+                config_dir, resolve_county(county, config_dir), _period(period), roster, id_number
+            )
+            if as_json:
+                _emit_json(found)
+            else:
+                typer.echo(
+                    _human(
+                        "（假设：此花名册未发放，仅作说明 — what if, nothing was paid or written）\n"
+                        + render(found)
+                    )
+                )
+            return
         if run_dir is None:
             if period is None:
                 raise UsageError("give the month with --period YYYY-MM (and --county), or a run folder")

@@ -15,12 +15,13 @@ import polars as pl
 
 from subsidy_batch.errors import RosterError, UsageError
 from subsidy_batch.masking import mask_text
+from subsidy_batch.outputs import emit
 from subsidy_batch.outputs.labels import AGE_BASES_ZH, STATUS_ZH, benefit_titles, benefit_zh, hold_reason_zh
 from subsidy_batch.period import Period
 from subsidy_batch.roster.read import read_roster
 from subsidy_batch.roster.schema import load_schema
 from subsidy_batch.roster.validate import validate
-from subsidy_batch.rules.compute import age_on, reference_date, targets
+from subsidy_batch.rules.compute import LINE_ITEM_SCHEMA, age_on, line_items, reference_date, targets
 from subsidy_batch.rules.conditions import failure_message, test_expression
 from subsidy_batch.rules.config import AGE, CountyConfig, Rule, load_county
 from subsidy_batch.runs.manifest import INPUT, KIND_MONTHLY, load
@@ -121,18 +122,23 @@ def explain(run_dir: Path, id_number: str) -> dict[str, Any]:
     manifest = load(run_dir)
     if manifest.kind != KIND_MONTHLY:
         raise UsageError(f"{run_dir} is a {manifest.kind} run; explain works on monthly runs of people")
-    period = Period.parse(manifest.period)
+    period = Period.parse(manifest.period[:7])  # a supplement's key is 2024-03-s1
     wanted = normalise_id(id_number)
     masked = mask_text(wanted)
     snapshot = run_dir / INPUT
     schema = load_schema(schema_dir=snapshot / "schemas")
     config = load_county(snapshot / "config", manifest.county, schema)
-    titles = benefit_titles(config.files)
     roster_input = manifest.input("roster")
     raw = read_roster(run_dir / roster_input.file, schema, roster_input.original_name)
-    checked = validate(raw, schema, manifest.period, manifest.county)
+    checked = validate(raw, schema, str(period), manifest.county)
     found = checked.accepted.filter(pl.col("id_number") == wanted)
-    items = pl.read_parquet(run_dir / "line_items.parquet").filter(pl.col("id_number") == wanted)
+    # this month's items (a later month may have paid arrears for it; those are in that month's run)
+    items = pl.read_parquet(run_dir / "line_items.parquet").filter(
+        pl.col("id_number") == wanted,
+        pl.col("kind").fill_null("regular") == "regular"
+        if "kind" in pl.read_parquet_schema(run_dir / "line_items.parquet")
+        else pl.lit(True),
+    )
     head: dict[str, Any] = {
         "run_dir": str(run_dir),
         "run_id": manifest.run_id,
@@ -143,14 +149,62 @@ def explain(run_dir: Path, id_number: str) -> dict[str, Any]:
         "id_number": masked,
         "roster": roster_input.original_name,
     }
+    return _explained(head, wanted, period, schema, config, checked, found, items, roster_input.original_name)
+
+
+def explain_roster(
+    config_dir: Path, county: str, period: Period, roster: Path, id_number: str
+) -> dict[str, Any]:
+    """What if: the same explanation for a roster that has not been run (nothing is written). The items
+    are computed here with today's config; the ledger (arrears, reissues) is not consulted."""
+    wanted = normalise_id(id_number)
+    schema = load_schema()
+    config = load_county(config_dir, county, schema)
+    raw = read_roster(roster, schema, roster.name)
+    checked = validate(raw, schema, str(period), county)
+    found = checked.accepted.filter(pl.col("id_number") == wanted)
+    computed = line_items(found, config, period) if found.height else pl.DataFrame(schema=LINE_ITEM_SCHEMA)
+    items = emit.to_output(
+        computed.with_columns(kind=pl.lit("regular"), for_period=pl.lit(str(period))),
+        emit.LINE_ITEMS,
+        str(period),
+        county,
+    )
+    head: dict[str, Any] = {
+        "what_if": True,
+        "run_dir": None,
+        "run_id": None,
+        "county": county,
+        "county_name": config.name,
+        "period": str(period),
+        "id_number": mask_text(wanted),
+        "roster": roster.name,
+    }
+    return _explained(head, wanted, period, schema, config, checked, found, items, roster.name)
+
+
+def _explained(
+    head: dict[str, Any],
+    wanted: str,
+    period: Period,
+    schema: Any,
+    config: CountyConfig,
+    checked: Any,
+    found: pl.DataFrame,
+    items: pl.DataFrame,
+    roster_name: str,
+) -> dict[str, Any]:
+    masked = str(head["id_number"])
+    titles = benefit_titles(config.files)
     if found.height == 0:
         rejected = checked.rejected.filter(
             pl.col("id_number").map_elements(normalise_id, return_dtype=pl.String) == wanted
         )
         if rejected.height == 0:
             raise PersonNotFoundError(
-                f"ID {masked} is not in the roster of {manifest.county} {manifest.period} "
-                f"({roster_input.original_name}, run {manifest.run_id}); check the number, or the county and period"
+                f"ID {masked} is not in the roster of {head['county']} {head['period']} "
+                f"({roster_name}{', run ' + str(head['run_id']) if head.get('run_id') else ''}); check the number, "
+                "or the county and period"
             )
         return head | {
             "status": "rejected",
@@ -200,7 +254,7 @@ def explain(run_dir: Path, id_number: str) -> dict[str, Any]:
                     "status": item["status"],
                     "hold_reason": item["hold_reason"],
                     "kind": item.get("kind") or "regular",
-                    "for_period": item.get("for_period") or manifest.period,
+                    "for_period": item.get("for_period") or str(period),
                     "citation": item["citation"],
                 },
                 # the stored run against the rules tested again here: they agree unless the tool changed
