@@ -390,6 +390,8 @@ def test_a_returned_payment_is_held_while_unchanged_and_reissued_once_after_the_
         ("2024-01", "held", "bank_returned", Decimal("80.00"))
     ]
     assert february.manifest["totals"]["bank_returns"]["failed_lines_read"] == 1
+    (bank_answer,) = february.manifest["totals"]["bank_returns"]["by_bank"]  # one bank, one line, failed
+    assert (bank_answer["succeeded"], bank_answer["failed"], bank_answer["failed_amount"]) == (0, 1, "80.00")
     assert [i["role"] for i in february.manifest["inputs"]] == ["roster", "prior_run", "bank_return"]
     # March, a new account: January is paid again as a reissue for its own month, exactly once
     _roster(office, "2024-03", [DIBAO | {"bank_account": "6228480099999999"}])

@@ -485,6 +485,12 @@ def _summary(manifest: dict[str, Any]) -> str:
             f"{answers['reissued_items']} items, {answers['reissued_amount']} yuan; still held {answers['held_items']} "
             "(bank_returned: name and account as sent)"
         )
+        for bank_answer in answers.get("by_bank", []):
+            lines.append(
+                f"    {bank_answer['bank_name']} ({bank_answer['run_id']}): succeeded {bank_answer['succeeded']} "
+                f"{bank_answer['succeeded_amount']} yuan, failed {bank_answer['failed']} {bank_answer['failed_amount']} yuan "
+                + " ".join(f"{k} {v}" for k, v in bank_answer["failed_by_reason"].items())
+            )
     lines.append(f"  bank files      {sum(1 for o in manifest['outputs'] if o['file'].startswith('bank/'))}")
     if t["held_items_by_reason"].get("account_stored_as_number"):
         lines.append(

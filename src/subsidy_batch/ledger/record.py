@@ -67,6 +67,7 @@ class Ledger:
     first_period: Period | None  # the county's first month in the record (None: no prior run)
     trend: tuple[tuple[str, dict[str, Any]], ...] = ()  # (period, totals) of each prior month, for charts
     returned: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=RETURNED_SCHEMA))
+    answers: tuple[dict[str, Any], ...] = ()  # per answered run and bank: succeeded / failed counts, amounts
     refunded: pl.DataFrame = field(
         default_factory=lambda: pl.DataFrame(
             schema={k: pl.String for k in ("id_number", "benefit", "for_period", "paid_by_run")}

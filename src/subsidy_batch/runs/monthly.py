@@ -211,11 +211,11 @@ def _read(ctx: Context, rules: Rules) -> Reading[Read]:
         prior.append(Prior(ref.original_name, str(manifest["period"]), folder))
         if "-s" not in str(manifest["period"]):
             trend.append((str(manifest["period"]), manifest["totals"]))
-    returned = []
+    returned, answered = [], []
     for ref in ctx.all_of("bank_return"):
-        answer = pl.read_parquet(ctx.resolve(ref).parent / RETURNS_PARQUET).filter(
-            pl.col("status") == "failed"
-        )
+        whole = pl.read_parquet(ctx.resolve(ref).parent / RETURNS_PARQUET)
+        answered.append(whole.select("run_id", "bank_name", "status", "reason", "amount"))
+        answer = whole.filter(pl.col("status") == "failed")
         returned.append(
             answer.select(
                 pl.lit(ref.original_name).alias("run_id"),
@@ -228,7 +228,9 @@ def _read(ctx: Context, rules: Rules) -> Reading[Read]:
         )
     failed = pl.concat(returned) if returned else None
     refunded = read_refunds([ctx.resolve(ref) for ref in ctx.all_of("refund")])
-    ledger = replace(read_ledger(prior, failed), trend=tuple(trend), refunded=refunded)
+    ledger = replace(
+        read_ledger(prior, failed), trend=tuple(trend), refunded=refunded, answers=_answers(answered)
+    )
     return Reading(
         (raw, ledger),
         {
@@ -438,6 +440,28 @@ def _changes(
     )
 
 
+def _answers(answered: list[pl.DataFrame]) -> tuple[dict[str, Any], ...]:
+    """Per answered run and bank: lines that succeeded and failed, their amounts, failures by reason."""
+    if not answered:
+        return ()
+    lines = pl.concat(answered)
+    out = []
+    for (run_id, bank_name), group in lines.group_by("run_id", "bank_name", maintain_order=True):
+        ok, failed = group.filter(pl.col("status") == "succeeded"), group.filter(pl.col("status") == "failed")
+        out.append(
+            {
+                "run_id": run_id,
+                "bank_name": bank_name,
+                "succeeded": ok.height,
+                "succeeded_amount": f"{ok.get_column('amount').sum() or 0:.2f}",
+                "failed": failed.height,
+                "failed_amount": f"{failed.get_column('amount').sum() or 0:.2f}",
+                "failed_by_reason": dict(sorted(failed.group_by("reason").len().iter_rows())),
+            }
+        )
+    return tuple(sorted(out, key=lambda a: (str(a["run_id"]), str(a["bank_name"]))))
+
+
 def _ledger_totals(
     items: pl.DataFrame,
     change_list: pl.DataFrame,
@@ -457,7 +481,8 @@ def _ledger_totals(
                 "by_reason": dict(sorted(ledger.returned.group_by("reason").len().iter_rows())),
                 "reissued_items": paid_again.height,
                 "reissued_amount": fen_text(int(paid_again.get_column("amount_fen").sum() or 0)),
-                "held_items": reissued.height - paid_again.height,
+                "held_items": reissued.height - paid_again.height,  # returned, details still as sent
+                "by_bank": list(ledger.answers),
             }
         }
     return returns | {
