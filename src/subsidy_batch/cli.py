@@ -838,6 +838,73 @@ def history(
         )
 
 
+@app.command()
+def simulate(
+    period: PeriodArg,
+    county: CountyOpt = None,
+    change: Annotated[
+        list[str],
+        typer.Option(
+            "--set",
+            help="A change the scenario makes: BENEFIT/RULE=AMOUNT (monthly yuan), e.g. "
+            "high_age_allowance/county_80_89=50. Repeat for several.",
+            show_default=False,
+        ),
+    ] = [],  # noqa: B006 (typer reads the default)
+    roster: Annotated[
+        Path | None,
+        typer.Option(help="Roster file. Defaults to rosters/<county>/<period>.*", show_default=False),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Folder for scenario-<county>-<period>.json and .xlsx (never under runs/).",
+            show_default=False,
+        ),
+    ] = None,
+    config_dir: ConfigDirOpt = Path("config"),
+    rosters_dir: RostersDirOpt = Path("rosters"),
+    as_json: JsonOpt = False,
+) -> None:
+    """What would it cost? The month and the next 12 under changed amounts, against the rules as they stand."""
+    _Output.json = as_json
+    with _guard():
+        given = _given_county(county)
+        month = _period(period)
+        slug = resolve_county(given, config_dir)
+        from subsidy_batch.roster.read import default_roster
+        from subsidy_batch.simulate import parse_set, write_scenario
+        from subsidy_batch.simulate import simulate as run_scenario
+
+        changes = [parse_set(c) for c in change]
+        result = run_scenario(
+            config_dir, slug, month, roster or default_roster(rosters_dir, slug, str(month)), changes
+        )
+        written = write_scenario(result, out) if out is not None else []
+    if as_json:
+        _emit_json(result | {"written": [str(p) for p in written]})
+        return
+    typer.echo(
+        f"SCENARIO (not policy) for {result['county_name']} ({slug}) {result['period']}: {', '.join(result['scenario'])}"
+    )
+    typer.echo(f"  {result['assumptions']}")
+    typer.echo(
+        f"  {'benefit':<26} {'people now':>10} {'yuan now':>14} {'people':>8} {'yuan':>14} {'difference':>14}"
+    )
+    for r in result["by_benefit"]:
+        typer.echo(
+            f"  {r['benefit']:<26} {r['baseline_people']:>10} {r['baseline']:>14} {r['scenario_people']:>8} "
+            f"{r['scenario']:>14} {r['difference']:>14}"
+        )
+    nxt = result["next_12_months"]
+    typer.echo(
+        f"  next 12 months: {nxt['baseline']} yuan as the rules stand, {nxt['scenario']} yuan under the scenario"
+    )
+    for path in written:
+        typer.echo(f"  written to {path}")
+
+
 @app.command("check-config")
 def check_config(
     county: CountyOpt = None,
