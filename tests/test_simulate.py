@@ -95,3 +95,50 @@ def test_a_scenario_names_only_rows_the_county_has(roster: Path) -> None:
         parse_set("high_age_allowance=50")
     with pytest.raises(UsageError, match="is not BENEFIT/RULE=AMOUNT"):
         parse_set("high_age_allowance/county_80_89=50.001")
+
+
+def test_several_scenarios_side_by_side_from_a_file(roster: Path, tmp_path: Path) -> None:
+    from subsidy_batch.simulate import compare, load_scenarios, write_comparison
+
+    path = tmp_path / "options.yaml"
+    path.write_text(
+        "scenarios:\n"
+        + "".join(
+            f'  - name: "80-89 at {a}"\n    set: {{high_age_allowance/county_80_89: "{a}.00"}}\n'
+            for a in (50, 80, 100)
+        ),
+        encoding="utf-8",
+    )
+    result = compare(CONFIG, "jiaxiang", Period(2024, 5), roster, load_scenarios(path))
+    # 38 person-months in the 80-89 band over the next 12 (甲 12, 乙 12, 丙 7, 丁 7), 3 people this month
+    assert [
+        (s["scenario"], s["month_scenario"], s["next_12_months_scenario"]) for s in result["summary"]
+    ] == [
+        ("80-89 at 50", "150.00", "1900.00"),
+        ("80-89 at 80", "240.00", "3040.00"),
+        ("80-89 at 100", "300.00", "3800.00"),
+    ]
+    written = write_comparison(result, tmp_path / "out")
+    assert [p.name for p in written] == [
+        "scenario-jiaxiang-2024-05-comparison.json",
+        "scenario-jiaxiang-2024-05-comparison.xlsx",
+        "scenario-jiaxiang-2024-05-comparison.html",
+    ]
+    assert fastexcel.read_excel(written[1]).sheet_names == ["汇总", "情景1", "情景2", "情景3", "假设"]
+    page = written[2].read_text(encoding="utf-8")
+    assert '<svg id="scenario-next-12-months"' in page and "not policy" in page and "http" not in page
+
+
+def test_a_scenario_file_is_read_strictly(tmp_path: Path) -> None:
+    from subsidy_batch.errors import ConfigError
+    from subsidy_batch.simulate import load_scenarios
+
+    path = tmp_path / "bad.yaml"
+    path.write_text(
+        "scenarios:\n  - name: a\n    set: {high_age_allowance/county_80_89: 50.5}\n", encoding="utf-8"
+    )
+    with pytest.raises(ConfigError, match="quoted"):
+        load_scenarios(path)
+    path.write_text("scenarios:\n  - name: a\n    sets: {}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="sets"):
+        load_scenarios(path)

@@ -855,6 +855,14 @@ def simulate(
         Path | None,
         typer.Option(help="Roster file. Defaults to rosters/<county>/<period>.*", show_default=False),
     ] = None,
+    scenario: Annotated[
+        Path | None,
+        typer.Option(
+            "--scenario",
+            help="A file of several named scenarios to compare side by side (instead of --set).",
+            show_default=False,
+        ),
+    ] = None,
     out: Annotated[
         Path | None,
         typer.Option(
@@ -874,14 +882,43 @@ def simulate(
         month = _period(period)
         slug = resolve_county(given, config_dir)
         from subsidy_batch.roster.read import default_roster
-        from subsidy_batch.simulate import parse_set, write_scenario
+        from subsidy_batch.simulate import (
+            compare,
+            load_scenarios,
+            parse_set,
+            write_comparison,
+            write_scenario,
+        )
         from subsidy_batch.simulate import simulate as run_scenario
 
-        changes = [parse_set(c) for c in change]
-        result = run_scenario(
-            config_dir, slug, month, roster or default_roster(rosters_dir, slug, str(month)), changes
+        given_roster = roster or default_roster(rosters_dir, slug, str(month))
+        if scenario is not None:
+            if change:
+                raise UsageError("give the changes either with --set or in --scenario FILE, not both")
+            compared = compare(config_dir, slug, month, given_roster, load_scenarios(scenario))
+            shown = write_comparison(compared, out) if out is not None else []
+        else:
+            changes = [parse_set(c) for c in change]
+            result = run_scenario(config_dir, slug, month, given_roster, changes)
+            written = write_scenario(result, out) if out is not None else []
+    if scenario is not None:
+        if as_json:
+            _emit_json(compared | {"written": [str(p) for p in shown]})
+            return
+        typer.echo(f"SCENARIOS (not policy) for {compared['county_name']} ({slug}) {compared['period']}")
+        typer.echo(f"  {compared['assumptions']}")
+        typer.echo(f"  {'scenario':<24} {'month':>14} {'next 12 months':>16} {'difference':>16}")
+        for s in compared["summary"]:
+            typer.echo(
+                f"  {s['scenario']:<24} {s['month_scenario']:>14} {s['next_12_months_scenario']:>16} "
+                f"{s['next_12_months_difference']:>16}"
+            )
+        typer.echo(
+            f"  as the rules stand: {compared['summary'][0]['next_12_months_baseline']} yuan in the next 12 months"
         )
-        written = write_scenario(result, out) if out is not None else []
+        for path in shown:
+            typer.echo(f"  written to {path}")
+        return
     if as_json:
         _emit_json(result | {"written": [str(p) for p in written]})
         return

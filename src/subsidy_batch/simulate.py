@@ -243,3 +243,156 @@ def write_scenario(result: dict[str, Any], out: Path) -> list[Path]:
     year, month = (int(x) for x in result["period"].split("-"))
     write_sheets(paths[1], sheets, datetime(year, month, 1))
     return paths
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    changes: tuple[Change, ...]
+
+
+def load_scenarios(path: Path) -> list[Scenario]:
+    """A scenario file: `scenarios: [{name: ..., set: {BENEFIT/RULE: "AMOUNT", ...}}, ...]`, read strictly."""
+    from subsidy_batch.rules.strict import read_yaml
+
+    top = read_yaml(path, "scenario").mapping(("scenarios",), required=("scenarios",))
+    found = []
+    for node in top["scenarios"].items():
+        entry = node.mapping(("name", "set"), required=("name", "set"))
+        changes = []
+        for key, value in entry["set"].entries().items():
+            try:
+                changes.append(parse_set(f"{key}={fen_text(value.money())}"))
+            except UsageError as exc:
+                raise value.error(str(exc).replace("--set ", "")) from None
+        if not changes:
+            raise entry["set"].error('names no change; write e.g. {high_age_allowance/county_80_89: "50.00"}')
+        found.append(Scenario(entry["name"].text(), tuple(changes)))
+    names = [s.name for s in found]
+    if len(set(names)) != len(names) or not names:
+        raise top["scenarios"].error("needs at least one scenario, each with its own name")
+    return found
+
+
+def compare(
+    config_dir: Path, county: str, period: Period, roster: Path, scenarios: list[Scenario]
+) -> dict[str, Any]:
+    """Several scenarios side by side: each one's result, and a summary row per scenario."""
+    results = {s.name: simulate(config_dir, county, period, roster, list(s.changes)) for s in scenarios}
+    first = next(iter(results.values()))
+    summary = []
+    for name, result in results.items():
+        month = next(r for r in result["by_month"] if r["period"] == result["period"])
+        summary.append(
+            {
+                "scenario": name,
+                "changes": result["scenario"],
+                "month_baseline": month["baseline"],
+                "month_scenario": month["scenario"],
+                "next_12_months_baseline": result["next_12_months"]["baseline"],
+                "next_12_months_scenario": result["next_12_months"]["scenario"],
+                "next_12_months_difference": fen_text(
+                    yuan_to_fen(result["next_12_months"]["scenario"])
+                    - yuan_to_fen(result["next_12_months"]["baseline"])
+                ),
+            }
+        )
+    return {
+        "county": county,
+        "county_name": first["county_name"],
+        "period": first["period"],
+        "roster": first["roster"],
+        "assumptions": ASSUMPTIONS,
+        "summary": summary,
+        "scenarios": results,
+    }
+
+
+def write_comparison(result: dict[str, Any], out: Path) -> list[Path]:
+    """scenario-<county>-<period>-comparison .json, .xlsx (汇总 and a sheet per scenario) and .html (a chart)."""
+    if "runs" in out.resolve().parts:
+        raise UsageError(
+            f"--out {out} is under a runs folder; a scenario never writes where accepted runs are"
+        )
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StorageError(f"cannot write the scenarios to {out}: {exc.strerror or exc}") from exc
+    from datetime import datetime
+    from html import escape
+
+    from subsidy_batch.outputs.html_report import bar_chart
+    from subsidy_batch.outputs.workbook import Column, Sheet, write_sheets
+
+    stem = out / f"scenario-{result['county']}-{result['period']}-comparison"
+    paths = [stem.with_suffix(".json"), stem.with_suffix(".xlsx"), stem.with_suffix(".html")]
+    paths[0].write_text(
+        json.dumps(result, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+    )
+    money = lambda text: Decimal(text)  # noqa: E731
+    summary = Sheet(
+        "汇总",
+        f"情景比较 scenarios（非政策 not policy）{result['county_name']} {result['period']}",
+        (
+            Column("情景 scenario", 24),
+            Column("改动 changes", 48, wrap=True),
+            Column("本月现行 month now", 16),
+            Column("本月情景 month", 16),
+            Column("未来12个月现行 next 12 now", 18),
+            Column("未来12个月情景 next 12", 18),
+            Column("差额 difference", 16),
+        ),
+        [
+            [
+                s["scenario"],
+                "; ".join(s["changes"]),
+                money(s["month_baseline"]),
+                money(s["month_scenario"]),
+                money(s["next_12_months_baseline"]),
+                money(s["next_12_months_scenario"]),
+                money(s["next_12_months_difference"]),
+            ]
+            for s in result["summary"]
+        ],
+    )
+    sheets = [summary]
+    for index, (name, one) in enumerate(result["scenarios"].items(), start=1):
+        sheets.append(
+            Sheet(
+                f"情景{index}",
+                f"情景 scenario「{name}」（非政策 not policy）: {', '.join(one['scenario'])}",
+                (
+                    Column("项目 benefit", 26),
+                    Column("现行 now", 16),
+                    Column("情景 scenario", 16),
+                    Column("差额 difference", 16),
+                ),
+                [
+                    [r["benefit"], money(r["baseline"]), money(r["scenario"]), money(r["difference"])]
+                    for r in one["by_benefit"]
+                ],
+            )
+        )
+    sheets.append(
+        Sheet(
+            "假设",
+            "情景测算的假设 assumptions",
+            (Column("假设 assumption", 120, wrap=True),),
+            [[ASSUMPTIONS]],
+        )
+    )
+    year, month = (int(x) for x in result["period"].split("-"))
+    write_sheets(paths[1], sheets, datetime(year, month, 1))
+    chart = bar_chart(
+        "scenario-next-12-months",
+        "未来12个月费用（元）next 12 months, yuan",
+        [(s["scenario"], money(s["next_12_months_scenario"])) for s in result["summary"]],
+    )
+    title = f"情景比较 SCENARIOS (not policy) {result['county_name']} {result['period']}"
+    paths[2].write_text(
+        '<!DOCTYPE html>\n<html lang="zh-CN">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{escape(title)}</title>\n</head>\n<body>\n<h1>{escape(title)}</h1>\n"
+        f"<p>{escape(ASSUMPTIONS)}</p>\n{chart}\n</body>\n</html>\n",
+        encoding="utf-8",
+    )
+    return paths
