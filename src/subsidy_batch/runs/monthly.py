@@ -10,26 +10,21 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from datetime import datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 import structlog
 
-from subsidy_batch.errors import ForeignRosterError, UsageError
+from subsidy_batch.errors import UsageError
 from subsidy_batch.ledger.arrears import arrears, paid_twice, recoveries, reissues
-from subsidy_batch.ledger.changes import CHANGES, changes
 from subsidy_batch.ledger.record import Ledger, Prior, read_ledger
 from subsidy_batch.ledger.refunds import REFUNDS_DIR, read_refunds
-from subsidy_batch.money import fen_text
+from subsidy_batch.ledger.summary import answers_summary, ledger_totals, month_changes
 from subsidy_batch.outputs import bank, emit
-from subsidy_batch.outputs.gongshi import GONGSHI_CONFIG, file_stem, load_gongshi, write_gongshi
-from subsidy_batch.outputs.html_report import REPORT_HTML, write_report_html
-from subsidy_batch.outputs.labels import benefit_titles
-from subsidy_batch.outputs.report import REPORT_XLSX, write_report_xlsx
-from subsidy_batch.outputs.workbook import REJECTED_XLSX, write_rejected_xlsx
+from subsidy_batch.outputs.documents import write_documents, write_rejected_workbook
+from subsidy_batch.outputs.gongshi import GONGSHI_CONFIG, load_gongshi
+from subsidy_batch.outputs.workbook import REJECTED_XLSX
 from subsidy_batch.period import Period
 from subsidy_batch.returns.record import PARQUET as RETURNS_PARQUET
 from subsidy_batch.returns.record import RECORD as RETURNS_RECORD
@@ -37,7 +32,8 @@ from subsidy_batch.roster.read import RawRoster, default_roster, raise_empty, re
 from subsidy_batch.roster.schema import SCHEMA_DIR, RosterSchema, load_schema, start_loading_pandera
 from subsidy_batch.roster.validate import validate
 from subsidy_batch.rules.compute import line_items, payable_rules, payments
-from subsidy_batch.rules.config import CountyConfig, county_directory, load_county
+from subsidy_batch.rules.config import CountyConfig, load_county
+from subsidy_batch.rules.foreign import known_counties, refuse_foreign_roster
 from subsidy_batch.runs import lifecycle
 from subsidy_batch.runs.lifecycle import (
     Context,
@@ -229,7 +225,7 @@ def _read(ctx: Context, rules: Rules) -> Reading[Read]:
     failed = pl.concat(returned) if returned else None
     refunded = read_refunds([ctx.resolve(ref) for ref in ctx.all_of("refund")])
     ledger = replace(
-        read_ledger(prior, failed), trend=tuple(trend), refunded=refunded, answers=_answers(answered)
+        read_ledger(prior, failed), trend=tuple(trend), refunded=refunded, answers=answers_summary(answered)
     )
     return Reading(
         (raw, ledger),
@@ -320,12 +316,12 @@ def _compute(ctx: Context, rules: Rules, read: Read) -> Outcome:
             line_items=items.height, arrears_items=owed.height, reissues=again.height, payees=pays.height
         )
     with stages.stage("ledger", "comparing with the previous month") as facts:
-        change_list, previous_label = _changes(computed, ledger, validated, config, period, supplement)
+        change_list, previous_label = month_changes(computed, ledger, validated, config, period, supplement)
         owed_back = recoveries(people, config, period, ledger)
         facts.update(previous=previous_label, changes=change_list.height, recoveries=owed_back.height)
     if previous_label is None:
         progress(f"the first run of {config.name} in the record: every item is new")
-    totals = _totals(raw.frame.height, validated, items, pays, config) | _ledger_totals(
+    totals = _totals(raw.frame.height, validated, items, pays, config) | ledger_totals(
         items, change_list, owed_back, previous_label, ledger
     )
     progress("writing outputs and bank files…")
@@ -343,7 +339,16 @@ def _compute(ctx: Context, rules: Rules, read: Read) -> Outcome:
     with ThreadPoolExecutor(max_workers=2) as pool:
         # the documents are Python (xlsxwriter, HTML): the longest job, started first, beside the rest
         documents = pool.submit(
-            _write_documents, ctx, schema, config, period, outputs_written, totals, ledger.trend
+            write_documents,
+            ctx.staging,
+            ctx.county,
+            ctx.config_dir,
+            schema,
+            config,
+            period,
+            outputs_written,
+            totals,
+            ledger.trend,
         )
         writing = [
             pool.submit(_write_output, staging / name, frame, layout, str(period), county)
@@ -360,7 +365,7 @@ def _compute(ctx: Context, rules: Rules, read: Read) -> Outcome:
             layouts=config.bank_layouts,
         )
         workbook = pool.submit(
-            _write_rejected_workbook,
+            write_rejected_workbook,
             staging,
             validated.rejected,
             schema,
@@ -403,100 +408,6 @@ KIND: Kind[Rules, Read] = Kind(
 KEY_COLUMNS = ("id_number", "benefit", "for_period", "status")
 
 
-def _changes(
-    regular: pl.DataFrame,
-    ledger: Ledger,
-    validated: Any,
-    config: CountyConfig,
-    period: Period,
-    supplement: bool,
-) -> tuple[pl.DataFrame, str | None]:
-    """This month's changes against the previous accepted period (for a supplement: its own period)."""
-    regulars = ledger.items.filter(pl.col("kind") == "regular")
-    months = sorted(set(regulars.get_column("for_period").to_list()))
-    before = [m for m in months if (m <= str(period) if supplement else m < str(period))]
-    if not before:
-        return changes(
-            regular,
-            regulars.clear(),
-            regulars.select("id_number", "benefit").clear(),
-            validated.accepted,
-            validated.rejected.get_column("id_number"),
-            config,
-            period,
-        ), None
-    last = before[-1]
-    return (
-        changes(
-            regular,
-            regulars.filter(pl.col("for_period") == last),
-            ledger.items.filter(pl.col("for_period") < last).select("id_number", "benefit"),
-            validated.accepted,
-            validated.rejected.get_column("id_number"),
-            config,
-            period,
-        ),
-        last,
-    )
-
-
-def _answers(answered: list[pl.DataFrame]) -> tuple[dict[str, Any], ...]:
-    """Per answered run and bank: lines that succeeded and failed, their amounts, failures by reason."""
-    if not answered:
-        return ()
-    lines = pl.concat(answered)
-    out = []
-    for (run_id, bank_name), group in lines.group_by("run_id", "bank_name", maintain_order=True):
-        ok, failed = group.filter(pl.col("status") == "succeeded"), group.filter(pl.col("status") == "failed")
-        out.append(
-            {
-                "run_id": run_id,
-                "bank_name": bank_name,
-                "succeeded": ok.height,
-                "succeeded_amount": f"{ok.get_column('amount').sum() or 0:.2f}",
-                "failed": failed.height,
-                "failed_amount": f"{failed.get_column('amount').sum() or 0:.2f}",
-                "failed_by_reason": dict(sorted(failed.group_by("reason").len().iter_rows())),
-            }
-        )
-    return tuple(sorted(out, key=lambda a: (str(a["run_id"]), str(a["bank_name"]))))
-
-
-def _ledger_totals(
-    items: pl.DataFrame,
-    change_list: pl.DataFrame,
-    owed_back: pl.DataFrame,
-    previous: str | None,
-    ledger: Ledger,
-) -> dict[str, Any]:
-    arrears_items = items.filter(pl.col("kind") == "arrears", pl.col("status") == "paid")
-    reissued = items.filter(pl.col("kind") == "reissue")
-    counts = dict(change_list.group_by("change").len().iter_rows())
-    returns: dict[str, Any] = {}
-    if ledger.returned.height:  # only then, so that runs without bank answers keep their totals
-        paid_again = reissued.filter(pl.col("status") == "paid")
-        returns = {
-            "bank_returns": {
-                "failed_lines_read": ledger.returned.height,
-                "by_reason": dict(sorted(ledger.returned.group_by("reason").len().iter_rows())),
-                "reissued_items": paid_again.height,
-                "reissued_amount": fen_text(int(paid_again.get_column("amount_fen").sum() or 0)),
-                "held_items": reissued.height - paid_again.height,  # returned, details still as sent
-                "by_bank": list(ledger.answers),
-            }
-        }
-    return returns | {
-        "previous_period": previous,
-        "changes": {change: int(counts.get(change, 0)) for change in CHANGES},
-        "arrears_items": arrears_items.height,
-        "arrears_amount": fen_text(int(arrears_items.get_column("amount_fen").sum() or 0)),
-        "recoveries_outstanding": owed_back.filter(pl.col("status") == "outstanding").height,
-        "recoveries_amount": fen_text(
-            int(owed_back.filter(pl.col("status") == "outstanding").get_column("amount_fen").sum() or 0)
-        ),
-    }
-
-
 def _totals(
     rows_read: int, validated: Any, items: pl.DataFrame, pays: pl.DataFrame, config: CountyConfig
 ) -> dict[str, Any]:
@@ -510,116 +421,7 @@ def _totals(
     }
 
 
-def _write_documents(
-    ctx: Context,
-    schema: RosterSchema,
-    config: CountyConfig,
-    period: Period,
-    frames: dict[str, tuple[pl.DataFrame, pl.Schema]],
-    totals: dict[str, Any],
-    trend: tuple[tuple[str, dict[str, Any]], ...],
-) -> dict[str, int]:
-    """What clerks print and post: report.xlsx (signed), report.html (the director's charts) and the 公示
-    lists per 乡镇, dated the period's first day so that their bytes are reproducible."""
-    label, county = str(period), ctx.county
-    out = {name: emit.to_output(frame, layout, label, county) for name, (frame, layout) in frames.items()}
-    items, created = out["line_items.parquet"], datetime(period.year, period.month, 1)
-    titles = benefit_titles(config.files)
-    changes_frame, recoveries_frame = out["changes.parquet"], out["recoveries.parquet"]
-    arrears_frame = items.filter(pl.col("kind") == "arrears")
-    write_report_xlsx(
-        ctx.staging / REPORT_XLSX,
-        county_name=config.name,
-        period=label,
-        items=items,
-        payments=out["payments.parquet"],
-        rejected=out["rejected.parquet"],
-        totals=totals,
-        changes=changes_frame if changes_frame.height else None,
-        arrears=arrears_frame if arrears_frame.height else None,
-        recoveries=recoveries_frame if recoveries_frame.height else None,
-        created=created,
-        benefit_names=titles,
-        column_names={s.name: s.zh for s in schema.columns.values()},
-    )
-    write_report_html(
-        ctx.staging / REPORT_HTML,
-        county_name=config.name,
-        period=label,
-        items=items,
-        totals=totals,
-        trend=list(trend),
-        created=created,
-        benefit_names=titles,
-    )
-    lists = write_gongshi(
-        ctx.staging,
-        items,
-        county_name=config.name,
-        period=label,
-        masking=load_gongshi(ctx.config_dir),
-        created=created,
-        benefit_names=titles,
-    )
-    per_township = dict(
-        items.filter(pl.col("status") == "paid").group_by("township").len().iter_rows()
-    )  # the rows of each list: its 乡镇's paid items
-    rows = {file_stem(str(k)): int(v) for k, v in per_township.items()}
-    listed = {name: rows.get(Path(name).stem, 0) for name in lists}
-    return {REPORT_XLSX: items.height, REPORT_HTML: items.height} | listed
-
-
-def _write_rejected_workbook(
-    staging: Path, rejected: pl.DataFrame, schema: RosterSchema, what: str, period: Period
-) -> None:
-    """rejected.xlsx: the rejected rows with Chinese headers, IDs masked, dated the period's first day."""
-    write_rejected_xlsx(
-        rejected,
-        staging / REJECTED_XLSX,
-        f"{what} 花名册中有问题的行（{rejected.get_column('row').n_unique()} 行，{rejected.height} 个问题）",
-        {spec.name: spec.zh for spec in schema.columns.values()},
-        datetime(period.year, period.month, 1),
-    )
-
-
 def _write_output(path: Path, frame: pl.DataFrame, layout: pl.Schema, period: str, county: str) -> float:
     """Write the frame in its contract layout; returns the moment it was done."""
     emit.write_parquet(emit.to_output(frame, layout, period, county), path)
     return time.perf_counter()
-
-
-def known_counties(config_dir: Path) -> dict[str, str]:
-    """division_code -> "name (slug)" of every county config, to name the county a roster looks like."""
-    found: dict[str, str] = {}
-    for slug, name, code in county_directory(config_dir):
-        if code and name:
-            found.setdefault(code, f"{name} ({slug})")
-    return found
-
-
-def refuse_foreign_roster(
-    accepted: pl.DataFrame, config: CountyConfig, source_name: str, known: dict[str, str], accept: bool
-) -> dict[str, Any]:
-    """Refuse a roster whose accepted rows mostly have another 户籍 code than the county's division code.
-
-    A roster whose every row was rejected is not refused (it is reported). Returns the facts for the
-    audit log.
-    """
-    rows = accepted.height
-    codes = accepted.get_column("hukou_code")
-    home = int((codes == config.division_code).sum())
-    facts: dict[str, Any] = {"home_hukou_rows": home, "accepted_rows": rows}
-    if rows == 0 or Decimal(home) >= config.min_home_hukou_share * rows:
-        return facts
-    if accept:
-        return facts | {"foreign_roster_accepted": True}
-    counted = codes.value_counts(name="n").sort(["n", "hukou_code"], descending=[True, False])
-    top = str(counted.item(0, "hukou_code"))
-    named = known.get(top, "not a county in config/counties")
-    share = (Decimal(100 * home) / rows).quantize(Decimal("0.1"))
-    raise ForeignRosterError(
-        f"roster {source_name} looks like another county's: only {home} of its {rows} accepted rows "
-        f"({share}%) have {config.name}'s 户籍 code {config.division_code}, below min_home_hukou_share "
-        f"{config.min_home_hukou_share}, and the most common code is {top} ({named}); check --county and "
-        f"--roster, or pass --accept-foreign-roster to pay this roster for {config.county} deliberately"
-    )
