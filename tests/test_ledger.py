@@ -436,3 +436,10 @@ def test_a_recorded_refund_is_reported_once_then_no_longer_carried(tmp_path: Pat
     may = _run(office, "2024-05")
     assert pl.read_parquet(may.run_dir / "recoveries.parquet").height == 0
     assert verify_run(april.run_dir).identical
+
+
+def test_history_of_a_number_too_short_to_be_an_id_says_so() -> None:
+    from subsidy_batch.ledger.history import history
+
+    with pytest.raises(UsageError, match=r"an ID number \(公民身份号码\) has 18 characters; 6 were given"):
+        history(J, "370829")

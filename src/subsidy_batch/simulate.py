@@ -182,8 +182,8 @@ def _rows(frame: pl.DataFrame) -> list[dict[str, Any]]:
     ]
 
 
-def write_scenario(result: dict[str, Any], out: Path) -> list[Path]:
-    """scenario-<county>-<period>.json and .xlsx in `out` (never under runs/)."""
+def _scenario_folder(out: Path) -> None:
+    """Make the --out folder; never one under a runs folder, where accepted runs are."""
     if "runs" in out.resolve().parts:
         raise UsageError(
             f"--out {out} is under a runs folder; a scenario never writes where accepted runs are"
@@ -192,6 +192,11 @@ def write_scenario(result: dict[str, Any], out: Path) -> list[Path]:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise StorageError(f"cannot write the scenario to {out}: {exc.strerror or exc}") from exc
+
+
+def write_scenario(result: dict[str, Any], out: Path) -> list[Path]:
+    """scenario-<county>-<period>.json and .xlsx in `out` (never under runs/)."""
+    _scenario_folder(out)
     stem = f"scenario-{result['county']}-{result['period']}"
     paths = [out / f"{stem}.json", out / f"{stem}.xlsx"]
     paths[0].write_text(
@@ -310,14 +315,7 @@ def compare(
 
 def write_comparison(result: dict[str, Any], out: Path) -> list[Path]:
     """scenario-<county>-<period>-comparison .json, .xlsx (汇总 and a sheet per scenario) and .html (a chart)."""
-    if "runs" in out.resolve().parts:
-        raise UsageError(
-            f"--out {out} is under a runs folder; a scenario never writes where accepted runs are"
-        )
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise StorageError(f"cannot write the scenarios to {out}: {exc.strerror or exc}") from exc
+    _scenario_folder(out)
     from datetime import datetime
     from html import escape
 

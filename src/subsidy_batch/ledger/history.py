@@ -19,6 +19,8 @@ def history(county_dir: Path, id_number: str) -> tuple[pl.DataFrame, pl.DataFram
         raise UsageError(f"{county_dir} holds no accepted monthly run")
     ledger = read_ledger([Prior(r.run_id, r.label, r.folder) for r in runs])
     wanted = id_number.strip().upper()
+    if len(wanted) != 18:
+        raise UsageError(f"an ID number (公民身份号码) has 18 characters; {len(wanted)} were given")
     items = ledger.items.filter(pl.col("id_number") == wanted).sort("for_period", "benefit", "label")
     owed = ledger.recoveries.filter(pl.col("id_number") == wanted)
     if items.height == 0 and owed.height == 0:

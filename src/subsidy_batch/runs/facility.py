@@ -4,7 +4,7 @@ then validate -> conditions and amounts -> write outputs and bank files, reconci
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,7 @@ from subsidy_batch.errors import NoRuleInForceError
 from subsidy_batch.outputs import bank, emit
 from subsidy_batch.outputs.bank import bank_account_ok
 from subsidy_batch.outputs.workbook import REJECTED_XLSX, write_rejected_xlsx
-from subsidy_batch.roster.read import RawRoster, default_roster, read_roster, refuse_empty
+from subsidy_batch.roster.read import RawRoster, default_roster, refuse_empty
 from subsidy_batch.roster.schema import SCHEMA_DIR, RosterSchema, load_schema
 from subsidy_batch.roster.validate import check_rows, typed_accepted
 from subsidy_batch.rules.config import CountyConfig, load_county
@@ -102,11 +102,7 @@ def _load(ctx: Context) -> tuple[Rules, Loaded]:
 
 
 def _read(ctx: Context, rules: Rules) -> Reading[RawRoster]:
-    source = ctx.source("roster")
-    ctx.progress(f"reading {source.original_name}…")
-    raw = replace(
-        read_roster(ctx.path("roster"), rules[0], source.original_name), source=Path(source.original_name)
-    )
+    raw: RawRoster = ctx.read_roster(rules[0])
     facts = {"rows": raw.frame.height, "encoding": raw.encoding, **raw.sheet_facts()}
     log_facts = facts | {"ignored_columns": list(raw.ignored_columns), **raw.skipped}
     return Reading(raw, {"roster": facts}, log_facts)

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -153,6 +153,15 @@ class Context:
 
     def path(self, role: str) -> Path:
         return self.resolve(self.source(role))
+
+    def read_roster(self, schema: Any) -> Any:
+        """The roster snapshot, read and reported under the clerk's own file name (both kinds of run)."""
+        from subsidy_batch.roster.read import read_roster
+
+        source = self.source("roster")
+        self.progress(f"reading {source.original_name}…")
+        raw = read_roster(self.path("roster"), schema, source.original_name)
+        return replace(raw, source=Path(source.original_name))
 
     def all_of(self, role: str) -> list[Recorded]:
         return [s for s in self.sources if s.role == role]

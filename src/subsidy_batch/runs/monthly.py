@@ -28,7 +28,7 @@ from subsidy_batch.outputs.workbook import REJECTED_XLSX
 from subsidy_batch.period import Period
 from subsidy_batch.returns.record import PARQUET as RETURNS_PARQUET
 from subsidy_batch.returns.record import RECORD as RETURNS_RECORD
-from subsidy_batch.roster.read import RawRoster, default_roster, raise_empty, read_roster, refuse_empty
+from subsidy_batch.roster.read import RawRoster, default_roster, raise_empty, refuse_empty
 from subsidy_batch.roster.schema import SCHEMA_DIR, RosterSchema, load_schema, start_loading_pandera
 from subsidy_batch.roster.validate import validate
 from subsidy_batch.rules.compute import line_items, payable_rules, payments
@@ -195,11 +195,7 @@ Read = tuple[RawRoster, Ledger]
 
 
 def _read(ctx: Context, rules: Rules) -> Reading[Read]:
-    source = ctx.source("roster")
-    ctx.progress(f"reading {source.original_name}…")
-    raw = replace(
-        read_roster(ctx.path("roster"), rules[0], source.original_name), source=Path(source.original_name)
-    )
+    raw: RawRoster = ctx.read_roster(rules[0])
     prior, trend = [], []
     for ref in ctx.all_of("prior_run"):
         folder = ctx.resolve(ref).parent
