@@ -49,3 +49,15 @@ def test_check_character_ok_accepts_the_right_last_character_only() -> None:
         .to_list()
     )
     assert got == [True] + [False] * 10 + [None]
+
+
+def test_from_15_digits_inserts_the_century_and_computes_the_check_character() -> None:
+    from subsidy_batch.roster.idnumber import check_character_ok, from_15_digits
+
+    # 370829 450101 123 -> 370829 19 450101 123 + check. Weights 7 9 10 5 8 4 2 1 6 3 7 9 10 5 8 4 2 over
+    # 3 7 0 8 2 9 1 9 4 5 0 1 0 1 1 2 3: 21+63+0+40+16+36+2+9+24+15+0+9+0+5+8+8+6 = 262; 262 mod 11 = 9;
+    # check = (12 - 9) mod 11 = 3.
+    frame = pl.DataFrame({"id": ["370829450101123", "37082919450101123X", "3708291945", None]})
+    out = frame.select(new=from_15_digits(pl.col("id")))
+    assert out["new"].to_list() == ["370829194501011233", "37082919450101123X", None, None]
+    assert frame.select(check_character_ok(pl.lit("370829194501011233"))).item() is True

@@ -91,3 +91,20 @@ def mask(col: pl.Expr) -> pl.Expr:
     )
 
 
+
+
+def from_15_digits(col: pl.Expr) -> pl.Expr:
+    """An 18-character ID from a first-generation 15-digit one (GB 11643-1999 §6, the standard rule).
+
+    The 15-digit IDs (1984-1999) hold area code (6), birth date as YYMMDD (6) and sequence (3): the
+    century 19 goes in after the area code and the check character is computed. An 18-character text
+    passes unchanged; anything else is null. The area code is kept as written: a retired code stays
+    retired, and the ID never decides 户籍.
+    """
+    first17 = col.str.slice(0, 6) + pl.lit("19") + col.str.slice(6, 9)
+    return (
+        pl.when(col.str.contains(r"^[0-9]{15}$"))
+        .then(first17 + check_character(first17))
+        .when(col.str.len_chars() == 18)
+        .then(col)
+    )
