@@ -12,6 +12,8 @@ from pathlib import Path
 import fastexcel
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from subsidy_batch.errors import StorageError
 from subsidy_batch.outputs import emit
@@ -29,7 +31,7 @@ def _rejected(sheets: tuple[SheetRead, ...] = ()) -> tuple[pl.DataFrame, list[st
     """A rejected frame as the run writes it (emit.REJECTED), and the full IDs of its people."""
     good = person("1940-03-01", income="dibao")
     bad_income = person("1950-03-01") | {"income_status": "低保户", "name": "张秀英"}
-    bad_check = person("1945-06-01", name="=HYPERLINK(\"x\")")
+    bad_check = person("1945-06-01", name='=HYPERLINK("x")')
     bad_check["id_number"] = bad_check["id_number"][:17] + ("0" if bad_check["id_number"][17] != "0" else "1")
     long_name = person("1941-01-01", name="王" * 100_000)
     rows = [good, bad_income, bad_check, long_name]
@@ -110,14 +112,20 @@ def test_the_header_stays_in_view_with_an_autofilter_and_set_widths(tmp_path: Pa
 def test_a_roster_read_from_several_sheets_shows_the_sheet(tmp_path: Path) -> None:
     sheets = (SheetRead("纸坊镇", 1, 2, 0, 0, 0), SheetRead("红运镇", 3, 2, 2, 0, 0))
     rejected, _ = _rejected(sheets)
-    assert rejected.get_column("source").to_list() == ["[花名册.xlsx]纸坊镇", "[花名册.xlsx]红运镇", "[花名册.xlsx]红运镇"]
+    assert rejected.get_column("source").to_list() == [
+        "[花名册.xlsx]纸坊镇",
+        "[花名册.xlsx]红运镇",
+        "[花名册.xlsx]红运镇",
+    ]
     path = tmp_path / "rejected.xlsx"
     write_rejected_xlsx(rejected, path, "t", column_names=ZH)
     cells = _cells(path)
     assert cells[1][:3] == ["工作表", "行号", "数据行"]
     # roster row 3 is 红运镇's first data row, on its line 4 (two title lines and the header above)
     assert _body(path).select("工作表", "行号", "数据行").rows() == [
-        ("纸坊镇", 3, 2), ("红运镇", 4, 3), ("红运镇", 5, 4),
+        ("纸坊镇", 3, 2),
+        ("红运镇", 4, 3),
+        ("红运镇", 5, 4),
     ]
 
 
@@ -125,8 +133,10 @@ def test_no_rejected_rows_is_a_sheet_with_its_header(tmp_path: Path) -> None:
     rejected, _ = _rejected()
     path = tmp_path / "rejected.xlsx"
     write_rejected_xlsx(rejected.clear(), path, "没有问题行")
-    assert _cells(path) == [["没有问题行", None, None, None, None, None, None],
-                            ["行号", "数据行", "姓名", "身份证号", "列", "问题代码", "问题说明"]]
+    assert _cells(path) == [
+        ["没有问题行", None, None, None, None, None, None],
+        ["行号", "数据行", "姓名", "身份证号", "列", "问题代码", "问题说明"],
+    ]
 
 
 def test_write_sheets_writes_text_numbers_and_amounts_as_what_they_are(tmp_path: Path) -> None:
@@ -158,3 +168,119 @@ def test_a_cell_longer_than_excel_holds_is_cut(tmp_path: Path) -> None:
 def test_a_workbook_that_cannot_be_written_is_a_storage_error(tmp_path: Path) -> None:
     with pytest.raises(StorageError, match="cannot write"):
         write_sheets(tmp_path / "missing" / "r.xlsx", [Sheet("s", "t", (Column("a"),), [])])
+
+
+# -- the bulk writer (outputs/xlsxbulk.py): a frame's rows give the same bytes as writing them cell by cell
+
+
+def _both_ways(
+    tmp_path: Path, frame: pl.DataFrame, columns: tuple[Column, ...], **sheet: object
+) -> tuple[bytes, bytes]:
+    """The workbook of one sheet written from the frame (bulk) and from its rows as Python values."""
+    fast, slow = tmp_path / "fast.xlsx", tmp_path / "slow.xlsx"
+    more = sheet.pop("more", ())
+    write_sheets(fast, [Sheet("表", "标题", columns, frame, more=more, **sheet)])  # type: ignore[arg-type]
+    write_sheets(slow, [Sheet("表", "标题", columns, list(frame.iter_rows()), more=more, **sheet)])  # type: ignore[arg-type]
+    return fast.read_bytes(), slow.read_bytes()
+
+
+BULK_COLUMNS = (Column("序号", 6), Column("姓名", 12), Column("说明", 30, wrap=True), Column("金额", 12))
+
+
+def _bulk_frame(texts: list[str | None]) -> pl.DataFrame:
+    n = len(texts)
+    return pl.DataFrame(
+        {
+            "i": list(range(1, n + 1)),
+            "name": [f"张{i}" if i % 3 else None for i in range(n)],
+            "note": texts,
+            "amount": [Decimal(f"{(i * 7919) % 100000}.{i % 100:02d}") if i % 5 else None for i in range(n)],
+        },
+        schema={"i": pl.Int64, "name": pl.String, "note": pl.String, "amount": pl.Decimal(18, 2)},
+    )
+
+
+def test_bulk_rows_are_byte_identical_to_cell_by_cell(tmp_path: Path) -> None:
+    texts = [
+        "plain",
+        " leading space",
+        "trailing\u3000",
+        'a & b < c > d "q"',
+        "_x0041_ escaped",
+        "\x07bell",
+        "line\nbreak",
+        "",
+        None,
+        "\ufffe\uffff",
+        "😀 outside the BMP",
+        "王" * 200,
+        '=HYPERLINK("x")',
+        "0.10",
+    ] * 3
+    frame = _bulk_frame(texts)
+    fast, slow = _both_ways(tmp_path, frame, BULK_COLUMNS, footer=(("合计",), ("经办人", "", "审核人")))
+    assert fast == slow
+    # the amounts are numbers shown with 2 decimals: 80.50 is the number 80.5, printed as xlsxwriter does
+    assert frame.get_column("amount").drop_nulls().len() > 30
+
+
+def test_bulk_rows_with_a_table_after_them_and_print_setup_are_identical(tmp_path: Path) -> None:
+    from subsidy_batch.outputs.workbook import Table
+
+    frame = _bulk_frame(["x", None, "y"] * 50)
+    more = (Table("第二表", (Column("指标"), Column("数值")), pl.DataFrame({"k": ["a", "b"], "v": [1, 2]})),)
+    fast, slow = _both_ways(tmp_path, frame, BULK_COLUMNS, more=more, printed=True)
+    assert fast == slow
+
+
+def test_bulk_rows_empty_frames_and_empty_trailing_rows_are_identical(tmp_path: Path) -> None:
+    empty = _bulk_frame([]).clear()
+    assert operator_eq(*_both_ways(tmp_path, empty, BULK_COLUMNS))
+    nothing = pl.DataFrame(
+        {"i": [None, None], "name": [None, ""], "note": ["", None], "amount": [None, None]},
+        schema={"i": pl.Int64, "name": pl.String, "note": pl.String, "amount": pl.Decimal(18, 2)},
+    )
+    assert operator_eq(*_both_ways(tmp_path, nothing, BULK_COLUMNS, footer=(("合计",),)))
+    trailing = pl.concat([_bulk_frame(["a", "b"]), nothing])  # the last rows have no cell
+    assert operator_eq(*_both_ways(tmp_path, trailing, BULK_COLUMNS, footer=(("合计",),)))
+
+
+def operator_eq(a: bytes, b: bytes) -> bool:
+    return a == b
+
+
+def test_bulk_rows_decline_what_they_cannot_reproduce_and_the_cells_still_match(tmp_path: Path) -> None:
+    # a text of 20,000 characters (over half a cell's limit) and an amount of 10^12 yuan: written cell by cell
+    frame = _bulk_frame(["王" * 20_000, "x"]).with_columns(
+        amount=pl.Series([Decimal("1000000000000.00"), Decimal("1.00")], dtype=pl.Decimal(18, 2))
+    )
+    fast, slow = _both_ways(tmp_path, frame, BULK_COLUMNS)
+    assert fast == slow
+
+
+def test_a_sheet_of_more_rows_than_excel_holds_is_refused(tmp_path: Path) -> None:
+    frame = pl.DataFrame({"i": pl.int_range(0, 1_048_576, eager=True)})
+    with pytest.raises(StorageError, match="more than an Excel sheet holds"):
+        write_sheets(tmp_path / "big.xlsx", [Sheet("表", "标题", (Column("序号"),), frame)])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    texts=st.lists(st.one_of(st.none(), st.text(max_size=40)), min_size=1, max_size=12),
+    cents=st.lists(st.integers(min_value=-(10**15), max_value=10**15), min_size=1, max_size=12),
+)
+def test_bulk_rows_match_cell_by_cell_for_any_text_and_amount(
+    tmp_path: Path, texts: list[str | None], cents: list[int]
+) -> None:
+    n = min(len(texts), len(cents))
+    frame = pl.DataFrame(
+        {
+            "i": list(range(n)),
+            "name": texts[:n],
+            "note": list(reversed(texts[:n])),
+            "amount": [Decimal(c).scaleb(-2) for c in cents[:n]],
+        },
+        schema={"i": pl.Int64, "name": pl.String, "note": pl.String, "amount": pl.Decimal(18, 2)},
+    )
+    fast, slow = _both_ways(tmp_path, frame, BULK_COLUMNS)
+    assert fast == slow

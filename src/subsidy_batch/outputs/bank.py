@@ -200,7 +200,11 @@ def control_facts(raw: dict[str, str], layout: Layout, path: Path) -> dict[str, 
         "bank_name": raw.get("bank_name", ""),
         "items": int(count),
         "total": fen_to_yuan(parse_fen(total, layout)),
-    } | {key: raw[key] for key in raw if key not in ("batch_id", "period", "bank_name", "count", "total", "record")}
+    } | {
+        key: raw[key]
+        for key in raw
+        if key not in ("batch_id", "period", "bank_name", "count", "total", "record")
+    }
 
 
 def parse_fen(text: str, layout: Layout) -> int:

@@ -19,7 +19,7 @@ import polars as pl
 
 from subsidy_batch.errors import StorageError
 from subsidy_batch.outputs.labels import benefit_zh
-from subsidy_batch.outputs.workbook import Cell, Column, Sheet, write_sheets
+from subsidy_batch.outputs.workbook import Column, Sheet, write_sheets
 from subsidy_batch.period import Period
 from subsidy_batch.rules.strict import Node, read_yaml
 
@@ -81,7 +81,9 @@ def _chinese(node: Node) -> str:
     """A benefit's name as a 公示 list shows it: Chinese text (a stray key with a code-like value is refused)."""
     text = node.text()
     if not re.search(r"[\u4e00-\u9fff]", text):
-        raise node.error(f"{text!r} is not a Chinese name; write the benefit's name as the list shows it, e.g. 高龄津贴")
+        raise node.error(
+            f"{text!r} is not a Chinese name; write the benefit's name as the list shows it, e.g. 高龄津贴"
+        )
     return text
 
 
@@ -167,10 +169,14 @@ def write_gongshi(
             stem += "_"
         used.add(stem)
         title = f"{county_name}{township}{month.year}年{month.month}月养老补贴发放公示"
-        body: list[list[Cell]] = [
-            [i, name, id_masked, township, benefit, amount]
-            for i, (_, name, id_masked, benefit, amount) in enumerate(part.iter_rows(), start=1)
-        ]
+        body = part.select(
+            pl.int_range(1, part.height + 1, dtype=pl.Int64).alias("i"),
+            "name",
+            "id_number",
+            "township",
+            "benefit",
+            "amount",
+        )
         total = part.get_column("amount").sum() or Decimal(0)
         people = part.get_column("id_number").n_unique()
         summary = f"合计：{people} 人，{part.height} 项，{total:.2f} 元"
@@ -206,25 +212,37 @@ p { margin: 2mm 0; }
 """.strip()
 
 
-def _page(title: str, rows: list[list[Cell]], notes: tuple[str, ...]) -> str:
-    """One printable page: the title, the table (its header repeated on every printed page), the notes."""
+def _page(title: str, rows: pl.DataFrame, notes: tuple[str, ...]) -> str:
+    """One printable page: the title, the table (its header repeated on every printed page), the notes.
+
+    The rows (序号, name, ID, 乡镇/村, benefit, amount) become <tr> lines in one polars pass, escaped as
+    html.escape does; tests/test_reports.py compares them with html.escape row by row.
+    """
     e = html.escape
     head = "".join(f"<th>{e(h)}</th>" for h in COLUMNS)
     classes = ("n", "", "id", "", "", "m")
-    lines = []
-    for row in rows:
-        cells = []
-        for cls, value in zip(classes, row, strict=True):
-            text = "" if value is None else f"{value:.2f}" if isinstance(value, Decimal) else str(value)
-            cells.append(f'<td class="{cls}">{e(text)}</td>' if cls else f"<td>{e(text)}</td>")
-        lines.append("<tr>" + "".join(cells) + "</tr>")
+    cells = [
+        pl.format(
+            f'<td class="{cls}">{{}}</td>' if cls else "<td>{}</td>",
+            _escaped(pl.col(name).cast(pl.String).fill_null("")),
+        )
+        for cls, name in zip(classes, rows.columns, strict=True)
+    ]
+    lines = rows.select(pl.concat_str([pl.lit("<tr>"), *cells, pl.lit("</tr>")]).str.join("\n")).item()
     return (
         "<!DOCTYPE html>\n"
         '<html lang="zh-CN">\n<head>\n<meta charset="utf-8">\n'
         f"<title>{e(title)}</title>\n<style>\n{_PRINT_CSS}\n</style>\n</head>\n<body>\n"
         f"<h1>{e(title)}</h1>\n<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n"
-        + "\n".join(lines)
+        + (lines or "")
         + "\n</tbody>\n</table>\n"
         + "".join(f"<p>{e(n)}</p>\n" for n in notes)
         + "</body>\n</html>\n"
     )
+
+
+def _escaped(text: pl.Expr) -> pl.Expr:
+    """html.escape(text): & < > " ' as entities."""
+    for char, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"), ("'", "&#x27;")):
+        text = text.str.replace_all(char, entity, literal=True)
+    return text

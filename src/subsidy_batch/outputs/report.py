@@ -8,7 +8,7 @@ manifest's `totals`, or nothing is written (ReconciliationError).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -17,7 +17,6 @@ from typing import Any
 import polars as pl
 
 from subsidy_batch.errors import ReconciliationError
-from subsidy_batch.masking import mask_text
 from subsidy_batch.outputs.labels import (
     STATUS_ZH,
     age_band,
@@ -27,6 +26,7 @@ from subsidy_batch.outputs.labels import (
 )
 from subsidy_batch.outputs.workbook import Cell, Column, Sheet, Table, rejected_sheet, write_sheets
 from subsidy_batch.period import Period
+from subsidy_batch.roster import idnumber
 
 REPORT_XLSX = "report.xlsx"
 # A detail sheet lists at most this many rows (the summary always covers every item): a printed report of
@@ -40,6 +40,8 @@ def capped(frame: pl.DataFrame, title: str, where: str) -> tuple[pl.DataFrame, s
     if frame.height <= DETAIL_ROWS:
         return frame, title
     return frame.head(DETAIL_ROWS), f"{title}；此处列出前 {DETAIL_ROWS} 条，全部见 {where}"
+
+
 SUMMARY, HELD, REJECTED, CHANGES, ARREARS, RECOVERIES = "汇总", "暂缓发放", "问题数据", "变动", "补发", "追回"
 SIGNATURE = (("经办人：", "", "审核人：", "", "负责人：", ""), ("日期：", "    年    月    日"))
 # Chinese headers of the columns the ledger's frames (changes, arrears, recoveries) are expected to carry;
@@ -235,21 +237,18 @@ def _held_sheet(items: pl.DataFrame, titles: Mapping[str, str]) -> Sheet:
         f"暂缓发放的条目（{every.height} 条）：原因与代码",
         "line_items.parquet（status = held）",
     )
-    rows: list[list[Cell]] = [
-        [
-            r["township"],
-            r["name"],
-            mask_text(r["id_number"]),
-            benefit_zh(r["benefit"], titles),
-            r["benefit"],
-            hold_reason_zh(r["hold_reason"]),
-            r["hold_reason"],
-            r["amount"],
-            r["rule"],
-            r["citation"],
-        ]
-        for r in held.iter_rows(named=True)
-    ]
+    rows = held.select(
+        "township",
+        "name",
+        masked(pl.col("id_number")),
+        mapped(pl.col("benefit"), lambda b: benefit_zh(b, titles)).alias("benefit_zh"),
+        "benefit",
+        mapped(pl.col("hold_reason"), hold_reason_zh).alias("hold_reason_zh"),
+        "hold_reason",
+        "amount",
+        "rule",
+        "citation",
+    )
     return Sheet(
         HELD,
         title,
@@ -269,39 +268,46 @@ def _held_sheet(items: pl.DataFrame, titles: Mapping[str, str]) -> Sheet:
     )
 
 
-def _cell(column: str, value: Any) -> Cell:
-    if value is None:
-        return None
-    if column == "id_number" or column == "bank_account":
-        return mask_text(str(value))
-    if isinstance(value, Decimal | str):
-        return value
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if isinstance(value, int):
-        return value
-    return str(value)
+def masked(column: pl.Expr) -> pl.Expr:
+    """An ID number or account as masking.mask_text shows it (first 6 + ******** + last 4), in polars."""
+    return idnumber.mask(pl.when(column != "").then(column))  # an empty value stays empty
+
+
+def mapped(column: pl.Expr, shown: Callable[[str], str]) -> pl.Expr:
+    """Each text value as `shown` writes it, worked out once per distinct value (statuses, benefits)."""
+    return column.map_batches(
+        lambda s: s.replace_strict(
+            (distinct := s.drop_nulls().unique()), [shown(v) for v in distinct.to_list()], default=None
+        ),
+        return_dtype=pl.String,
+    )
 
 
 def frame_sheet(name: str, title: str, frame: pl.DataFrame) -> Sheet:
     """Any frame of the ledger (changes, arrears, recoveries) as a sheet: Chinese headers where known,
-    ID numbers and accounts masked, statuses and hold reasons shown with their Chinese beside."""
+    ID numbers and accounts masked, statuses and hold reasons shown with their Chinese beside, yes/no as
+    是/否, dates and other values as text."""
     columns: list[Column] = []
-    for c in frame.columns:
+    cells: list[pl.Expr] = []
+    for c, dtype in frame.schema.items():
         columns.append(Column(HEADERS_ZH.get(c, c), 22 if c in ("id_number", "rule", "citation") else 14))
-    rows: list[list[Cell]] = []
-    for r in frame.iter_rows(named=True):
-        row: list[Cell] = []
-        for c in frame.columns:
-            v = r[c]
-            if c in ("status", "old_status", "new_status") and isinstance(v, str):
-                row.append(f"{STATUS_ZH.get(v, v)} {v}")
-            elif c == "hold_reason" and isinstance(v, str):
-                row.append(f"{hold_reason_zh(v)} {v}")
-            else:
-                row.append(_cell(c, v))
-        rows.append(row)
-    return Sheet(name, title, tuple(columns), rows)
+        col = pl.col(c)
+        if c in ("id_number", "bank_account"):
+            cell = masked(col.cast(pl.String))
+        elif c in ("status", "old_status", "new_status") and dtype == pl.String:
+            cell = mapped(col, lambda v: f"{STATUS_ZH.get(v, v)} {v}")
+        elif c == "hold_reason" and dtype == pl.String:
+            cell = mapped(col, lambda v: f"{hold_reason_zh(v)} {v}")
+        elif dtype == pl.Boolean:
+            cell = pl.when(col).then(pl.lit("是")).when(col.not_()).then(pl.lit("否"))
+        elif dtype == pl.String or dtype.is_decimal() or dtype.is_integer():
+            cell = col
+        elif dtype == pl.Date:
+            cell = col.cast(pl.String)  # as str(date): 2024-05-01
+        else:
+            cell = mapped(col.cast(pl.String), str)
+        cells.append(cell.alias(c))
+    return Sheet(name, title, tuple(columns), frame.select(cells))
 
 
 def write_report_xlsx(

@@ -21,12 +21,14 @@ import xlsxwriter
 import xlsxwriter.exceptions
 
 from subsidy_batch.errors import StorageError
+from subsidy_batch.outputs import xlsxbulk as bulk
 from subsidy_batch.roster import idnumber
 from subsidy_batch.roster.read import split_source
 
 # the workbook's created time, fixed so that writing the same rows twice gives the same bytes
 CREATED = datetime(2000, 1, 1)
 CELL_LIMIT = 32_767  # characters Excel holds in a cell
+ROW_LIMIT = 1_048_576  # rows an Excel sheet holds
 SHOWN = 60  # characters of a rejected row's name shown (a 100,000-character name is not)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
@@ -46,7 +48,7 @@ class Table:
 
     title: str
     columns: tuple[Column, ...]
-    rows: Iterable[Sequence[Cell]]
+    rows: Iterable[Sequence[Cell]] | pl.DataFrame
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,7 @@ class Sheet:
     name: str
     title: str
     columns: tuple[Column, ...]
-    rows: Iterable[Sequence[Cell]]
+    rows: Iterable[Sequence[Cell]] | pl.DataFrame  # a frame: String, integer and Decimal columns
     more: tuple[Table, ...] = ()
     footer: tuple[tuple[str, ...], ...] = ()
     printed: bool = False
@@ -130,8 +132,21 @@ def _table(
     """The header row at `header` and the rows below it; returns the last row written."""
     for c, column in enumerate(table.columns):
         ws.write_string(header, c, _text(column.header), bold)
+    rows = table.rows
+    if isinstance(rows, pl.DataFrame):
+        if header + rows.height >= ROW_LIMIT:
+            raise StorageError(
+                f"sheet {sheet!r} would have {rows.height:,} rows, more than an Excel sheet holds ({ROW_LIMIT:,})"
+            )
+        formats = [
+            money if dtype.is_decimal() else wrapped if column.wrap else None
+            for dtype, column in zip(rows.dtypes, table.columns, strict=True)
+        ]
+        if bulk.write_rows(ws, header + 1, rows, formats):
+            return header + rows.height
+        rows = rows.iter_rows()
     last = header
-    for r, row in enumerate(table.rows, start=header + 1):
+    for r, row in enumerate(rows, start=header + 1):
         last = r
         for c, value in enumerate(row):
             if value is None or value == "":
@@ -163,7 +178,10 @@ def write_rejected_xlsx(
 
 
 def rejected_sheet(
-    rejected: pl.DataFrame, title: str, column_names: Mapping[str, str] | None = None, name: str = REJECTED_SHEET
+    rejected: pl.DataFrame,
+    title: str,
+    column_names: Mapping[str, str] | None = None,
+    name: str = REJECTED_SHEET,
 ) -> Sheet:
     """The rejected rows (the frame written as rejected.parquet, emit.REJECTED) as a sheet for the clerk:
     one row per problem, in the frame's order.
@@ -192,7 +210,9 @@ def rejected_sheet(
         for sheet, (_, file_row, row, name, id_masked, column, problem, message) in zip(
             sheets, frame.iter_rows(), strict=True
         ):
-            shown = None if name is None else idnumber.scrub(name if len(name) <= SHOWN else name[:SHOWN] + "…")
+            shown = (
+                None if name is None else idnumber.scrub(name if len(name) <= SHOWN else name[:SHOWN] + "…")
+            )
             cells: list[Cell] = [
                 file_row,
                 row,

@@ -1,0 +1,132 @@
+"""The rows of a large table written into an xlsxwriter worksheet in one piece (an optimisation).
+
+xlsxwriter is pure Python: each cell costs about 10 microseconds, and a county's 公示 lists hold hundreds
+of thousands of cells (76,766 paid items at 1M people: 460,000 cells, 6 s). This helper builds the XML of
+all the rows of a polars frame with polars string expressions and hands it to the worksheet exactly where
+xlsxwriter would have written it cell by cell, in its constant_memory mode: the same characters, the same
+style indexes in the same order, the same dimensions. Everything else of the workbook (formats, title,
+header, footer, page set-up, the zip) is still xlsxwriter's.
+
+Equivalence: tests/test_workbook.py writes the same sheets both ways and asserts byte-identical files,
+including a hypothesis property over arbitrary text. It relies on xlsxwriter internals (the worksheet's
+row file, previous_row, _check_dimensions, Format._get_xf_index) of the version pinned in uv.lock; a
+test fails loudly if they change. A frame this helper cannot reproduce exactly (a text longer than half a
+cell's limit, integers of 16 digits or more, other column types) is declined, and the
+caller writes it cell by cell.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+from xlsxwriter.utility import xl_col_to_name
+
+_LONGEST = 16_383  # characters: beyond, xlsxwriter counts UTF-16 units and may cut a text
+_LARGEST_INT = 10**15  # xlsxwriter prints numbers with 16 significant digits ({:.16G})
+_CONTROL = r"[\x00-\x1f\x7f-\x9f\x{2028}\x{2029}]"  # as workbook._text: shown as U+FFFD
+
+
+def _text_cell(column: pl.Expr, ref: str, style: int | None) -> pl.Expr:
+    """<c r=".." s=".." t="inlineStr"><is><t>..</t></is></c>, as xlsxwriter's _write_cell writes text."""
+    text = (
+        column.str.replace_all(_CONTROL, "\ufffd")
+        .str.replace_all(r"(_x[0-9a-fA-F]{4}_)", "_x005F${1}")  # Excel's escape of its own escape
+        .str.replace_all("\ufffe", "_xFFFE_", literal=True)
+        .str.replace_all("\uffff", "_xFFFF_", literal=True)
+    )
+    preserve = (
+        pl.when(text.str.contains(r"^\s|\s$")).then(pl.lit(' xml:space="preserve"')).otherwise(pl.lit(""))
+    )
+    escaped = (
+        text.str.replace_all("&", "&amp;", literal=True)
+        .str.replace_all("<", "&lt;", literal=True)
+        .str.replace_all(">", "&gt;", literal=True)
+    )
+    s = f' s="{style}"' if style is not None else ""
+    cell = pl.format(
+        '<c r="{}{}"{} t="inlineStr"><is><t{}>{}</t></is></c>',
+        pl.lit(ref),
+        _row_number(),
+        pl.lit(s),
+        preserve,
+        escaped,
+    )
+    return pl.when(column.is_not_null() & (column != "")).then(cell)
+
+
+def _number_cell(number: pl.Expr, ref: str, style: int | None) -> pl.Expr:
+    s = f' s="{style}"' if style is not None else ""
+    return pl.when(number.is_not_null()).then(
+        pl.format('<c r="{}{}"{}><v>{}</v></c>', pl.lit(ref), _row_number(), pl.lit(s), number)
+    )
+
+
+def _row_number() -> pl.Expr:
+    return pl.col("__xlsx_row").cast(pl.String)
+
+
+def _number_texts(frame: pl.DataFrame, name: str) -> pl.Expr:
+    """Each amount as xlsxwriter prints it: the float of the Decimal with {:.16G} (66299.21 is printed
+    66299.21000000001). Worked out once per distinct amount, of which a list has few."""
+    distinct = frame.get_column(name).drop_nulls().unique()
+    texts = [f"{float(v):.16G}" for v in distinct.to_list()]
+    return pl.col(name).replace_strict(distinct, pl.Series(texts, dtype=pl.String), default=None)
+
+
+def write_rows(ws: Any, first_row: int, frame: pl.DataFrame, formats: list[Any]) -> bool:
+    """Write frame's rows from `first_row` (0-based) into ws as xlsxwriter would, cell by cell; False when
+    the frame holds something this cannot reproduce exactly (then nothing was written)."""
+    if not ws.constant_memory or not frame.width:
+        return False
+    if frame.height == 0:
+        return True
+    checks: list[pl.Expr] = []
+    for name, dtype in frame.schema.items():
+        col = pl.col(name)
+        if dtype == pl.String:
+            checks.append((col.str.len_chars().max().fill_null(0) <= _LONGEST).alias(name))
+        elif dtype.is_integer():
+            checks.append((col.abs().max().fill_null(0) < _LARGEST_INT).alias(name))
+        elif dtype.is_decimal():
+            checks.append(pl.lit(True).alias(name))
+        else:
+            return False
+    if not all(frame.select(checks).row(0)):
+        return False
+    names = frame.columns
+    present = [
+        (pl.col(n).is_not_null() & (pl.col(n) != ""))
+        if frame.schema[n] == pl.String
+        else pl.col(n).is_not_null()
+        for n in names
+    ]
+    filled = pl.any_horizontal(present)
+    firsts = frame.select(p.arg_true().first().alias(n) for p, n in zip(present, names, strict=True)).row(0)
+    last = frame.select(filled.arg_true().last()).item()
+    if last is None:  # no cell to write: xlsxwriter writes nothing either
+        return True
+    # styles get their index when first written, row by row and then column by column, as xlsxwriter does
+    used = sorted((row, c) for c, row in enumerate(firsts) if row is not None and formats[c] is not None)
+    ws._write_single_row(first_row)  # the header row out, as the first data cell would have it
+    styles: list[int | None] = [None] * len(formats)  # a column with no cell never uses its format
+    for _, c in used:
+        styles[c] = formats[c]._get_xf_index()
+    cells: list[pl.Expr] = []
+    for c, name in enumerate(names):
+        ref, dtype, col = xl_col_to_name(c), frame.schema[name], pl.col(name)
+        if dtype == pl.String:
+            cells.append(_text_cell(col, ref, styles[c]))
+        elif dtype.is_decimal():
+            cells.append(_number_cell(_number_texts(frame, name), ref, styles[c]))
+        else:
+            cells.append(_number_cell(col.cast(pl.String), ref, styles[c]))
+    xml = frame.with_row_index("__xlsx_row", offset=first_row + 1).select(
+        pl.when(filled)
+        .then(pl.format('<row r="{}">{}</row>', _row_number(), pl.concat_str(cells, ignore_nulls=True)))
+        .str.join("")
+    )
+    ws.fh.write(xml.item())
+    ws._check_dimensions(first_row + last, 0)
+    ws.previous_row = first_row + last
+    return True
