@@ -13,6 +13,8 @@ from pathlib import Path
 import fastexcel
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from subsidy_batch.errors import ConfigError, ReconciliationError
 from subsidy_batch.outputs.gongshi import COLUMNS, Mask, load_gongshi, write_gongshi
@@ -373,3 +375,18 @@ def test_report_html_renders_in_chromium_with_every_chart_and_loads_nothing_remo
         '<!DOCTYPE html><html><body><img src="http://198.51.100.7/x.png"></body></html>', encoding="utf-8"
     )
     assert _render(bad, tmp_path)[1] == {"http://198.51.100.7/x.png"}
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=st.lists(st.one_of(st.none(), st.text(max_size=25)), min_size=1, max_size=20),
+    keep_first=st.integers(0, 8),
+    keep_last=st.integers(0, 8),
+    stars=st.one_of(st.none(), st.integers(1, 18)),
+)
+def test_a_mask_in_polars_is_the_mask_in_python(
+    values: list[str | None], keep_first: int, keep_last: int, stars: int | None
+) -> None:
+    mask = Mask(keep_first, keep_last, "*", stars)
+    shown = pl.DataFrame({"v": values}, schema={"v": pl.String}).select(mask.expr(pl.col("v"))).to_series()
+    assert shown.to_list() == [mask.apply(v) for v in values]

@@ -18,7 +18,7 @@ from pathlib import Path
 import polars as pl
 
 from subsidy_batch.errors import StorageError
-from subsidy_batch.outputs.labels import benefit_zh
+from subsidy_batch.outputs.labels import benefit_zh, mapped
 from subsidy_batch.outputs.workbook import Column, Sheet, write_sheets
 from subsidy_batch.period import Period
 from subsidy_batch.rules.strict import Node, read_yaml
@@ -50,6 +50,26 @@ class Mask:
         hidden = n - first - last
         stars = self.mask * (self.stars if self.stars is not None else hidden)
         return value[:first] + stars + (value[n - last :] if last else "")
+
+    def expr(self, value: pl.Expr) -> pl.Expr:
+        """apply() over a column in polars ("" for null or empty); tests/test_reports.py checks they agree."""
+        n = value.str.len_chars()
+        first = pl.min_horizontal(pl.lit(self.keep_first), pl.max_horizontal(n - 1, pl.lit(0)))
+        last = pl.min_horizontal(pl.lit(self.keep_last), pl.max_horizontal(n - first - 1, pl.lit(0)))
+        hidden = n - first - last
+        stars = (
+            pl.lit(self.mask * self.stars)
+            if self.stars is not None
+            else pl.lit("").str.pad_end(hidden, self.mask)
+        )
+        masked = value.str.slice(0, first) + stars + value.str.slice(n - last, last)
+        if self.stars is not None:
+            masked = (
+                pl.when(n <= self.keep_first + self.keep_last)
+                .then(pl.lit(self.mask * self.stars))
+                .otherwise(masked)
+            )
+        return pl.when(value.is_null() | (value == "")).then(pl.lit("")).otherwise(masked)
 
 
 @dataclass(frozen=True)
@@ -121,9 +141,9 @@ def gongshi_rows(items: pl.DataFrame, rules: GongshiRules, titles: Mapping[str, 
     return pl.DataFrame(
         {
             "township": paid.get_column("township"),
-            "name": [rules.name.apply(v) for v in paid.get_column("name").to_list()],
-            "id_number": [rules.id_number.apply(v) for v in paid.get_column("id_number").to_list()],
-            "benefit": [benefit_zh(b, titles) for b in paid.get_column("benefit").to_list()],
+            "name": paid.select(rules.name.expr(pl.col("name"))).to_series(),
+            "id_number": paid.select(rules.id_number.expr(pl.col("id_number"))).to_series(),
+            "benefit": paid.select(mapped(pl.col("benefit"), lambda b: benefit_zh(b, titles))).to_series(),
             "amount": paid.get_column("amount"),
         },
         schema={

@@ -6,7 +6,7 @@ reworded without changing what was paid.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -81,3 +81,13 @@ def benefit_titles(config_files: Iterable[Path], fallback: Mapping[str, str] | N
 
 def benefit_zh(code: str, titles: Mapping[str, str]) -> str:
     return titles.get(code, code)
+
+
+def mapped(column: pl.Expr, shown: Callable[[str], str]) -> pl.Expr:
+    """Each text value as `shown` writes it, worked out once per distinct value (statuses, benefits)."""
+    return column.map_batches(
+        lambda s: s.replace_strict(
+            (distinct := s.drop_nulls().unique()), [shown(v) for v in distinct.to_list()], default=None
+        ),
+        return_dtype=pl.String,
+    )

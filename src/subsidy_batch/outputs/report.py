@@ -8,7 +8,7 @@ manifest's `totals`, or nothing is written (ReconciliationError).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -23,6 +23,7 @@ from subsidy_batch.outputs.labels import (
     bands_shown,
     benefit_zh,
     hold_reason_zh,
+    mapped,
 )
 from subsidy_batch.outputs.workbook import Cell, Column, Sheet, Table, rejected_sheet, write_sheets
 from subsidy_batch.period import Period
@@ -271,16 +272,6 @@ def _held_sheet(items: pl.DataFrame, titles: Mapping[str, str]) -> Sheet:
 def masked(column: pl.Expr) -> pl.Expr:
     """An ID number or account as masking.mask_text shows it (first 6 + ******** + last 4), in polars."""
     return idnumber.mask(pl.when(column != "").then(column))  # an empty value stays empty
-
-
-def mapped(column: pl.Expr, shown: Callable[[str], str]) -> pl.Expr:
-    """Each text value as `shown` writes it, worked out once per distinct value (statuses, benefits)."""
-    return column.map_batches(
-        lambda s: s.replace_strict(
-            (distinct := s.drop_nulls().unique()), [shown(v) for v in distinct.to_list()], default=None
-        ),
-        return_dtype=pl.String,
-    )
 
 
 def frame_sheet(name: str, title: str, frame: pl.DataFrame) -> Sheet:
