@@ -45,6 +45,7 @@ def test_a_new_monthly_run_writes_manifest_version_2_with_roles_schemas_and_chin
         "ledger",
         "write",
         "bank_files",
+        "documents",
         "reconcile",
     ]
     assert verify_run(result.run_dir).identical

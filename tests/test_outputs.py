@@ -128,6 +128,7 @@ def test_the_manifest_records_inputs_config_and_outputs_with_checksums(run_dir: 
         "ledger",
         "write",
         "bank_files",
+        "documents",
         "reconcile",
     ]
 

@@ -8,10 +8,11 @@ verify) is the lifecycle's (runs/lifecycle.py), shared with every other kind of 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import polars as pl
 import structlog
@@ -57,6 +58,8 @@ from subsidy_batch.runs.store import (
 from subsidy_batch.runs.totals import item_totals, outputs, reconcile
 
 log = structlog.get_logger()
+T = TypeVar("T")
+
 __all__ = ["KIND", "RunRequest", "RunResult", "run_month"]
 
 
@@ -335,6 +338,7 @@ def _compute(ctx: Context, rules: Rules, read: Read) -> Outcome:
     with ThreadPoolExecutor(max_workers=2) as pool:
         # the documents are Python (xlsxwriter, HTML): the longest job, started first, beside the rest
         documents = pool.submit(
+            _timed,
             write_documents,
             ctx.staging,
             ctx.county,
@@ -370,10 +374,11 @@ def _compute(ctx: Context, rules: Rules, read: Read) -> Outcome:
         )
         bank_seconds = time.perf_counter() - started
         workbook.result()
-        written_documents = documents.result()
+        written_documents, documents_ended = documents.result()
         write_seconds = max(done.result() for done in writing) - started  # each returns when it ended
     stages.record("write", write_seconds, files=len(outputs_written))
     stages.record("bank_files", bank_seconds, banks=len(bank_files))
+    stages.record("documents", documents_ended - started, files=len(written_documents))
     rows = (raw.frame.height, validated.accepted.height, validated.rejected_rows)
     return Outcome(
         outputs=outputs(
@@ -415,6 +420,11 @@ def _totals(
         "paid_people": pays.height,
         **item_totals(items, config.benefits),
     }
+
+
+def _timed(write: Callable[..., T], *args: Any) -> tuple[T, float]:
+    """write(*args), and the moment it ended (time.perf_counter)."""
+    return write(*args), time.perf_counter()
 
 
 def _write_output(path: Path, frame: pl.DataFrame, layout: pl.Schema, period: str, county: str) -> float:
