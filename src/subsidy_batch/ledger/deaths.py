@@ -34,7 +34,10 @@ def apply_deaths(people: pl.DataFrame, deaths: DeathList) -> pl.DataFrame:
     """The accepted roster with death_date := the earliest of the roster's and the list's; order kept."""
     listed = deaths.people
     list_date = pl.col("id_number").replace_strict(
-        listed.get_column("id_number"), listed.get_column("list_death_date"), default=None, return_dtype=pl.Date
+        listed.get_column("id_number"),
+        listed.get_column("list_death_date"),
+        default=None,
+        return_dtype=pl.Date,
     )
     return people.with_columns(death_date=pl.min_horizontal("death_date", list_date))
 
@@ -50,7 +53,10 @@ def outcomes(
     stops because of the list, and what it would have paid (stopped_amount_fen). `before` is the
     accepted roster as read, before the list was applied; `rejected_ids` the IDs of its rejected rows."""
     roster = before.select(
-        "id_number", roster_name=pl.col("name"), roster_death_date=pl.col("death_date"), on_roster=pl.lit(True)
+        "id_number",
+        roster_name=pl.col("name"),
+        roster_death_date=pl.col("death_date"),
+        on_roster=pl.lit(True),
     )
     rejected = rejected_ids.drop_nulls().str.strip_chars().str.to_uppercase().unique()
     found = deaths.people.join(roster, on="id_number", how="left").sort("id_number")

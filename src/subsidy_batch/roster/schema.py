@@ -411,7 +411,9 @@ CHECK_KINDS: dict[str, CheckKind] = {
     "date": CheckKind(((None, "date"),), lambda c, s: helper(c, "date").is_not_null() | pl.col(c).is_null()),
     "gb32100_check_character": CheckKind(((None, "credit_ok"),), lambda c, s: helper(c, "credit_ok")),
     # a date no later than the period's last day (check_rows(period_end=...) gives it)
-    "not_after_period_end": CheckKind(((None, "date"),), lambda c, s: helper(c, "date") <= pl.col(PERIOD_END)),
+    "not_after_period_end": CheckKind(
+        ((None, "date"),), lambda c, s: helper(c, "date") <= pl.col(PERIOD_END)
+    ),
     "not_before_birth": CheckKind(
         ((None, "date"), ("id_number", "birth")),
         lambda c, s: helper(c, "date") >= helper("id_number", "birth"),
