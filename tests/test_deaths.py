@@ -262,6 +262,24 @@ def test_a_15_digit_id_on_the_list_matches_the_18_digit_roster_id_and_two_source
     )
 
 
+def test_a_retired_area_code_in_an_old_15_digit_id_still_matches_and_never_decides_hukou(
+    tmp_path: Path,
+) -> None:
+    office = _office(tmp_path)
+    # 戊 was registered under 370802 (济宁市中区, retired in 2013) and lives in Jiaxiang: 户籍 370829 on the
+    # roster. 低保, born 1941-07-07: 82-83 in 2024, high-age 80-89 is not set (held); living 80-89: 100.00
+    wu_id = make_id("1941-07-07", area="370802", seq=15)
+    wu = person("1941-07-07", income="dibao", name="戊", area="370802") | {"id_number": wu_id}
+    assert wu["hukou_code"] == "370829"
+    _roster(office, "2024-05", [wu, JIA])
+    listed = _deaths(office, [(_to_15(wu_id), "戊", "2024-04-02", "公安")])
+    may = _run(office, "2024-05", listed)
+    (row,) = pl.read_parquet(may.run_dir / "deaths.parquet").to_dicts()
+    assert (row["id_number"], row["outcome"], row["stops_this_month"]) == (wu_id, "roster_alive", True)
+    assert row["stopped_amount"] == Decimal("100.00")
+    assert _paid(may.run_dir, "戊") == []
+
+
 def test_bad_rows_are_rejected_with_every_reason_while_the_others_apply(tmp_path: Path) -> None:
     office = _office(tmp_path)
     _roster(office, "2024-05", [JIA, YI, BING])
