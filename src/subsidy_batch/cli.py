@@ -22,6 +22,7 @@ from subsidy_batch import __version__
 from subsidy_batch.errors import (
     BankFileError,
     ConfigError,
+    DeathListError,
     InternalError,
     NoRuleInForceError,
     ReconciliationError,
@@ -164,6 +165,7 @@ EXIT_CODES: dict[type[SubsidyError], int] = {
     StorageError: 10,
     BankFileError: 11,
     ReturnsError: 12,
+    DeathListError: 13,
     InternalError: 70,
 }
 UNEXPECTED = 70  # an exception the library did not raise on purpose (a bug)
@@ -477,6 +479,18 @@ def _summary(manifest: dict[str, Any]) -> str:
             f"  recoveries      {t['recoveries_outstanding']} months paid after death, {t['recoveries_amount']} "
             "yuan outstanding (recoveries.parquet)"
         )
+    deaths = t.get("deaths")
+    if deaths:
+        lines.append(
+            f"  death list      {deaths['rows_read']} rows: {deaths['rows_applied']} applied, "
+            f"{deaths['rows_rejected']} rejected (deaths_rejected.parquet); {deaths['people']} people, "
+            f"{deaths['conflicts']} in conflict with the roster (deaths.parquet)"
+        )
+        lines.append(
+            f"  stop now        {deaths['stop_this_month']} people listed dead, not paid this month "
+            f"({deaths['stopped_amount']} yuan); {deaths['with_recoveries']} paid after death, "
+            f"{deaths['recovery_amount']} yuan to recover"
+        )
     answers = t.get("bank_returns")
     if answers:
         reasons = ", ".join(f"{k} {v}" for k, v in answers["by_reason"].items())
@@ -533,6 +547,16 @@ def run(
             show_default=False,
         ),
     ] = None,
+    deaths: Annotated[
+        Path | None,
+        typer.Option(
+            "--deaths",
+            help="The month's death list (.csv, .xlsx, .parquet: 身份证号码, 姓名, 死亡日期, 来源), checked "
+            "with schemas/deaths.yaml and applied before paying: the earlier of its and the roster's "
+            "date is used; kept in the run and listed in deaths.parquet.",
+            show_default=False,
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Compute and write the accepted payment run of one county for one month."""
@@ -558,6 +582,7 @@ def run(
             supersede_reason=reason,
             accept_foreign_roster=accept_foreign_roster,
             supplement_reason=extra,
+            deaths=deaths,
         )
         try:
             with _progress(quiet) as progress:

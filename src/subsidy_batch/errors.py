@@ -19,6 +19,10 @@ class ForeignRosterError(RosterError):
     """Most accepted rows of the roster have another county's 户籍 code."""
 
 
+class DeathListError(SubsidyError):
+    """The death list (run --deaths FILE) is missing, cannot be read, or lacks a required column."""
+
+
 class ConfigError(SubsidyError):
     """A county config or schema file is invalid."""
 

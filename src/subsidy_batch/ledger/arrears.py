@@ -128,10 +128,26 @@ def arrears(people: pl.DataFrame, config: CountyConfig, period: Period, ledger: 
     return pl.concat(found) if found else pl.DataFrame()
 
 
-def recoveries(people: pl.DataFrame, config: CountyConfig, period: Period, ledger: Ledger) -> pl.DataFrame:
+def recoveries(
+    people: pl.DataFrame,
+    config: CountyConfig,
+    period: Period,
+    ledger: Ledger,
+    also_dead: pl.DataFrame | None = None,
+) -> pl.DataFrame:
     """Every month paid after a death (RECOVERY_SCHEMA), newly found from this roster's death dates or
-    carried forward from the previous run, outstanding until recorded as refunded."""
+    carried forward from the previous run, outstanding until recorded as refunded.
+
+    `also_dead` (id_number, death_date): deaths known from elsewhere (a death list) of people who are not
+    on this roster: months an accepted run paid them after death are owed back all the same.
+    """
     deaths = people.filter(pl.col("death_date").is_not_null()).select("id_number", "death_date")
+    if also_dead is not None and also_dead.height:
+        deaths = (
+            pl.concat([deaths, also_dead.select("id_number", pl.col("death_date").cast(pl.Date))])
+            .group_by("id_number")
+            .agg(pl.col("death_date").min())
+        )
     paid = ledger.items.filter(pl.col("status") == "paid").join(deaths, on="id_number", how="inner")
     death_month = pl.col("death_date").dt.strftime("%Y-%m")
     after = (

@@ -70,6 +70,29 @@ RECOVERIES = pl.Schema(
         ("status", pl.String),  # outstanding / refunded
     ]
 )
+DEATHS = pl.Schema(  # one row per person on the run's death list (run --deaths), README "Death lists"
+    [
+        ("period", pl.String),
+        ("county", pl.String),
+        ("id_number", pl.String),
+        ("name", pl.String),
+        ("id_listed", pl.String),
+        ("list_death_date", pl.Date),
+        ("roster_name", pl.String),
+        ("roster_death_date", pl.Date),
+        ("death_date_used", pl.Date),
+        ("outcome", pl.String),  # ledger/deaths.OUTCOMES
+        ("conflict", pl.Boolean),
+        ("name_matches", pl.Boolean),
+        ("stops_this_month", pl.Boolean),
+        ("stopped_amount", DECIMAL),
+        ("recovery_amount", DECIMAL),
+        ("recovery_months", pl.Int32),
+        ("sources", pl.String),
+        ("list_rows", pl.String),
+        ("list_row_count", pl.Int32),
+    ]
+)
 PAYMENTS = pl.Schema(
     [
         ("period", pl.String),
@@ -166,6 +189,8 @@ def to_output(frame: pl.DataFrame, schema: pl.Schema, period: str, county: str) 
     )
 
 
+# (A changed description changes the bytes of every stored run's Parquet files: add, never reword.
+# In deaths_rejected.parquet, source, row and column are the death list's.)
 # What each output column means, for auditors: written into every Parquet file's key-value metadata
 # (`subsidy_batch.columns`, a JSON object), read with pyarrow.parquet.read_metadata(path).metadata or
 # DuckDB's parquet_kv_metadata('file.parquet').
@@ -209,6 +234,21 @@ DESCRIPTIONS = {
     "paid_by_run": "the run (and bank batch id) that paid the month",
     "death_date": "死亡日期 as the roster reports it",
     "found_in": "the period whose run first found the overpayment",
+    "id_listed": "公民身份号码 as the death list writes it (a 15-digit ID is matched as its 18-character form); '; ' between forms",
+    "list_death_date": "the earliest 死亡日期 the death list gives for the person",
+    "roster_name": "姓名 on this month's roster (null: not on it)",
+    "roster_death_date": "死亡日期 on this month's roster (null: alive there, or not on it)",
+    "death_date_used": "the date the run used: the earlier of the list's and the roster's",
+    "outcome": "confirmed / roster_alive / roster_later / roster_earlier / not_on_roster / roster_rejected",
+    "conflict": "the roster says otherwise than the list (alive, or another date)",
+    "name_matches": "the list's 姓名 equals the roster's (null: not on the roster); a mismatch is worth a look",
+    "stops_this_month": "the roster alone would have paid the person this month; the death list stops it",
+    "stopped_amount": "yuan this month's regular items would have paid without the death list",
+    "recovery_amount": "yuan paid after death by accepted runs and still outstanding (recoveries.parquet)",
+    "recovery_months": "number of outstanding recovery items (person x benefit x month)",
+    "sources": "every department that listed the death, with its date (殡葬 2024-05-03; 公安 2024-05-04)",
+    "list_rows": "the death list's data rows of the person (1 = first data row)",
+    "list_row_count": "how many rows of the death list name the person",
     "condition": "the facility condition that failed",
     "months_paid": "months of the year the subsidy is paid for",
     "rating": "the facility's star rating",

@@ -205,7 +205,17 @@ def _month_start(e: pl.Expr) -> pl.Expr:
     return pl.when(e.str.contains(_MONTH_ONLY)).then(pl.format("{}-{}-01", e.str.extract(_MONTH_ONLY, 1), month)).otherwise(e)
 
 
+_FIFTEEN = r"^[0-9]{15}$"
+
+
+def _id_15_to_18(e: pl.Expr) -> pl.Expr:
+    """A first-generation 15-digit ID as its 18-character form (idnumber.from_15_digits); others unchanged,
+    so that a malformed ID is still reported by the checks as written."""
+    return pl.when(e.str.contains(_FIFTEEN)).then(idnumber.from_15_digits(e)).otherwise(e)
+
+
 NORMALISERS: dict[str, Callable[[pl.Expr], pl.Expr]] = {
+    "id_15_to_18": _id_15_to_18,
     "excel_text": _excel_text,
     "month_start": _month_start,
     "strip": lambda e: e.str.strip_chars(),
@@ -228,6 +238,7 @@ def normalise_expr(spec: ColumnSpec) -> pl.Expr:
 
 # Cells that a normalise step would change; clean cells are left as they are (the common case).
 _DIRTY = {
+    "id_15_to_18": _FIFTEEN,
     "excel_text": "^'|^=\"|" + _ZERO_WIDTH,
     "month_start": _MONTH_ONLY,
     "strip": r"^\s|\s$",
@@ -273,7 +284,8 @@ def normalise_with_values(
             every_value.add(spec.name)
         else:
             dirty = "|".join(["^$", "^\\s|\\s$", *(_DIRTY[step] for step in spec.normalise)])
-            if (sample.select(digits.only_digits(values).mean()).item() or 0) > 0.5:
+            digits_stay = "id_15_to_18" not in spec.normalise  # that step rewrites text of 15 digits
+            if digits_stay and (sample.select(digits.only_digits(values).mean()).item() or 0) > 0.5:
                 # ID numbers, accounts: text of ASCII digits only is left as it is by every step, and
                 # telling it apart is cheaper than searching it; the regex searches the rest
                 values = values.filter(~digits.only_digits(values).fill_null(False))
@@ -327,6 +339,8 @@ HELPERS: dict[str, Helper] = {
     "date": Helper(lambda c: dates.parse_date(pl.col(c)), where=lambda c: pl.col(c).is_not_null()),
 }
 OK = "__ok"  # every check of the row passes
+# the last day of the period being paid, as a column check_rows adds for the checks that compare with it
+PERIOD_END = "__period_end"
 
 
 def _duplicated(frame: pl.DataFrame, column: str) -> pl.Series:
@@ -396,6 +410,10 @@ CHECK_KINDS: dict[str, CheckKind] = {
     ),
     "date": CheckKind(((None, "date"),), lambda c, s: helper(c, "date").is_not_null() | pl.col(c).is_null()),
     "gb32100_check_character": CheckKind(((None, "credit_ok"),), lambda c, s: helper(c, "credit_ok")),
+    # a date no later than the period's last day (check_rows(period_end=...) gives it)
+    "not_after_period_end": CheckKind(
+        ((None, "date"),), lambda c, s: helper(c, "date") <= pl.col(PERIOD_END)
+    ),
     "not_before_birth": CheckKind(
         ((None, "date"), ("id_number", "birth")),
         lambda c, s: helper(c, "date") >= helper("id_number", "birth"),

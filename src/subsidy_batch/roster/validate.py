@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 import polars as pl
 
@@ -12,6 +13,7 @@ from subsidy_batch.roster.read import ROW, RawRoster, sheet_source
 from subsidy_batch.roster.schema import (
     CONTROL,
     OK,
+    PERIOD_END,
     RosterSchema,
     normalise_with_values,
     pandera_schema,
@@ -91,17 +93,24 @@ class Checked:
     rows_read: int
 
 
-def check_rows(raw: RawRoster, schema: RosterSchema, period: str, county: str, key: str) -> Checked:
+def check_rows(
+    raw: RawRoster, schema: RosterSchema, period: str, county: str, key: str, period_end: date | None = None
+) -> Checked:
     """Normalise, run every check of the schema, and report every problem of every row through pandera.
 
     Every check is evaluated on every row in one polars pass (with_checks). pandera then validates the
     rows that fail, with the same check expressions, and reports each failed check of each of them: on a
     roster of millions with a few bad rows that is the same report at a fraction of the cost of letting
     pandera collect every check over every row. `key` is the identifying column (ID number, credit
-    code) whose value as given goes into the report.
+    code) whose value as given goes into the report. `period_end` is the last day of the period, for
+    the checks that compare with it (not_after_period_end).
     """
     given_id = raw.frame.get_column(key)
     normalised, values = normalise_with_values(raw.frame, schema)
+    if any(c.kind == "not_after_period_end" for s in schema.columns.values() for c in s.checks):
+        if period_end is None:
+            raise InternalError(f"{schema.path} checks dates against the period's end, which was not given")
+        normalised = normalised.with_columns(pl.lit(period_end, pl.Date).alias(PERIOD_END))
     frame = with_checks(normalised, schema, values)
     bad = frame.get_column(OK).not_().arg_true().cast(pl.Int64)
     found = _failures(frame.drop(ROW, OK).gather(bad), schema)
@@ -145,7 +154,7 @@ def check_rows(raw: RawRoster, schema: RosterSchema, period: str, county: str, k
         rejected = _on_their_sheets(rejected, raw)
     # select(all().filter()) rather than filter(): polars 2.1's filter node copied every string of this
     # frame (5 s at 10M rows); this form keeps the chunks whose rows all pass as they are
-    accepted = frame.select(pl.exclude(OK).filter(pl.col(OK)))
+    accepted = frame.select(pl.exclude(OK, PERIOD_END).filter(pl.col(OK)))
     return Checked(accepted=accepted, rejected=rejected, rows_read=frame.height)
 
 

@@ -112,15 +112,19 @@ def payable_rules(config: CountyConfig, period: Period) -> list[Rule]:
     return rules
 
 
+def alive_in(period: Period, config: CountyConfig, death: pl.Expr) -> pl.Expr:
+    """Paid for the period as far as a death date goes (RULES.md Death): no date, or, with the county's
+    pay_death_month, a death in the period or later; without it, a death after the period."""
+    if config.ledger.pay_death_month:
+        return death.is_null() | (death >= period.first_day)
+    return death.is_null() | (death > period.last_day)
+
+
 def entitled_in(period: Period, config: CountyConfig, columns: list[str]) -> pl.Expr:
     """Alive for the period (RULES.md Death: with the county's pay_death_month, the month of death is
     paid and payment stops from the next month) and, where the roster says so, entitled from a month no
     later than this one (享受起始月份, eligible_from)."""
-    death = pl.col("death_date")
-    if config.ledger.pay_death_month:
-        alive = death.is_null() | (death >= period.first_day)
-    else:
-        alive = death.is_null() | (death > period.last_day)
+    alive = alive_in(period, config, pl.col("death_date"))
     if "eligible_from" in columns:
         alive = alive & (pl.col("eligible_from").is_null() | (pl.col("eligible_from") <= period.last_day))
     return alive

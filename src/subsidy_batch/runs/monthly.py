@@ -19,6 +19,17 @@ import structlog
 
 from subsidy_batch.errors import UsageError
 from subsidy_batch.ledger.arrears import arrears, paid_twice, recoveries, reissues
+from subsidy_batch.ledger.deaths import (
+    CONFLICTS,
+    DEATHS_PARQUET,
+    DEATHS_REJECTED,
+    apply_deaths,
+    death_progress,
+    death_totals,
+    outcomes,
+    reconcile_deaths,
+    with_recoveries,
+)
 from subsidy_batch.ledger.record import Ledger, Prior, read_ledger
 from subsidy_batch.ledger.refunds import REFUNDS_DIR, read_refunds
 from subsidy_batch.ledger.summary import answers_summary, ledger_totals, month_changes
@@ -29,6 +40,15 @@ from subsidy_batch.outputs.workbook import REJECTED_XLSX
 from subsidy_batch.period import Period
 from subsidy_batch.returns.record import PARQUET as RETURNS_PARQUET
 from subsidy_batch.returns.record import RECORD as RETURNS_RECORD
+from subsidy_batch.roster.deaths import (
+    SCHEMA_NAME as DEATHS_SCHEMA,
+)
+from subsidy_batch.roster.deaths import (
+    check_death_list,
+    load_death_schema,
+    read_death_list,
+    refuse_unreadable,
+)
 from subsidy_batch.roster.read import RawRoster, default_roster, raise_empty, refuse_empty
 from subsidy_batch.roster.schema import SCHEMA_DIR, RosterSchema, load_schema, start_loading_pandera
 from subsidy_batch.roster.validate import validate
@@ -75,6 +95,7 @@ class RunRequest:
     supersede_reason: str | None = None
     accept_foreign_roster: bool = False  # pay a roster whose 户籍 codes are mostly another county's
     supplement_reason: str | None = None  # pay what a released period still owes (--supplement)
+    deaths: Path | None = None  # the month's death list (--deaths): applied before computing
 
 
 def run_month(request: RunRequest, progress: Progress = lambda _: None) -> RunResult:
@@ -92,6 +113,14 @@ def run_month(request: RunRequest, progress: Progress = lambda _: None) -> RunRe
         "runs_dir": str(request.runs_dir),
         "config_dir": str(request.config_dir),
     }
+    sources: tuple[Source, ...] = (Source("roster", roster, f"roster{roster.suffix.lower()}"),)
+    schemas: tuple[Path, ...] = (schema.path,)
+    if request.deaths is not None:  # only then, so that a run without one keeps its inputs and run id
+        refuse_unreadable(request.deaths)
+        load_death_schema(request.schema_dir)  # a mistake in schemas/deaths.yaml is a load error up front
+        arguments["deaths"] = str(request.deaths)
+        sources += (Source("deaths", request.deaths, f"deaths{request.deaths.suffix.lower()}"),)
+        schemas += (request.schema_dir / f"{DEATHS_SCHEMA}.yaml",)
     if request.accept_foreign_roster:  # only then, so that earlier manifests keep their arguments
         arguments["accept_foreign_roster"] = True
     county_dir = request.runs_dir / county
@@ -112,10 +141,10 @@ def run_month(request: RunRequest, progress: Progress = lambda _: None) -> RunRe
     plan = Plan(
         KIND,
         paths,
-        (Source("roster", roster, f"roster{roster.suffix.lower()}"),),
+        sources,
         request.config_dir,
         (*config.files, request.config_dir / GONGSHI_CONFIG),
-        (schema.path,),
+        schemas,
         arguments,
         {
             "accept_foreign_roster": request.accept_foreign_roster,
@@ -184,21 +213,30 @@ def prior_runs(paths: RunPaths, period: Period, request: RunRequest) -> tuple[So
     return runs_read + tuple(answers) + refunds
 
 
-Rules = tuple[RosterSchema, CountyConfig]
+Rules = tuple[RosterSchema, CountyConfig, RosterSchema | None]  # the last: the death list's, if one
 
 
 def _load(ctx: Context) -> tuple[Rules, Loaded]:
     schema = load_schema(schema_dir=ctx.schema_dir)
     config = load_county(ctx.config_dir, ctx.county, schema)
     files = (*config.files, ctx.config_dir / GONGSHI_CONFIG)  # the 公示 masking rules
-    return (schema, config), Loaded(config.name, files, ((schema.path, schema.version),))
+    schemas: tuple[tuple[Path, int], ...] = ((schema.path, schema.version),)
+    deaths = load_death_schema(ctx.schema_dir) if ctx.all_of("deaths") else None
+    if deaths is not None:
+        schemas += ((deaths.path, deaths.version),)
+    return (schema, config, deaths), Loaded(config.name, files, schemas)
 
 
-Read = tuple[RawRoster, Ledger]
+Read = tuple[RawRoster, Ledger, RawRoster | None]
 
 
 def _read(ctx: Context, rules: Rules) -> Reading[Read]:
     raw: RawRoster = ctx.read_roster(rules[0])
+    death_list = None
+    if rules[2] is not None:
+        source = ctx.source("deaths")
+        ctx.progress(f"reading the death list {source.original_name}…")
+        death_list = read_death_list(ctx.path("deaths"), rules[2], source.original_name)
     prior, trend = [], []
     for ref in ctx.all_of("prior_run"):
         folder = ctx.resolve(ref).parent
@@ -226,9 +264,21 @@ def _read(ctx: Context, rules: Rules) -> Reading[Read]:
     ledger = replace(
         read_ledger(prior, failed), trend=tuple(trend), refunded=refunded, answers=answers_summary(answered)
     )
+    listed = {}
+    if death_list is not None:
+        listed = {
+            "deaths": {
+                "rows": death_list.frame.height,
+                "encoding": death_list.encoding,
+                "ignored_columns": list(death_list.ignored_columns),
+                "skipped_rows": death_list.skipped,
+                **death_list.sheet_facts(),
+            }
+        }
     return Reading(
-        (raw, ledger),
+        (raw, ledger, death_list),
         {
+            **listed,
             **{ref.file: {"answers": ref.original_name} for ref in ctx.all_of("bank_return")},
             **{
                 ref.file: {"run_id": run.run_id, "period": run.label}
@@ -253,8 +303,8 @@ def _read(ctx: Context, rules: Rules) -> Reading[Read]:
 
 def _compute(ctx: Context, rules: Rules, read: Read) -> Outcome:
     """validate -> compute -> write outputs and bank files, in the staging folder."""
-    schema, config = rules
-    raw, ledger = read
+    schema, config, death_schema = rules
+    raw, ledger, death_raw = read
     supplement = "-s" in ctx.label
     period, county, staging, stages, progress = (
         Period.parse(ctx.label[:7]),
@@ -290,6 +340,16 @@ def _compute(ctx: Context, rules: Rules, read: Read) -> Outcome:
                 bool(ctx.options.get("accept_foreign_roster")),
             )
         )
+    death_list, listed = None, None
+    if death_raw is not None and death_schema is not None:
+        with stages.stage("deaths", f"checking the death list ({death_raw.frame.height} rows)") as facts:
+            death_list = check_death_list(death_raw, death_schema, period, county)
+            as_read = validated.accepted
+            listed = outcomes(as_read, death_list, validated.rejected.get_column("id_number"), config, period)
+            validated = replace(validated, accepted=apply_deaths(as_read, death_list))
+            facts.update(
+                rows=death_list.rows_read, applied=death_list.rows_applied, rejected=death_list.rows_rejected
+            )
     with stages.stage("compute", "computing entitlements") as facts:
         people = validated.accepted
         regular = line_items(people, config, period).with_columns(
@@ -316,13 +376,22 @@ def _compute(ctx: Context, rules: Rules, read: Read) -> Outcome:
         )
     with stages.stage("ledger", "comparing with the previous month") as facts:
         change_list, previous_label = month_changes(computed, ledger, validated, config, period, supplement)
-        owed_back = recoveries(people, config, period, ledger)
+        elsewhere = None
+        if listed is not None:  # listed dead and not on this roster: months paid after death still owed
+            elsewhere = listed.filter(~pl.col("outcome").is_in(["confirmed", *CONFLICTS])).select(
+                "id_number", death_date="death_date_used"
+            )
+        owed_back = recoveries(people, config, period, ledger, elsewhere)
         facts.update(previous=previous_label, changes=change_list.height, recoveries=owed_back.height)
     if previous_label is None:
         progress(f"the first run of {config.name} in the record: every item is new")
     totals = _totals(raw.frame.height, validated, items, pays, config) | ledger_totals(
         items, change_list, owed_back, previous_label, ledger
     )
+    if listed is not None and death_list is not None:
+        listed = with_recoveries(listed, owed_back)
+        totals["deaths"] = death_totals(death_list, listed)
+        progress(death_progress(death_list, totals["deaths"]))
     progress("writing outputs and bank files…")
     outputs_written = {
         "line_items.parquet": (items, emit.LINE_ITEMS),
@@ -331,6 +400,9 @@ def _compute(ctx: Context, rules: Rules, read: Read) -> Outcome:
         "changes.parquet": (change_list, emit.CHANGES),
         "recoveries.parquet": (owed_back, emit.RECOVERIES),
     }
+    if listed is not None and death_list is not None:
+        outputs_written[DEATHS_PARQUET] = (listed, emit.DEATHS)
+        outputs_written[DEATHS_REJECTED] = (death_list.rejected, emit.REJECTED)
     # every file is a job of its own on two threads: polars writes Parquet without holding the
     # interpreter, while a bank file is formatted and encoded to GB18030. Each stage's seconds run
     # from the start of the block to its last file, side by side.
@@ -392,6 +464,7 @@ def _compute(ctx: Context, rules: Rules, read: Read) -> Outcome:
         reconcile=lambda: (
             reconcile(staging, rows, totals, bank_files, config.bank_file_encoding)
             + paid_twice(pl.read_parquet(staging / "line_items.parquet", columns=list(KEY_COLUMNS)), ledger)
+            + (reconcile_deaths(staging, death_list) if death_list is not None else [])
         ),
         summary={k: totals[k] for k in ("paid_people", "paid_amount", "held_items")},
     )
@@ -402,7 +475,7 @@ KIND: Kind[Rules, Read] = Kind(
     _load,
     _read,
     _compute,
-    roles=("roster", "prior_run", "bank_return", "refund"),
+    roles=("roster", "deaths", "prior_run", "bank_return", "refund"),  # in fingerprint order
     recorded_options=("accept_foreign_roster",),
     many=("prior_run", "bank_return", "refund"),
 )
