@@ -490,6 +490,13 @@ def with_checks(
     )
 
 
+def _import_pandera() -> None:
+    importlib.import_module("pandera.polars")
+    # imported by pandera's first validation, on the main thread, otherwise: its built-in checks load
+    # pandera's hypothesis strategies (0.35 s where hypothesis is installed, as in a development install)
+    importlib.import_module("pandera.backends.polars.builtin_checks")
+
+
 def start_loading_pandera() -> threading.Thread:
     """Import pandera (about 0.4 s) on a second thread while the run reads its roster.
 
@@ -497,7 +504,7 @@ def start_loading_pandera() -> threading.Thread:
     Python's import lock makes the later `import pandera.polars` wait for this one rather than import
     twice; if this import fails, that later import raises the error where it is used.
     """
-    thread = threading.Thread(target=importlib.import_module, args=("pandera.polars",), name="load-pandera")
+    thread = threading.Thread(target=_import_pandera, name="load-pandera")
     thread.start()
     return thread
 
