@@ -1,14 +1,22 @@
 """Benchmark the full monthly run against an I/O floor, at several roster sizes.
 
-    uv run python bench/bench.py                      # 100k, 1M and 10M people
+    uv run python bench/bench.py                      # 100k, 1M and 10M people, typed Parquet
     uv run python bench/bench.py --sizes 100000 1000000 --repeat 3
+    uv run python bench/bench.py --sizes 300000 --formats xlsx csv-gb18030 csv-utf8 parquet-text
 
 For each size it generates a synthetic roster (cached in --data, default bench/data/, not committed),
 then measures, each as its own process so that start-up counts on both sides:
 
-- floor: plain polars reads the roster and writes it back as a Parquet file of the same size;
+- floor: plain polars reads the roster and writes it back as a Parquet file (a CSV in GB18030 is decoded
+         by Python first, as polars reads UTF-8 only; an .xlsx is read with fastexcel/calamine);
 - run:   `subsidy run 2024-05 --county jiaxiang --roster <file> --quiet` into a fresh runs folder,
-         validation, every output, bank files and reconciliation included.
+         validation, every output, documents, bank files and reconciliation included;
+- then, once per size: the same command again (refused: the period already has an accepted run) and
+  `subsidy --help`, medians of 5, which should take about as long as each other.
+
+Roster formats (--formats): parquet-typed (能力评估等级 as integers, 死亡日期 as dates, as another
+system would export them), parquet-text (every column text, as `subsidy synth` writes), csv-utf8,
+csv-gb18030 and xlsx; each is made once from the synthetic roster and cached beside it.
 
 It prints wall time, peak memory (max RSS of the process), people per second, the ratio run / floor and
 the per-stage seconds recorded in the run's manifest. Targets (issue 4, 2 cores / 24 GiB): 1M within 3x
@@ -31,9 +39,26 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 FLOOR = """
 import sys, polars as pl
-frame = pl.read_parquet(sys.argv[1])
+source = sys.argv[1]
+if source.endswith(".parquet"):
+    frame = pl.read_parquet(source)
+elif source.endswith(".xlsx"):
+    frame = pl.read_excel(source, engine="calamine", infer_schema_length=0)
+elif source.endswith(".gb18030.csv"):
+    with open(source, "rb") as handle:
+        frame = pl.read_csv(handle.read().decode("gb18030").encode("utf-8"), infer_schema=False)
+else:
+    frame = pl.read_csv(source, infer_schema=False)
 frame.write_parquet(sys.argv[2], compression="zstd")
 """
+FORMATS = ("parquet-typed", "parquet-text", "csv-utf8", "csv-gb18030", "xlsx")
+SUFFIX = {
+    "parquet-typed": ".typed.parquet",
+    "parquet-text": ".parquet",
+    "csv-utf8": ".csv",
+    "csv-gb18030": ".gb18030.csv",
+    "xlsx": ".xlsx",
+}
 
 
 def measure(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
@@ -45,6 +70,23 @@ def measure(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, f
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"{' '.join(cmd)} failed: {proc.stderr.read().decode() if proc.stderr else ''}")
     return seconds, usage.ru_maxrss / 1024  # ru_maxrss is KiB on Linux
+
+
+def command(source: Path, runs_dir: Path) -> list[str]:
+    return [
+        *[sys.executable, "-m", "subsidy_batch", "run", "2024-05", "--county", "jiaxiang"],
+        *["--roster", str(source), "--runs-dir", str(runs_dir), "--quiet"],
+    ]
+
+
+def timed(cmd: list[str], expect: int) -> float:
+    """Wall seconds of a short command that must end with exit code `expect`."""
+    started = time.perf_counter()
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, check=False)
+    seconds = time.perf_counter() - started
+    if done.returncode != expect:
+        raise SystemExit(f"{' '.join(cmd)} exited {done.returncode}, not {expect}: {done.stderr.decode()}")
+    return seconds
 
 
 def roster(data: Path, people: int) -> Path:
@@ -75,9 +117,41 @@ def roster(data: Path, people: int) -> Path:
     return path
 
 
-def bench(people: int, data: Path, repeat: int) -> dict[str, object]:
-    source = roster(data, people)
+def variant(source: Path, fmt: str) -> Path:
+    """The synthetic (all-text Parquet) roster in another format, made once and cached beside it."""
+    path = source.with_name(source.name.removesuffix(".parquet") + SUFFIX[fmt])
+    if path.exists() or fmt == "parquet-text":
+        return path
+    import polars as pl
+
+    print(f"writing {path.name}", flush=True)
+    frame = pl.read_parquet(source)
+    if fmt == "parquet-typed":
+        frame.with_columns(
+            pl.col("能力评估等级").cast(pl.Int8, strict=False),
+            pl.col("死亡日期").str.to_date("%Y-%m-%d", strict=False),
+        ).write_parquet(path)
+    elif fmt == "csv-utf8":
+        frame.write_csv(path)
+    elif fmt == "csv-gb18030":
+        path.write_bytes(frame.write_csv().encode("gb18030"))
+    elif fmt == "xlsx":
+        import xlsxwriter
+
+        book = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_numbers": False})
+        sheet = book.add_worksheet("花名册")
+        sheet.write_row(0, 0, frame.columns)
+        for r, row in enumerate(frame.iter_rows(), start=1):
+            sheet.write_row(r, 0, ["" if v is None else v for v in row])
+        book.close()
+    return path
+
+
+def bench(people: int, fmt: str, data: Path, repeat: int) -> dict[str, object]:
+    source = variant(roster(data, people), fmt)
     floors, runs, floor_mem, run_mem = [], [], [], []
+    refused: list[float] = []
+    helped: list[float] = []
     stages: dict[str, list[float]] = {}
     for _ in range(repeat):
         with tempfile.TemporaryDirectory(prefix="subsidy-bench-") as tmp:
@@ -87,22 +161,7 @@ def bench(people: int, data: Path, repeat: int) -> dict[str, object]:
             floors.append(seconds)
             floor_mem.append(mem)
             runs_dir = Path(tmp) / "runs"
-            seconds, mem = measure(
-                [
-                    sys.executable,
-                    "-m",
-                    "subsidy_batch",
-                    "run",
-                    "2024-05",
-                    "--county",
-                    "jiaxiang",
-                    "--roster",
-                    str(source),
-                    "--runs-dir",
-                    str(runs_dir),
-                    "--quiet",
-                ]
-            )
+            seconds, mem = measure(command(source, runs_dir))
             runs.append(seconds)
             run_mem.append(mem)
             manifest = json.loads(
@@ -110,9 +169,17 @@ def bench(people: int, data: Path, repeat: int) -> dict[str, object]:
             )
             for stage in manifest["stages"]:
                 stages.setdefault(stage["stage"], []).append(stage["seconds"])
+            if not refused:  # once per size and format: a refused re-run and --help, 5 of each
+                again = [*command(source, runs_dir)]
+                for _ in range(5):
+                    refused.append(timed(again, expect=5))  # RunExistsError
+                    helped.append(timed([sys.executable, "-m", "subsidy_batch", "--help"], expect=0))
     run, floor = statistics.median(runs), statistics.median(floors)
     return {
         "people": people,
+        "format": fmt,
+        "refused_rerun_s": round(statistics.median(refused), 2),
+        "help_s": round(statistics.median(helped), 2),
         "run_s": round(run, 2),
         "floor_s": round(floor, 2),
         "ratio": round(run / floor, 2),
@@ -129,6 +196,7 @@ def main() -> None:
     )
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000, 10_000_000])
     parser.add_argument("--repeat", type=int, default=1, help="runs per size; the median is reported")
+    parser.add_argument("--formats", nargs="+", choices=FORMATS, default=["parquet-typed"])
     parser.add_argument("--data", type=Path, default=ROOT / "bench" / "data", help="where rosters are cached")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
@@ -138,26 +206,26 @@ def main() -> None:
             f"POLARS_MAX_THREADS={os.environ.get('POLARS_MAX_THREADS', 'unset')}"
         )
     results = []
+    stage_names = ("read", "validate", "compute", "write", "bank_files", "documents", "reconcile")
     print(
-        "| people | run s | floor s | run / floor | run peak MiB | floor peak MiB | people/s | "
-        "read | validate | compute | write | bank_files | reconcile |"
+        "| people | format | run s | floor s | run / floor | run peak MiB | floor peak MiB | people/s | "
+        "refused re-run s | --help s | " + " | ".join(stage_names) + " |"
     )
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---:|---|" + "---:|" * (10 + len(stage_names) - 2))
     for people in args.sizes:
-        r = bench(people, args.data, args.repeat)
-        results.append(r)
-        s = r["stages_s"]
-        assert isinstance(s, dict)
-        print(
-            f"| {people:,} | {r['run_s']} | {r['floor_s']} | {r['ratio']} | {r['run_peak_mib']} | "
-            f"{r['floor_peak_mib']} | {r['people_per_s']:,} | "
-            + " | ".join(
-                str(s.get(k, "")) for k in ("read", "validate", "compute", "write", "bank_files", "reconcile")
+        for fmt in args.formats:
+            r = bench(people, fmt, args.data, args.repeat)
+            results.append(r)
+            s = r["stages_s"]
+            assert isinstance(s, dict)
+            print(
+                f"| {people:,} | {fmt} | {r['run_s']} | {r['floor_s']} | {r['ratio']} | {r['run_peak_mib']} | "
+                f"{r['floor_peak_mib']} | {r['people_per_s']:,} | {r['refused_rerun_s']} | {r['help_s']} | "
+                + " | ".join(str(s.get(k, "")) for k in stage_names)
+                + " |",
+                flush=True,
             )
-            + " |",
-            flush=True,
-        )
-    if len(results) >= 2:
+    if len(results) >= 2 and len(args.formats) == 1:
         a, b = results[-2], results[-1]
         growth = (float(b["run_s"]) / float(a["run_s"])) / (int(b["people"]) / int(a["people"]))  # type: ignore[arg-type]
         print(f"time growth from {a['people']:,} to {b['people']:,} relative to linear: {growth:.2f}")
