@@ -434,3 +434,39 @@ def test_the_example_scenario_file_is_not_policy_and_fits_jiaxiang(roster_with_w
     # fourth is TWO_BANDS above, so it costs what was worked out by hand there: 4,600.00
     summary = compare(CONFIG, "jiaxiang", Period(2024, 5), roster_with_wu, scenarios)["summary"]
     assert [s["next_12_months_scenario"] for s in summary] == ["2500.00", "4000.00", "5000.00", "4600.00"]
+
+
+def test_the_readme_scenario_file_example_loads_and_fits_jiaxiang(tmp_path: Path) -> None:
+    from subsidy_batch.rules.config import load_county
+    from subsidy_batch.simulate import load_scenarios
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = text.index("```yaml\nmortality:") + len("```yaml\n")
+    path = _scenario_file(tmp_path, text[start : text.index("```", start)])
+    scenarios = load_scenarios(path)
+    jiaxiang = load_county(CONFIG, "jiaxiang")
+    changed = scenarios[1].apply(jiaxiang)
+    rows = {r.id: r for r in changed.rules if r.benefit == "high_age_allowance"}
+    assert sorted(rows) == ["county_100_plus", "county_80_89", "scenario_80_84"]
+    assert rows["county_80_89"].when.bounds("age") == (85, 89) and rows["county_80_89"].when.on("hukou_code")
+    assert scenarios[0].mortality is not None and scenarios[0].mortality.rates[1].band == "90+"
+
+
+def test_the_command_shows_each_scenario_by_township_for_the_month_and_the_year(
+    roster_with_wu: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shutil.copytree(CONFIG, tmp_path / "config")
+    monkeypatch.chdir(tmp_path)
+    path = _scenario_file(tmp_path, TWO_BANDS)
+    args = ["simulate", "2024-05", "--county", "jiaxiang", "--roster", str(roster_with_wu)]
+    result = runner.invoke(app, [*args, "--scenario", str(path)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("SCENARIOS (not policy)")
+    lines = result.stdout.splitlines()
+    assert "  by 乡镇, yuan this month / next 12 months:" in lines
+    # 戊 alone in 红运镇: nothing as the rules stand; 60.00 this month, 1,080.00 over the next 12 under it
+    assert "  红运镇        " + "        0.00 /        0.00" + "       60.00 /     1080.00" in lines
+    # a scenario file's mistake is a config error (exit 4) naming the file
+    path.write_text(TWO_BANDS.replace("county_80_89", "county_80_88"), encoding="utf-8")
+    refused = runner.invoke(app, [*args, "--scenario", str(path)])
+    assert refused.exit_code == 4 and str(path) in refused.stderr and "has no row" in refused.stderr

@@ -99,7 +99,7 @@ class Mortality:
 
     def text(self) -> str:
         rates = ", ".join(f"ages {r.band}: {r.annual}" for r in self.rates)
-        return f"annual mortality {rates} (source: {self.source}); other ages: none"
+        return f"annual mortality {rates} (source: {self.source}); no deaths assumed at other ages"
 
 
 @dataclass(frozen=True)
