@@ -959,10 +959,10 @@ def simulate(
     typer.echo(f"  {_left('乡镇', 14)} {'now':>12} {'scenario':>12} {'next 12 now':>14} {'next 12':>14}")
     later = {r["township"]: r for r in result["next_12_months_by_township"]}
     for t in sorted({r["township"] for r in result["by_township"]} | set(later)):
-        month = next((r for r in result["by_township"] if r["township"] == t), None)
+        now = next((r for r in result["by_township"] if r["township"] == t), None)
         year = later.get(t)
         typer.echo(
-            f"  {_left(t, 14)} {month['baseline'] if month else '0.00':>12} {month['scenario'] if month else '0.00':>12} "
+            f"  {_left(t, 14)} {now['baseline'] if now else '0.00':>12} {now['scenario'] if now else '0.00':>12} "
             f"{year['baseline'] if year else '0.00':>14} {year['scenario'] if year else '0.00':>14}"
         )
     for path in written:

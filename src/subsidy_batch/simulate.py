@@ -226,6 +226,7 @@ def _table(
     """Rows by `by` over `periods`: people (or person-months) and yuan as the rules stand and under the
     scenario, each the exact (expected) sum rounded once; the difference of the two amounts shown."""
     sums: dict[tuple[Any, ...], list[Any]] = {}
+    chances: dict[int, Decimal | int] = {}  # per survival key: few keys, many rows
     with localcontext() as ctx:
         ctx.prec = PRECISION
         for side, frame in enumerate((base, scen)):
@@ -235,7 +236,9 @@ def _table(
                 .agg(pl.col("people").sum(), pl.col("fen").sum())
             )
             for row in grouped.iter_rows(named=True):
-                chance = survival(row["key"], mortality)
+                if row["key"] not in chances:
+                    chances[row["key"]] = survival(row["key"], mortality)
+                chance = chances[row["key"]]
                 slot = sums.setdefault(tuple(row[k] for k in by), [0, 0, 0, 0])
                 slot[2 * side] += row["people"] * chance
                 slot[2 * side + 1] += (row["fen"] or 0) * chance
