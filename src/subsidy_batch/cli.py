@@ -928,7 +928,9 @@ def simulate(
         )
         names = [s["scenario"] for s in compared["summary"]]
         typer.echo(f"  by 乡镇, yuan this month / {twelve}:")
-        typer.echo(f"  {_left('乡镇', 14)}{'as the rules stand':>26}" + "".join(f"{n[:25]:>26}" for n in names))
+        typer.echo(
+            f"  {_left('乡镇', 14)}{'as the rules stand':>26}" + "".join(f"{n[:25]:>26}" for n in names)
+        )
         for t in compared["by_township"]:
             cells = [(t["month_baseline"], t["next_12_months_baseline"])] + [
                 (t["scenarios"][n]["month"], t["scenarios"][n]["next_12_months"]) for n in names
