@@ -863,6 +863,14 @@ def history(
         )
 
 
+def _left(text: str, width: int) -> str:
+    """Text padded to `width` terminal columns, a Chinese character taking two (乡镇 names line up)."""
+    import unicodedata
+
+    shown = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    return text + " " * max(width - shown, 0)
+
+
 @app.command()
 def simulate(
     period: PeriodArg,
@@ -884,7 +892,8 @@ def simulate(
         Path | None,
         typer.Option(
             "--scenario",
-            help="A file of several named scenarios to compare side by side (instead of --set).",
+            help="A scenario file: named scenarios (set, change, add, remove rows) compared side by side, "
+            "and optional mortality rates with their source (instead of --set).",
             show_default=False,
         ),
     ] = None,
@@ -892,7 +901,7 @@ def simulate(
         Path | None,
         typer.Option(
             "--out",
-            help="Folder for scenario-<county>-<period>.json and .xlsx (never under runs/).",
+            help="Folder for the scenario's .json, .xlsx (and .html for --scenario), never under runs/.",
             show_default=False,
         ),
     ] = None,
@@ -900,7 +909,7 @@ def simulate(
     rosters_dir: RostersDirOpt = Path("rosters"),
     as_json: JsonOpt = False,
 ) -> None:
-    """What would it cost? The month and the next 12 under changed amounts, against the rules as they stand."""
+    """What would it cost? The month and the next 12 under changed rules, against the rules as they stand."""
     _Output.json = as_json
     with _guard():
         given = _given_county(county)
@@ -930,17 +939,28 @@ def simulate(
         if as_json:
             _emit_json(compared | {"written": [str(p) for p in shown]})
             return
+        twelve = "next 12 months (expected)" if compared["expected"] else "next 12 months"
         typer.echo(f"SCENARIOS (not policy) for {compared['county_name']} ({slug}) {compared['period']}")
         typer.echo(f"  {compared['assumptions']}")
-        typer.echo(f"  {'scenario':<24} {'month':>14} {'next 12 months':>16} {'difference':>16}")
+        typer.echo(f"  {'scenario':<24} {'month':>14} {twelve:>26} {'difference':>16}")
         for s in compared["summary"]:
             typer.echo(
-                f"  {s['scenario']:<24} {s['month_scenario']:>14} {s['next_12_months_scenario']:>16} "
+                f"  {s['scenario']:<24} {s['month_scenario']:>14} {s['next_12_months_scenario']:>26} "
                 f"{s['next_12_months_difference']:>16}"
             )
         typer.echo(
-            f"  as the rules stand: {compared['summary'][0]['next_12_months_baseline']} yuan in the next 12 months"
+            f"  as the rules stand: {compared['summary'][0]['next_12_months_baseline']} yuan in the {twelve}"
         )
+        names = [s["scenario"] for s in compared["summary"]]
+        typer.echo(f"  by 乡镇, yuan this month / {twelve}:")
+        typer.echo(
+            f"  {_left('乡镇', 14)}{'as the rules stand':>26}" + "".join(f"{n[:25]:>26}" for n in names)
+        )
+        for t in compared["by_township"]:
+            cells = [(t["month_baseline"], t["next_12_months_baseline"])] + [
+                (t["scenarios"][n]["month"], t["scenarios"][n]["next_12_months"]) for n in names
+            ]
+            typer.echo(f"  {_left(t['township'], 14)}" + "".join(f"{m:>12} / {y:>11}" for m, y in cells))
         for path in shown:
             typer.echo(f"  written to {path}")
         return
@@ -963,6 +983,15 @@ def simulate(
     typer.echo(
         f"  next 12 months: {nxt['baseline']} yuan as the rules stand, {nxt['scenario']} yuan under the scenario"
     )
+    typer.echo(f"  {_left('乡镇', 14)} {'now':>12} {'scenario':>12} {'next 12 now':>14} {'next 12':>14}")
+    later = {r["township"]: r for r in result["next_12_months_by_township"]}
+    for t in sorted({r["township"] for r in result["by_township"]} | set(later)):
+        now = next((r for r in result["by_township"] if r["township"] == t), None)
+        year = later.get(t)
+        typer.echo(
+            f"  {_left(t, 14)} {now['baseline'] if now else '0.00':>12} {now['scenario'] if now else '0.00':>12} "
+            f"{year['baseline'] if year else '0.00':>14} {year['scenario'] if year else '0.00':>14}"
+        )
     for path in written:
         typer.echo(f"  written to {path}")
 

@@ -1,83 +1,87 @@
-"""What would it cost? A scenario: the county's rules with some amounts changed, run on a roster for the
-month and the next 12 months, against the rules as they stand (issue 16).
+"""What would it cost? A scenario: the county's rules with some rows changed, added or removed, run on
+a roster for the month and the next 12 months, against the rules as they stand (issue 16).
 
 A scenario is never policy: nothing is accepted, nothing is written under runs/, every file it writes
 has "scenario" in its name and title, and `run` never reads it. The projection ages the roster's people
-month by month (the county's age basis decides the month someone enters a band) and assumes nobody dies,
-moves or is added: it says so in every output.
+month by month (the county's age basis decides the month someone enters a band) and assumes nobody
+moves or is added; nobody dies either, unless the scenario file gives mortality rates, and then every
+later month is an expected figure. Every output says which.
+
+Rounding with mortality: the chance of living to a month is exact Decimal arithmetic (40 digits, no
+float): (1 - annual) ** (1/12) for each month of the projection, at the rate of the age counted for that
+month, multiplied up month by month. Each person-month's fen is multiplied by it, and every figure shown
+(a month, a 乡镇 over 12 months, a total) is the exact sum rounded half up to the fen once; a difference
+is the difference of the two figures shown. Expected people are rounded half up to 0.01.
 """
 
 from __future__ import annotations
 
-import json
-import re
-from dataclasses import dataclass, replace
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from subsidy_batch.errors import NoRuleInForceError, StorageError, UsageError
+from subsidy_batch.errors import NoRuleInForceError, UsageError
 from subsidy_batch.money import fen_text, yuan_to_fen
 from subsidy_batch.outputs.labels import age_band
 from subsidy_batch.period import Period
 from subsidy_batch.roster.read import read_roster
 from subsidy_batch.roster.schema import load_schema
 from subsidy_batch.roster.validate import validate
-from subsidy_batch.rules.compute import line_items
-from subsidy_batch.rules.config import Amount, CountyConfig, load_county
+from subsidy_batch.rules.compute import age_on, line_items, reference_date
+from subsidy_batch.rules.config import CountyConfig, load_county
+from subsidy_batch.rules.scenario import (
+    PRECISION,
+    Change,
+    Mortality,
+    Scenario,
+    load_scenarios,
+    parse_set,
+)
+
+__all__ = [
+    "Change",
+    "Scenario",
+    "compare",
+    "load_scenarios",
+    "parse_set",
+    "simulate",
+    "with_changes",
+    "write_comparison",
+    "write_scenario",
+]
 
 ASSUMPTIONS = (
     "a projection, not a payment: the roster's people as they are this month, each month older; "
     "no deaths, moves or new people; rules and amounts as in force each month, with the scenario's changes"
 )
-_SET = re.compile(r"^(?P<benefit>[a-z_0-9]+)/(?P<rule>[a-z_0-9]+)=(?P<amount>\d{1,13}(\.\d{1,2})?)$")
+_RADIX = 13  # a survival key counts, per mortality band, the months (0-12) lived in it: base 13 digits
 
 
-@dataclass(frozen=True)
-class Change:
-    benefit: str
-    rule: str
-    fen: int  # the monthly amount the scenario sets
-
-    @property
-    def text(self) -> str:
-        return f"{self.benefit}/{self.rule}={fen_text(self.fen)}"
-
-
-def parse_set(text: str) -> Change:
-    """BENEFIT/RULE=AMOUNT, the amount in yuan (at most 2 decimals), e.g. high_age_allowance/county_80_89=50."""
-    match = _SET.match(text.strip())
-    if not match:
-        raise UsageError(
-            f"--set {text!r} is not BENEFIT/RULE=AMOUNT with the amount in yuan, e.g. "
-            "--set high_age_allowance/county_80_89=50"
-        )
-    return Change(match["benefit"], match["rule"], yuan_to_fen(match["amount"]))
+def assumptions(mortality: Mortality | None) -> str:
+    """What the projection assumes, in one paragraph for every output."""
+    if mortality is None:
+        return ASSUMPTIONS
+    return (
+        "a projection, not a payment: EXPECTED people and cost. The roster's people as they are this month, "
+        "each month older; each later month weighted by the chance of living to it, (1 - annual rate) ** (1/12) "
+        f"a month compounded, at the rate of the age counted for the month: {mortality.text()}; no moves or "
+        "new people; rules and amounts as in force each month, with the scenario's changes; each figure is "
+        "the exact expected amount rounded half up to the fen once"
+    )
 
 
 def with_changes(config: CountyConfig, changes: list[Change]) -> CountyConfig:
     """The county's rules with each change's row paying its amount monthly; an unknown row is an error."""
-    rules = list(config.rules)
-    for change in changes:
-        found = [i for i, r in enumerate(rules) if r.benefit == change.benefit and r.id == change.rule]
-        if not found:
-            rows = sorted(f"{r.benefit}/{r.id}" for r in rules if r.benefit == change.benefit) or sorted(
-                {r.benefit for r in rules}
-            )
-            raise UsageError(
-                f"--set {change.text}: {config.county} has no row {change.benefit}/{change.rule}; it has {', '.join(rows)}"
-            )
-        for i in found:
-            rules[i] = replace(
-                rules[i], amount=Amount("monthly", change.fen), citation=f"scenario: {change.text}"
-            )
-    return replace(config, rules=tuple(rules))
+    return Scenario("--set", tuple(changes)).apply(config)
 
 
-def month_cost(people: pl.DataFrame, config: CountyConfig, period: Period) -> pl.DataFrame:
-    """Per benefit, 乡镇 and age band: people with an item, the amount payable (fen) and held items."""
+def month_cost(
+    people: pl.DataFrame, config: CountyConfig, period: Period, survival: pl.Series | None = None
+) -> pl.DataFrame:
+    """Per benefit, 乡镇, age band and survival key (0 without mortality): people with an item, the amount
+    payable (fen) and held items."""
     try:
         items = line_items(people, config, period)
     except NoRuleInForceError:
@@ -89,20 +93,69 @@ def month_cost(people: pl.DataFrame, config: CountyConfig, period: Period) -> pl
                 "age": pl.Int32,
                 "status": pl.String,
                 "amount_fen": pl.Int64,
+                "pos": pl.UInt32,
             }
         )
+    key = pl.lit(0, pl.Int64) if survival is None else survival.gather(items.get_column("pos"))
     paid = pl.col("status") == "paid"
     return (
-        items.with_columns(band=age_band(pl.col("age")))
-        .group_by("benefit", "township", "band")
+        items.with_columns(band=age_band(pl.col("age")), key=key)
+        .group_by("benefit", "township", "band", "key")
         .agg(
             people=pl.col("id_number").filter(paid).n_unique(),
             fen=pl.col("amount_fen").filter(paid).sum(),
             held=(~paid).sum(),
         )
         .with_columns(period=pl.lit(str(period)))
-        .sort("benefit", "township", "band")
+        .sort("benefit", "township", "band", "key")
     )
+
+
+def survival_keys(
+    people: pl.DataFrame, config: CountyConfig, horizon: list[Period], mortality: Mortality | None
+) -> dict[str, pl.Series]:
+    """Per later month of the horizon, each person's survival key: how many months of the projection so
+    far they lived in each mortality band, at the age counted for each month (base-13 digits)."""
+    if mortality is None:
+        return {}
+    frame = people.select(pl.col("birth_date"), key=pl.lit(0, pl.Int64))
+    keys = {}
+    for month in horizon[1:]:
+        age = age_on(pl.col("birth_date"), reference_date(month, config.age_basis))
+        step: Any = pl
+        for index, rate in enumerate(mortality.rates):
+            test = age >= rate.low if rate.high is None else (age >= rate.low) & (age <= rate.high)
+            step = step.when(test).then(pl.lit(_RADIX**index, pl.Int64))
+        frame = frame.with_columns(key=pl.col("key") + step.otherwise(pl.lit(0, pl.Int64)).fill_null(0))
+        keys[str(month)] = frame.get_column("key")
+    return keys
+
+
+def survival(key: int, mortality: Mortality | None) -> Decimal | int:
+    """The chance of living to a person-month with this key: the product of each band's monthly survival
+    raised to the months lived in it (exactly 1 without mortality)."""
+    if mortality is None:
+        return 1
+    with localcontext() as ctx:
+        ctx.prec = PRECISION
+        chance = Decimal(1)
+        for rate in mortality.rates:
+            key, months = divmod(key, _RADIX)
+            chance *= rate.monthly_survival**months
+        return chance
+
+
+def _horizon(period: Period, months: int) -> list[Period]:
+    horizon = [period]
+    for _ in range(months):
+        horizon.append(horizon[-1].next())
+    return horizon
+
+
+def _project(
+    people: pl.DataFrame, config: CountyConfig, horizon: list[Period], keys: dict[str, pl.Series]
+) -> pl.DataFrame:
+    return pl.concat([month_cost(people, config, m, keys.get(str(m))) for m in horizon])
 
 
 def simulate(
@@ -111,189 +164,127 @@ def simulate(
     """The month and the next `months` under the rules as they stand and under the scenario."""
     if not changes:
         raise UsageError("say what the scenario changes, e.g. --set high_age_allowance/county_80_89=50")
+    return next(
+        iter(cost(config_dir, county, period, roster, [Scenario("--set", tuple(changes))], months).values())
+    )
+
+
+def cost(
+    config_dir: Path, county: str, period: Period, roster: Path, scenarios: list[Scenario], months: int = 12
+) -> dict[str, dict[str, Any]]:
+    """Each scenario's result by name: the roster is read, and the rules as they stand projected, once."""
     schema = load_schema()
     baseline = load_county(config_dir, county, schema)
-    scenario = with_changes(baseline, changes)
+    configs = [s.apply(baseline) for s in scenarios]  # a scenario's mistake before the roster is read
+    if len({s.mortality for s in scenarios}) > 1:
+        raise UsageError("scenarios compared side by side assume the same mortality (one per scenario file)")
+    mortality = scenarios[0].mortality
     raw = read_roster(roster, schema, roster.name)
     people = validate(raw, schema, str(period), county).accepted
-    horizon = [period]
-    for _ in range(months):
-        horizon.append(horizon[-1].next())
-    frames: dict[str, list[pl.DataFrame]] = {"baseline": [], "scenario": []}
-    for month in horizon:
-        frames["baseline"].append(month_cost(people, baseline, month))
-        frames["scenario"].append(month_cost(people, scenario, month))
-    base, scen = pl.concat(frames["baseline"]), pl.concat(frames["scenario"])
-    by_month = _totals(base, scen, ["period"])
-    first = str(period)
-    return {
-        "scenario": [c.text for c in changes],
-        "county": county,
-        "county_name": baseline.name,
-        "period": first,
-        "roster": roster.name,
-        "people_on_roster": people.height,
-        "assumptions": ASSUMPTIONS,
-        "by_benefit": _rows(
-            _totals(
-                base.filter(pl.col("period") == first), scen.filter(pl.col("period") == first), ["benefit"]
-            )
-        ),
-        "by_township": _rows(
-            _totals(
-                base.filter(pl.col("period") == first), scen.filter(pl.col("period") == first), ["township"]
-            )
-        ),
-        "by_age_band": _rows(
-            _totals(base.filter(pl.col("period") == first), scen.filter(pl.col("period") == first), ["band"])
-        ),
-        "by_month": _rows(by_month),
-        "next_12_months": {
-            "baseline": fen_text(
-                int(by_month.filter(pl.col("period") != first).get_column("baseline_fen").sum() or 0)
-            ),
-            "scenario": fen_text(
-                int(by_month.filter(pl.col("period") != first).get_column("scenario_fen").sum() or 0)
-            ),
-        },
-    }
+    horizon = _horizon(period, months)
+    keys = survival_keys(people, baseline, horizon, mortality)
+    base = _project(people, baseline, horizon, keys)
+    first, rest = [str(period)], [str(m) for m in horizon[1:]]
+    results = {}
+    for scenario, config in zip(scenarios, configs, strict=True):
+        scen = _project(people, config, horizon, keys)
 
+        def table(by: list[str], periods: list[str], people_key: str = "people") -> list[dict[str, Any]]:
+            return _table(base, scen, by, periods, mortality, people_key)  # noqa: B023 (used at once)
 
-def _totals(base: pl.DataFrame, scen: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
-    def agg(frame: pl.DataFrame, side: str) -> pl.DataFrame:
-        return frame.group_by(keys).agg(
-            pl.col("people").sum().alias(f"{side}_people"), pl.col("fen").sum().alias(f"{side}_fen")
-        )
-
-    joined = (
-        agg(base, "baseline").join(agg(scen, "scenario"), on=keys, how="full", coalesce=True).fill_null(0)
-    )
-    return joined.with_columns(difference_fen=pl.col("scenario_fen") - pl.col("baseline_fen")).sort(keys)
-
-
-def _rows(frame: pl.DataFrame) -> list[dict[str, Any]]:
-    """Rows as JSON: fen columns become yuan text (baseline_fen -> baseline), exact."""
-    return [
-        {
-            (k.removesuffix("_fen") if k.endswith("_fen") else k): (fen_text(v) if k.endswith("_fen") else v)
-            for k, v in r.items()
+        (total,) = table([], rest) or [{"baseline": "0.00", "scenario": "0.00"}]
+        results[scenario.name] = {
+            "scenario": scenario.describe(),
+            "county": county,
+            "county_name": baseline.name,
+            "period": str(period),
+            "roster": roster.name,
+            "people_on_roster": people.height,
+            "assumptions": assumptions(mortality),
+            "expected": mortality is not None,
+            "mortality": None if mortality is None else mortality.as_json(),
+            "gaps": [g for g in config.gaps if g not in baseline.gaps],
+            "by_benefit": _table(base, scen, ["benefit"], first, None, "people"),
+            "by_township": _table(base, scen, ["township"], first, None, "people"),
+            "by_age_band": _table(base, scen, ["band"], first, None, "people"),
+            "by_month": table(["period"], [*first, *rest]),
+            "next_12_months": {"baseline": total["baseline"], "scenario": total["scenario"]},
+            "next_12_months_by_benefit": table(["benefit"], rest, "person_months"),
+            "next_12_months_by_township": table(["township"], rest, "person_months"),
         }
-        for r in frame.iter_rows(named=True)
-    ]
+    return results
 
 
-def _scenario_folder(out: Path) -> None:
-    """Make the --out folder; never one under a runs folder, where accepted runs are."""
-    if "runs" in out.resolve().parts:
-        raise UsageError(
-            f"--out {out} is under a runs folder; a scenario never writes where accepted runs are"
+def _table(
+    base: pl.DataFrame,
+    scen: pl.DataFrame,
+    by: list[str],
+    periods: list[str],
+    mortality: Mortality | None,
+    people_key: str,
+) -> list[dict[str, Any]]:
+    """Rows by `by` over `periods`: people (or person-months) and yuan as the rules stand and under the
+    scenario, each the exact (expected) sum rounded once; the difference of the two amounts shown."""
+    sums: dict[tuple[Any, ...], list[Any]] = {}
+    chances: dict[int, Decimal | int] = {}  # per survival key: few keys, many rows
+    with localcontext() as ctx:
+        ctx.prec = PRECISION
+        for side, frame in enumerate((base, scen)):
+            grouped = (
+                frame.filter(pl.col("period").is_in(periods))
+                .group_by(*by, "key")
+                .agg(pl.col("people").sum(), pl.col("fen").sum())
+            )
+            for row in grouped.iter_rows(named=True):
+                if row["key"] not in chances:
+                    chances[row["key"]] = survival(row["key"], mortality)
+                chance = chances[row["key"]]
+                slot = sums.setdefault(tuple(row[k] for k in by), [0, 0, 0, 0])
+                slot[2 * side] += row["people"] * chance
+                slot[2 * side + 1] += (row["fen"] or 0) * chance
+    rows = []
+    for key in sorted(sums, key=lambda k: tuple((v is None, v) for v in k)):
+        people_now, fen_now, people, fen = sums[key]
+        now, then = _whole(fen_now), _whole(fen)
+        rows.append(
+            dict(zip(by, key, strict=True))
+            | {
+                f"baseline_{people_key}": _people(people_now),
+                "baseline": fen_text(now),
+                f"scenario_{people_key}": _people(people),
+                "scenario": fen_text(then),
+                "difference": fen_text(then - now),
+            }
         )
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise StorageError(f"cannot write the scenario to {out}: {exc.strerror or exc}") from exc
+    return rows
 
 
-def write_scenario(result: dict[str, Any], out: Path) -> list[Path]:
-    """scenario-<county>-<period>.json and .xlsx in `out` (never under runs/)."""
-    _scenario_folder(out)
-    stem = f"scenario-{result['county']}-{result['period']}"
-    paths = [out / f"{stem}.json", out / f"{stem}.xlsx"]
-    paths[0].write_text(
-        json.dumps(result, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8"
-    )
-    from datetime import datetime
-
-    from subsidy_batch.outputs.workbook import Column, Sheet, write_sheets
-
-    def sheet(name: str, key: str, rows: list[dict[str, Any]]) -> Sheet:
-        columns = (
-            Column(key, 16),
-            Column("现行人数 baseline people"),
-            Column("现行金额 baseline yuan", 16),
-            Column("情景人数 scenario people"),
-            Column("情景金额 scenario yuan", 16),
-            Column("差额 difference", 16),
-        )
-        body = [
-            [
-                r[key],
-                r["baseline_people"],
-                Decimal(r["baseline"]),
-                r["scenario_people"],
-                Decimal(r["scenario"]),
-                Decimal(r["difference"]),
-            ]
-            for r in rows
-        ]
-        return Sheet(
-            name,
-            f"情景测算 scenario（非政策 not policy）{', '.join(result['scenario'])} — {name}",
-            columns,
-            body,
-        )
-
-    sheets = [
-        sheet("按项目", "benefit", result["by_benefit"]),
-        sheet("按乡镇", "township", result["by_township"]),
-        sheet("按年龄段", "band", result["by_age_band"]),
-        sheet("逐月预测", "period", result["by_month"]),
-        Sheet(
-            "假设",
-            "情景测算的假设 assumptions of this scenario",
-            (Column("假设 assumption", 120, wrap=True),),
-            [[ASSUMPTIONS]],
-        ),
-    ]
-    year, month = (int(x) for x in result["period"].split("-"))
-    write_sheets(paths[1], sheets, datetime(year, month, 1))
-    return paths
+def _whole(fen: int | Decimal) -> int:
+    """Fen, exact: an expected amount rounded half up to the fen once, here."""
+    return fen if isinstance(fen, int) else int(fen.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-@dataclass(frozen=True)
-class Scenario:
-    name: str
-    changes: tuple[Change, ...]
-
-
-def load_scenarios(path: Path) -> list[Scenario]:
-    """A scenario file: `scenarios: [{name: ..., set: {BENEFIT/RULE: "AMOUNT", ...}}, ...]`, read strictly."""
-    from subsidy_batch.rules.strict import read_yaml
-
-    top = read_yaml(path, "scenario").mapping(("scenarios",), required=("scenarios",))
-    found = []
-    for node in top["scenarios"].items():
-        entry = node.mapping(("name", "set"), required=("name", "set"))
-        changes = []
-        for key, value in entry["set"].entries().items():
-            try:
-                changes.append(parse_set(f"{key}={fen_text(value.money())}"))
-            except UsageError as exc:
-                raise value.error(str(exc).replace("--set ", "")) from None
-        if not changes:
-            raise entry["set"].error('names no change; write e.g. {high_age_allowance/county_80_89: "50.00"}')
-        found.append(Scenario(entry["name"].text(), tuple(changes)))
-    names = [s.name for s in found]
-    if len(set(names)) != len(names) or not names:
-        raise top["scenarios"].error("needs at least one scenario, each with its own name")
-    return found
+def _people(count: int | Decimal) -> int | str:
+    """A count of people, or an expected count rounded half up to 0.01 (as text)."""
+    return count if isinstance(count, int) else str(count.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
 
 def compare(
     config_dir: Path, county: str, period: Period, roster: Path, scenarios: list[Scenario]
 ) -> dict[str, Any]:
-    """Several scenarios side by side: each one's result, and a summary row per scenario."""
-    results = {s.name: simulate(config_dir, county, period, roster, list(s.changes)) for s in scenarios}
+    """Several scenarios side by side: each one's result, a summary row per scenario, and per 乡镇 each
+    scenario's cost this month and over the next 12 months."""
+    results = cost(config_dir, county, period, roster, scenarios)
     first = next(iter(results.values()))
     summary = []
     for name, result in results.items():
-        month = next(r for r in result["by_month"] if r["period"] == result["period"])
+        month = next((r for r in result["by_month"] if r["period"] == result["period"]), None)
         summary.append(
             {
                 "scenario": name,
                 "changes": result["scenario"],
-                "month_baseline": month["baseline"],
-                "month_scenario": month["scenario"],
+                "month_baseline": month["baseline"] if month else "0.00",
+                "month_scenario": month["scenario"] if month else "0.00",
                 "next_12_months_baseline": result["next_12_months"]["baseline"],
                 "next_12_months_scenario": result["next_12_months"]["scenario"],
                 "next_12_months_difference": fen_text(
@@ -307,90 +298,45 @@ def compare(
         "county_name": first["county_name"],
         "period": first["period"],
         "roster": first["roster"],
-        "assumptions": ASSUMPTIONS,
+        "assumptions": first["assumptions"],
+        "expected": first["expected"],
+        "mortality": first["mortality"],
         "summary": summary,
+        "by_township": by_township(results),
         "scenarios": results,
     }
 
 
-def write_comparison(result: dict[str, Any], out: Path) -> list[Path]:
-    """scenario-<county>-<period>-comparison .json, .xlsx (汇总 and a sheet per scenario) and .html (a chart)."""
-    _scenario_folder(out)
-    from datetime import datetime
-    from html import escape
+def by_township(results: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per 乡镇: this month and the next 12 months as the rules stand and under each scenario."""
 
-    from subsidy_batch.outputs.html_report import bar_chart
-    from subsidy_batch.outputs.workbook import Column, Sheet, write_sheets
+    def cell(rows: list[dict[str, Any]], township: str, side: str) -> str:
+        return next((r[side] for r in rows if r["township"] == township), "0.00")
 
-    stem = out / f"scenario-{result['county']}-{result['period']}-comparison"
-    paths = [stem.with_suffix(".json"), stem.with_suffix(".xlsx"), stem.with_suffix(".html")]
-    paths[0].write_text(
-        json.dumps(result, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+    first = next(iter(results.values()))
+    townships = sorted(
+        {
+            r["township"]
+            for one in results.values()
+            for r in one["by_township"] + one["next_12_months_by_township"]
+        }
     )
-    money = lambda text: Decimal(text)  # noqa: E731
-    summary = Sheet(
-        "汇总",
-        f"情景比较 scenarios（非政策 not policy）{result['county_name']} {result['period']}",
-        (
-            Column("情景 scenario", 24),
-            Column("改动 changes", 48, wrap=True),
-            Column("本月现行 month now", 16),
-            Column("本月情景 month", 16),
-            Column("未来12个月现行 next 12 now", 18),
-            Column("未来12个月情景 next 12", 18),
-            Column("差额 difference", 16),
-        ),
-        [
-            [
-                s["scenario"],
-                "; ".join(s["changes"]),
-                money(s["month_baseline"]),
-                money(s["month_scenario"]),
-                money(s["next_12_months_baseline"]),
-                money(s["next_12_months_scenario"]),
-                money(s["next_12_months_difference"]),
-            ]
-            for s in result["summary"]
-        ],
-    )
-    sheets = [summary]
-    for index, (name, one) in enumerate(result["scenarios"].items(), start=1):
-        sheets.append(
-            Sheet(
-                f"情景{index}",
-                f"情景 scenario「{name}」（非政策 not policy）: {', '.join(one['scenario'])}",
-                (
-                    Column("项目 benefit", 26),
-                    Column("现行 now", 16),
-                    Column("情景 scenario", 16),
-                    Column("差额 difference", 16),
-                ),
-                [
-                    [r["benefit"], money(r["baseline"]), money(r["scenario"]), money(r["difference"])]
-                    for r in one["by_benefit"]
-                ],
-            )
-        )
-    sheets.append(
-        Sheet(
-            "假设",
-            "情景测算的假设 assumptions",
-            (Column("假设 assumption", 120, wrap=True),),
-            [[ASSUMPTIONS]],
-        )
-    )
-    year, month = (int(x) for x in result["period"].split("-"))
-    write_sheets(paths[1], sheets, datetime(year, month, 1))
-    chart = bar_chart(
-        "scenario-next-12-months",
-        "未来12个月费用（元）next 12 months, yuan",
-        [(s["scenario"], money(s["next_12_months_scenario"])) for s in result["summary"]],
-    )
-    title = f"情景比较 SCENARIOS (not policy) {result['county_name']} {result['period']}"
-    paths[2].write_text(
-        '<!DOCTYPE html>\n<html lang="zh-CN">\n<head>\n<meta charset="utf-8">\n'
-        f"<title>{escape(title)}</title>\n</head>\n<body>\n<h1>{escape(title)}</h1>\n"
-        f"<p>{escape(ASSUMPTIONS)}</p>\n{chart}\n</body>\n</html>\n",
-        encoding="utf-8",
-    )
-    return paths
+    return [
+        {
+            "township": t,
+            "month_baseline": cell(first["by_township"], t, "baseline"),
+            "next_12_months_baseline": cell(first["next_12_months_by_township"], t, "baseline"),
+            "scenarios": {
+                name: {
+                    "month": cell(one["by_township"], t, "scenario"),
+                    "next_12_months": cell(one["next_12_months_by_township"], t, "scenario"),
+                }
+                for name, one in results.items()
+            },
+        }
+        for t in townships
+    ]
+
+
+# the writers live with the other outputs; imported here for the callers of the scenario's functions
+from subsidy_batch.outputs.scenario import write_comparison, write_scenario  # noqa: E402

@@ -147,6 +147,8 @@ class CountyConfig:
     account_digits: tuple[int, int] = (8, 30)  # from the schema's bank_account payable: (min, max) digits
     ledger: LedgerPolicy = LedgerPolicy(None, True, False)
     bank_layouts: BankLayouts = BUILTIN  # the layout of each bank's file (rules/layouts.py)
+    # what the county file's own rows may test: `fields` with the file's `terms` (e.g. 失能 = grade 3)
+    row_fields: dict[str, Field] = field(default_factory=dict)
 
     def memo(self, period: Period) -> str:
         return self.bank_memo.format(period=period, county_name=self.name)
@@ -280,7 +282,9 @@ def _standards(node: Node | None) -> dict[str, dict[str, Standard]]:
     return out
 
 
-def _check_overlaps(rules: list[Rule], fields: dict[str, Field]) -> None:
+def overlaps(rules: list[Rule], fields: dict[str, Field]) -> list[tuple[Rule, Rule]]:
+    """Pairs of rows of one benefit that can both match one person in the same period (UNIQUE broken)."""
+    found = []
     for a, b in combinations(rules, 2):
         if a.benefit != b.benefit:
             continue
@@ -288,13 +292,19 @@ def _check_overlaps(rules: list[Rule], fields: dict[str, Field]) -> None:
             b.end is None or a.start is None or a.start <= b.end
         )
         if periods_meet and overlap(a.when, b.when, fields):
-            raise ConfigError(
-                f"benefit {a.benefit}: rows {a.name} and {b.name} can both match one person in the same "
-                "period (decision tables are UNIQUE); narrow their conditions or effective dates"
-            )
+            found.append((a, b))
+    return found
 
 
-def _gaps(rules: list[Rule]) -> list[str]:
+def _check_overlaps(rules: list[Rule], fields: dict[str, Field]) -> None:
+    for a, b in overlaps(rules, fields)[:1]:
+        raise ConfigError(
+            f"benefit {a.benefit}: rows {a.name} and {b.name} can both match one person in the same "
+            "period (decision tables are UNIQUE); narrow their conditions or effective dates"
+        )
+
+
+def gaps(rules: list[Rule]) -> list[str]:
     """Age bands missing between rows that differ only in age (reported, not an error)."""
     out: list[str] = []
     groups: dict[tuple[str, Condition, Period | None, Period | None], list[Rule]] = {}
@@ -432,13 +442,14 @@ def load_county(config_dir: Path, county: str, schema: RosterSchema | None = Non
         rules=tuple(rules),
         standards=standards,
         files=tuple(files),
-        gaps=tuple(_gaps(rules)),
+        gaps=tuple(gaps(rules)),
         fields=fields,
         min_home_hukou_share=home_share,
         bank_memo=raw["bank_memo"].template(period="2024-05", county_name="县"),
         account_digits=schema.account_digits,
         ledger=_ledger(raw["ledger"]),
         bank_layouts=layouts,
+        row_fields=own_fields,
     )
 
 
@@ -448,3 +459,38 @@ def _share(node: Node) -> Decimal:
     if not Decimal(0) <= share <= Decimal(1):
         raise node.error(f'must be a quoted decimal from 0 to 1, e.g. "0.5" (found {share})')
     return share
+
+
+# ---- rows written elsewhere (a costing scenario), read by the same parsers as a county's rows ----------
+
+CHANGEABLE = ("description", "when", "amount", "effective")
+
+
+def parse_row(node: Node, benefit: str, source: str, config: CountyConfig) -> Rule:
+    """A row written as a county config writes one (id, description, when, amount, effective, citation),
+    checked against the county's roster fields, terms and standards; `source` names where it was written."""
+    if not SLUG.match(benefit):
+        raise node.error(f"benefit code {benefit!r} must be lower_snake_case")
+    return _rule(node, benefit, source, config.row_fields or config.fields, config.standards)
+
+
+def amend_row(rule: Rule, node: Node, config: CountyConfig, citation: str) -> Rule:
+    """The row with the keys `node` gives replaced, each read by the county rows' own parsers. `when`
+    replaces the tests of the fields it names and keeps the others (hukou_code stays when only age moves)."""
+    given = node.mapping(CHANGEABLE)
+    changed = replace(rule, citation=citation)
+    if "description" in given:
+        changed = replace(changed, description=given["description"].text())
+    if "when" in given:
+        new = parse_condition(given["when"], config.row_fields or config.fields)
+        kept = rule.when
+        for name in new.fields():
+            kept = kept.without(name)
+        tests = tuple(sorted((*kept.tests, *new.tests), key=lambda t: (t.field, t.op)))
+        changed = replace(changed, when=Condition(tests))
+    if "amount" in given:
+        changed = replace(changed, amount=_amount(given["amount"], config.standards))
+    if "effective" in given:
+        start, end = _effective(given["effective"])
+        changed = replace(changed, start=start, end=end)
+    return changed
