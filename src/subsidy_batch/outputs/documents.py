@@ -9,6 +9,7 @@ from typing import Any
 
 import polars as pl
 
+from subsidy_batch.ledger.deaths import DEATHS_PARQUET, DEATHS_REJECTED
 from subsidy_batch.outputs import emit
 from subsidy_batch.outputs.gongshi import file_stem, load_gongshi, write_gongshi
 from subsidy_batch.outputs.html_report import REPORT_HTML, write_report_html
@@ -50,6 +51,8 @@ def write_documents(
         changes=changes_frame if changes_frame.height else None,
         arrears=arrears_frame if arrears_frame.height else None,
         recoveries=recoveries_frame if recoveries_frame.height else None,
+        deaths=out.get(DEATHS_PARQUET),  # only a run given a death list has these two
+        deaths_rejected=out.get(DEATHS_REJECTED),
         created=created,
         benefit_names=titles,
         column_names={s.name: s.zh for s in schema.columns.values()},

@@ -1,7 +1,8 @@
 """report.xlsx: the monthly report a clerk prints, signs and files (issue 14 item 2).
 
 Sheets: 汇总 (by benefit, the 乡镇 × age band table and the signature block), 暂缓发放 (held items and why),
-问题数据 (rejected rows, every problem), and 变动 / 补发 / 追回 when those frames are given. ID numbers are
+问题数据 (rejected rows, every problem), and 变动 / 补发 / 追回 when those frames are given, 死亡名单核对 and
+死亡名单问题行 when the run was given a death list (run --deaths). ID numbers are
 masked as in rejected.xlsx. The totals it shows are computed from the line items and must equal the
 manifest's `totals`, or nothing is written (ReconciliationError).
 """
@@ -44,6 +45,7 @@ def capped(frame: pl.DataFrame, title: str, where: str) -> tuple[pl.DataFrame, s
 
 
 SUMMARY, HELD, REJECTED, CHANGES, ARREARS, RECOVERIES = "汇总", "暂缓发放", "问题数据", "变动", "补发", "追回"
+DEATHS, DEATHS_REJECTED = "死亡名单核对", "死亡名单问题行"
 SIGNATURE = (("经办人：", "", "审核人：", "", "负责人：", ""), ("日期：", "    年    月    日"))
 # Chinese headers of the columns the ledger's frames (changes, arrears, recoveries) are expected to carry;
 # a column not listed keeps its own name
@@ -69,6 +71,22 @@ HEADERS_ZH = {
     "kind": "类别",
     "run_id": "发放批次",
     "bank_reference": "银行流水",
+    # deaths.parquet (run --deaths)
+    "id_listed": "名单上的身份证号",
+    "list_death_date": "名单死亡日期",
+    "roster_name": "花名册姓名",
+    "roster_death_date": "花名册死亡日期",
+    "death_date_used": "采用的死亡日期",
+    "outcome": "核对结果",
+    "conflict": "与花名册不一致",
+    "name_matches": "姓名一致",
+    "stops_this_month": "本月停发",
+    "stopped_amount": "本月停发金额",
+    "recovery_amount": "应追回金额",
+    "recovery_months": "应追回月数",
+    "sources": "来源",
+    "list_rows": "名单行号",
+    "list_row_count": "名单行数",
 }
 ZERO = Decimal("0.00")
 
@@ -283,7 +301,7 @@ def frame_sheet(name: str, title: str, frame: pl.DataFrame) -> Sheet:
     for c, dtype in frame.schema.items():
         columns.append(Column(HEADERS_ZH.get(c, c), 22 if c in ("id_number", "rule", "citation") else 14))
         col = pl.col(c)
-        if c in ("id_number", "bank_account"):
+        if c in ("id_number", "id_listed", "bank_account"):
             cell = masked(col.cast(pl.String))
         elif c in ("status", "old_status", "new_status") and dtype == pl.String:
             cell = mapped(col, lambda v: f"{STATUS_ZH.get(v, v)} {v}")
@@ -313,6 +331,8 @@ def write_report_xlsx(
     changes: pl.DataFrame | None = None,
     arrears: pl.DataFrame | None = None,
     recoveries: pl.DataFrame | None = None,
+    deaths: pl.DataFrame | None = None,
+    deaths_rejected: pl.DataFrame | None = None,
     created: datetime,
     benefit_names: Mapping[str, str] | None = None,
     column_names: Mapping[str, str] | None = None,
@@ -341,8 +361,16 @@ def write_report_xlsx(
         (CHANGES, changes, "与上月相比的变动", "changes.parquet"),
         (ARREARS, arrears, "补发", "line_items.parquet（kind = arrears）"),
         (RECOVERIES, recoveries, "追回", "recoveries.parquet"),
+        (DEATHS, deaths, "死亡名单核对：名单上每个人、与花名册的比对、本月停发与应追回", "deaths.parquet"),
     ):
         if frame is not None:
             part, title = capped(frame, f"{what} {label}（{frame.height} 条）", where)
             sheets.append(frame_sheet(name, title, part))
+    if deaths_rejected is not None and deaths_rejected.height:
+        shown, title = capped(
+            deaths_rejected,
+            f"{what} 死亡名单中有问题的行（{deaths_rejected.get_column('row').n_unique()} 行，未采用）",
+            "deaths_rejected.parquet",
+        )
+        sheets.append(rejected_sheet(shown, title, column_names, name=DEATHS_REJECTED))
     write_sheets(path, sheets, created)
