@@ -18,8 +18,9 @@ from typing import Any
 
 import polars as pl
 
-from subsidy_batch.errors import NoRuleInForceError, StorageError, UsageError
+from subsidy_batch.errors import NoRuleInForceError, UsageError
 from subsidy_batch.money import fen_text, yuan_to_fen
+from subsidy_batch.outputs.folders import side_folder
 from subsidy_batch.outputs.labels import age_band
 from subsidy_batch.period import Period
 from subsidy_batch.roster.read import read_roster
@@ -184,14 +185,7 @@ def _rows(frame: pl.DataFrame) -> list[dict[str, Any]]:
 
 def _scenario_folder(out: Path) -> None:
     """Make the --out folder; never one under a runs folder, where accepted runs are."""
-    if "runs" in out.resolve().parts:
-        raise UsageError(
-            f"--out {out} is under a runs folder; a scenario never writes where accepted runs are"
-        )
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise StorageError(f"cannot write the scenario to {out}: {exc.strerror or exc}") from exc
+    side_folder(out, "a scenario")
 
 
 def write_scenario(result: dict[str, Any], out: Path) -> list[Path]:
