@@ -287,6 +287,8 @@ def crosscheck(
             on="id_key",
             how="inner",
         )
+        # a death the roster records already stops payment by itself (RULES.md Death): nothing to verify
+        .filter(~((pl.col("status") == "dead") & pl.col("death_date").is_not_null()))
         .with_columns(
             finding=pl.lit("population_status"),
             township=pl.col("roster_township"),
