@@ -32,6 +32,7 @@ ON_BOTH = make_id("1940-03-01", seq=11)  # 84, on both lists: no finding
 LEFT = make_id("1945-01-01", seq=12)  # on the roster only
 DEAD = make_id("1939-07-07", seq=13)  # on both; the extract says 死亡, the roster has no death date
 OLD_ID = make_id("1938-06-06", seq=14)  # 18 digits on the roster, 15 on the extract
+ELSEWHERE = make_id("1941-02-02", area="370812", seq=15)  # 户籍 370812 (兖州): no one of it on the extract
 # only on the extract
 EIGHTY = make_id("1944-04-15", seq=21)  # reached 80 on 2024-04-15
 BIRTHDAY_IN_MAY = make_id("1944-05-20", seq=22)  # reaches 80 on 2024-05-20
@@ -73,6 +74,7 @@ def lists(tmp_path: Path) -> tuple[Path, Path]:
         person("1945-01-01", name="乙") | {"id_number": LEFT, "township": "梁宝寺镇"},
         person("1939-07-07", name="丙") | {"id_number": DEAD},
         person("1938-06-06", name="丁") | {"id_number": OLD_ID},
+        person("1941-02-02", name="寅", hukou="370812") | {"id_number": ELSEWHERE},
     ]
     pl.DataFrame(rows).write_csv(roster)
     population = tmp_path / "户籍.csv"
@@ -142,6 +144,9 @@ def test_a_roster_person_missing_from_the_list_and_a_list_status_of_death(lists:
     assert left["township"] == "梁宝寺镇" and left["roster_row"] == 2 and left["age"] == 79
     # 甲 is on both and 正常; 癸 (迁出) is not on the roster and is no candidate
     assert not [f for f in found if f[1] in (ON_BOTH, MOVED)]
+    # 寅, of 户籍 370812, is another county's: the extract holds nobody of that code, so cannot tell
+    assert not [f for f in found if f[1] == ELSEWHERE]
+    assert result.summary["roster"]["not_compared_by_hukou_code"] == {"370812": 1}
 
 
 def test_a_15_digit_id_on_the_list_matches_the_18_digit_roster_id(lists: tuple[Path, Path]) -> None:

@@ -1010,6 +1010,12 @@ def crosscheck(
         f"  roster           {checked['file']}: {checked['rows_read']} rows, {checked['rows_accepted']} accepted, "
         f"{checked['rows_rejected']} rejected"
     )
+    elsewhere = checked["not_compared_by_hukou_code"]
+    if elsewhere:
+        codes = ", ".join(f"{code} {count}" for code, count in elsewhere.items())
+        typer.echo(
+            f"  not compared     {sum(elsewhere.values())} roster people of 户籍 codes the list holds nobody of ({codes})"
+        )
     typer.echo(f"  months checked   {', '.join(summary['months_checked'])}")
     for b in summary["benefits"]:
         why = f": {b['reason']}" if b["reason"] else ""

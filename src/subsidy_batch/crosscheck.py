@@ -24,7 +24,7 @@ from subsidy_batch.period import Period
 from subsidy_batch.roster import idnumber
 from subsidy_batch.roster.population import ENDED, PopulationList, read_population
 from subsidy_batch.roster.read import ROW, read_roster
-from subsidy_batch.roster.schema import RosterSchema, load_schema, normalise_expr
+from subsidy_batch.roster.schema import RosterSchema, load_schema, normalise_expr, start_loading_pandera
 from subsidy_batch.roster.validate import validate
 from subsidy_batch.rules.compute import age_on, reference_date, targets
 from subsidy_batch.rules.conditions import expression
@@ -188,6 +188,7 @@ def crosscheck(
     config_dir: Path, county: str, period: Period, population: Path, roster: Path, within: int = 3
 ) -> Result:
     """The findings of the population list against the roster for the period and the next `within` months."""
+    start_loading_pandera()  # imported while the lists are read, as a run does
     roster_schema = load_schema()
     config = load_county(config_dir, county, roster_schema)
     titles = benefit_titles(config.files)
@@ -254,7 +255,11 @@ def crosscheck(
     list_codes = people.get_column("hukou_code").unique().implode()
     set_aside = _list_keys(listed).implode()
     first_ref = reference_date(period, config.age_basis)
-    absent = on_roster.filter(~pl.col("id_key").is_in(list_keys)).with_columns(
+    # a roster person of a 户籍 code the list holds nobody of is another county's: the list cannot tell
+    not_listed = on_roster.filter(~pl.col("id_key").is_in(list_keys))
+    covered = pl.col("hukou_code").is_in(list_codes)
+    uncovered = dict(sorted(not_listed.filter(~covered).group_by("hukou_code").len().iter_rows()))
+    absent = not_listed.filter(covered).with_columns(
         finding=pl.lit("not_on_population_list"),
         age=age_on(pl.col("birth_date"), first_ref),
         detail=pl.lit(
@@ -262,11 +267,6 @@ def crosscheck(
         )
         + pl.when(pl.col("id_key").is_in(set_aside))
         .then(pl.lit("; the list has this ID number only in rows it set aside (see the list's problems)"))
-        .otherwise(pl.lit(""))
-        + pl.when(~pl.col("hukou_code").is_in(list_codes))
-        .then(
-            pl.lit("; the list holds nobody of 户籍 ") + pl.col("hukou_code") + pl.lit(", so it cannot tell")
-        )
         .otherwise(pl.lit(""))
         + pl.when(pl.col("death_date").is_not_null())
         .then(pl.lit("; the roster records a death in ") + pl.col("death_date").dt.strftime("%Y-%m"))
@@ -320,6 +320,7 @@ def crosscheck(
         county,
     )
     summary = _summary(config, period, months, listed, checked_roster, raw.source, report, findings)
+    summary["roster"]["not_compared_by_hukou_code"] = uncovered
     return Result(findings, listed.problems, summary, config.name, titles)
 
 
