@@ -7,6 +7,8 @@ scripts/regenerate_runs.py), and a corrected 2024-04 roster for the superseding 
 six-month sequence, 2023-11 .. 2024-04, of the same people as its 2024-05 sample (the ledger's stored
 runs; the events are listed in sequence()).
 Anqiu also gets a facility roster for 2024 (subsidy run-facilities 2024 --county anqiu).
+Jiaxiang also gets a 户籍 population list for 2024-05, population/jiaxiang/2024-05.csv, of the people of its
+2024-05 sample and POPULATION_EXTRA more (subsidy crosscheck 2024-05 --county jiaxiang --population ...).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import polars as pl
 import xlsxwriter
 
 from subsidy_batch.period import Period
-from subsidy_batch.synth import facility_roster, roster, with_broken_rows
+from subsidy_batch.synth import facility_roster, population, roster, with_broken_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 PEOPLE = 3000
@@ -31,6 +33,7 @@ FORMATS = {
     "caoxian": "csv-utf8",
 }
 HISTORY = {"youyi": ("2024-03", "2024-04")}
+POPULATION_EXTRA = 400  # people on Jiaxiang's sample population list who are not on its roster
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
 
@@ -154,6 +157,11 @@ def main() -> None:
             write(frame, out_dir / f"{period}.csv", "csv-utf8")
             if county == "youyi" and period == "2024-04":
                 write(corrected(frame), out_dir / f"{period}-corrected.csv", "csv-utf8")
+    # the 户籍 extract of Jiaxiang's 2024-05 sample (seed 1, as its roster): see synth.population
+    population_dir = ROOT / "population" / "jiaxiang"
+    population_dir.mkdir(parents=True, exist_ok=True)
+    listed = population("jiaxiang", PEOPLE, POPULATION_EXTRA, Period(2024, 5), seed=1, elderly_extra=100)
+    write(listed, population_dir / "2024-05.csv", "csv-utf8-bom")
     # Anqiu's yearly operating subsidies to institutions, day-care centres and canteens
     write(facility_roster("anqiu", 2024), ROOT / "rosters" / "anqiu" / "facilities-2024.csv", "csv-utf8-bom")
 

@@ -996,6 +996,90 @@ def simulate(
         typer.echo(f"  written to {path}")
 
 
+@app.command()
+def crosscheck(
+    period: PeriodArg,
+    population: Annotated[
+        Path,
+        typer.Option(
+            "--population",
+            help="The 户籍 extract (CSV, XLSX or Parquet): 公民身份号码, 姓名, 户籍区划代码, 出生日期, optional 乡镇 and 人员状态.",
+            show_default=False,
+        ),
+    ],
+    county: CountyOpt = None,
+    roster: Annotated[
+        Path | None,
+        typer.Option(help="Roster file. Defaults to rosters/<county>/<period>.*", show_default=False),
+    ] = None,
+    within: Annotated[
+        int,
+        typer.Option(
+            "--within", min=0, max=24, help="Also list people who meet the conditions within N months."
+        ),
+    ] = 3,
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            help="Folder for crosscheck-<county>-<period>.* and one .xlsx per 乡镇 (never under runs/).",
+        ),
+    ] = Path("crosscheck"),
+    config_dir: ConfigDirOpt = Path("config"),
+    rosters_dir: RostersDirOpt = Path("rosters"),
+    runs_dir: RunsDirOpt = Path("runs"),
+    as_json: JsonOpt = False,
+) -> None:
+    """Who is missing? A 户籍 population list against the roster (免申即享); pays nobody, writes only to --out."""
+    _Output.json = as_json
+    with _guard():
+        given = _given_county(county)
+        month = _period(period)
+        slug = resolve_county(given, config_dir)
+        from subsidy_batch.crosscheck import FINDINGS
+        from subsidy_batch.crosscheck import crosscheck as run_crosscheck
+        from subsidy_batch.outputs.crosscheck import write_crosscheck
+        from subsidy_batch.outputs.folders import side_folder
+        from subsidy_batch.roster.read import default_roster
+
+        side_folder(out, "a crosscheck", runs_dir)  # refused before the lists are read
+        try:
+            given_roster = roster or default_roster(rosters_dir, slug, str(month))
+        except RosterError as exc:
+            raise _roster_folder_hint(exc, roster, rosters_dir, slug, str(month)) from exc
+        result = run_crosscheck(config_dir, slug, month, population, given_roster, within)
+        written = write_crosscheck(result, out, runs_dir)
+    summary = result.summary
+    if as_json:
+        _emit_json(summary | {"written": [str(p) for p in written]})
+        return
+    listed, checked = summary["population_list"], summary["roster"]
+    typer.echo(f"CROSSCHECK for {summary['county_name']} ({slug}) {summary['period']}: {summary['paid']}")
+    typer.echo(
+        f"  population list  {listed['file']}: {listed['rows_read']} rows, {listed['rows_used']} used, "
+        f"{listed['rows_rejected']} rejected; {listed['birth_date_mismatches']} dates of birth differ from the "
+        f"ID's; {listed['ids_converted_from_15_digits']} 15-digit IDs converted"
+    )
+    typer.echo(
+        f"  roster           {checked['file']}: {checked['rows_read']} rows, {checked['rows_accepted']} accepted, "
+        f"{checked['rows_rejected']} rejected"
+    )
+    elsewhere = checked["not_compared_by_hukou_code"]
+    if elsewhere:
+        codes = ", ".join(f"{code} {count}" for code, count in elsewhere.items())
+        typer.echo(
+            f"  not compared     {sum(elsewhere.values())} roster people of 户籍 codes the list holds nobody of ({codes})"
+        )
+    typer.echo(f"  months checked   {', '.join(summary['months_checked'])}")
+    for b in summary["benefits"]:
+        why = f": {b['reason']}" if b["reason"] else ""
+        typer.echo(f"  {b['benefit']:<26} {b['status']}{why}")
+    for finding in FINDINGS:
+        typer.echo(f"  {finding:<26} {summary['findings'][finding]:>8}")
+    for path in written:
+        typer.echo(f"  written to {path}")
+
+
 @app.command("check-config")
 def check_config(
     county: CountyOpt = None,

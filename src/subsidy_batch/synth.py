@@ -459,3 +459,78 @@ def facility_roster(county: str, year: int) -> pl.DataFrame:
     frame = pl.DataFrame(rows)
     first17 = pl.col("统一社会信用代码").str.slice(0, 17)
     return frame.with_columns((first17 + creditcode.check_character(first17)).alias("统一社会信用代码"))
+
+
+# A 户籍 extract's 人员状态 for people who left without the roster knowing (per mille of the roster's people)
+POPULATION_STATUS = ((0, "迁出"), (500, "注销"))
+
+
+def population(
+    county: str,
+    roster_people: int,
+    extra_people: int,
+    period: Period,
+    seed: int = 20240501,
+    elderly_extra: int = 20,
+) -> pl.DataFrame:
+    """A synthetic 户籍 extract (Chinese headers) for the roster `roster(county, roster_people, period, seed)`.
+
+    It holds the roster's people of the county's 户籍 (those of other codes are another county's), except
+    2 per mille left out (gone unreported); the dead as 死亡, 3 per mille more as 迁出 or 注销; and
+    `extra_people` who are not on the roster, all but `elderly_extra` per mille of them younger (their
+    birth 44 years later, so that 29 February stays a date). 3% of the IDs born 19xx are written as
+    first-generation 15-digit numbers, and 1 per mille of 出生日期 differ from the ID's by a month.
+    """
+    place = PLACES[county]
+    both = roster(county, roster_people + extra_people, period, seed)
+    n = both.height
+    ident = pl.col("公民身份号码")
+    born = ident.str.slice(6, 8).str.to_date("%Y%m%d")
+    on_roster = pl.int_range(n) < roster_people
+    younger = ~on_roster & (_draw(n, seed, 41) >= elderly_extra)
+    birth = pl.when(younger).then(born.dt.offset_by("44y")).otherwise(born)
+    first17 = ident.str.slice(0, 6) + birth.dt.strftime("%Y%m%d") + ident.str.slice(14, 3)
+    frame = both.with_columns(
+        pl.when(younger)
+        .then(first17 + idnumber.check_character(first17))
+        .otherwise(ident)
+        .alias("公民身份号码"),
+        birth.alias("birth"),
+        on_roster.alias("on_roster"),
+        _draw(n, seed, 42).alias("left"),
+        _draw(n, seed, 43).alias("form"),
+        _draw(n, seed, 44).alias("status_draw"),
+    )
+    roster_ids = frame.filter(pl.col("on_roster")).get_column("公民身份号码").implode()
+    kept = frame.filter(
+        pl.when(pl.col("on_roster"))
+        .then((pl.col("户籍地区划代码") == place.code) & (pl.col("left") >= 2))
+        .otherwise(~pl.col("公民身份号码").is_in(roster_ids))  # a younger person's new ID may be a roster ID
+    )
+    ident = pl.col("公民身份号码")
+    fifteen = (pl.col("form") < 30) & ident.str.slice(6, 2).eq("19")
+    status = (
+        pl.when(pl.col("死亡日期") != "")
+        .then(pl.lit("死亡"))
+        .when(pl.col("on_roster") & (pl.col("status_draw") < 3))
+        .then(_pick(_draw(kept.height, seed, 45), POPULATION_STATUS))
+        .when(pl.col("status_draw") < 500)
+        .then(pl.lit("正常"))
+        .otherwise(pl.lit(""))
+    )
+    shifted = pl.col("form") == 999
+    return kept.select(
+        pl.when(fifteen)
+        .then(ident.str.slice(0, 6) + ident.str.slice(8, 9))
+        .otherwise(ident)
+        .alias("公民身份号码"),
+        pl.col("姓名"),
+        pl.lit(place.code).alias("户籍区划代码"),
+        pl.when(shifted)
+        .then(pl.col("birth").dt.offset_by("1mo"))
+        .otherwise(pl.col("birth"))
+        .dt.strftime("%Y-%m-%d")
+        .alias("出生日期"),
+        pl.col("乡镇（街道）").alias("乡镇"),
+        status.alias("人员状态"),
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
@@ -259,16 +260,16 @@ DESCRIPTIONS = {
 }
 
 
-def column_metadata(columns: list[str]) -> dict[str, str]:
+def column_metadata(columns: list[str], descriptions: Mapping[str, str] = DESCRIPTIONS) -> dict[str, str]:
     """The key-value metadata of a Parquet output: every column's description, and the contract."""
-    described = {c: DESCRIPTIONS.get(c, "") for c in columns}
+    described = {c: descriptions.get(c, "") for c in columns}
     return {
         "subsidy_batch.columns": json.dumps(described, ensure_ascii=False, sort_keys=True),
         "subsidy_batch.contract": "../shared/spec/CONTRACT.md; README.md 'What a run writes'",
     }
 
 
-def write_parquet(frame: pl.DataFrame, path: Path) -> None:
+def write_parquet(frame: pl.DataFrame, path: Path, descriptions: Mapping[str, str] = DESCRIPTIONS) -> None:
     # polars writes the columns in parallel (pyarrow took 3x as long for 2 million line items); the
     # Parquet types are plain STRING, DECIMAL(18,2) and INT, which every reader (DuckDB, pandas, Excel
     # add-ins) understands
@@ -278,7 +279,7 @@ def write_parquet(frame: pl.DataFrame, path: Path) -> None:
         compression_level=COMPRESSION_LEVEL,
         row_group_size=ROW_GROUP_SIZE,
         statistics=True,
-        metadata=column_metadata(frame.columns),
+        metadata=column_metadata(frame.columns, descriptions),
     )
 
 

@@ -15,7 +15,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from subsidy_batch.errors import StorageError, UsageError
+from subsidy_batch.outputs.folders import side_folder
 from subsidy_batch.outputs.html_report import _CSS, bar_chart
 from subsidy_batch.outputs.workbook import Cell, Column, Sheet, Table, write_sheets
 
@@ -24,14 +24,7 @@ NOT_POLICY = "情景测算 scenario（非政策 not policy）"
 
 def _scenario_folder(out: Path) -> None:
     """Make the --out folder; never one under a runs folder, where accepted runs are."""
-    if "runs" in out.resolve().parts:
-        raise UsageError(
-            f"--out {out} is under a runs folder; a scenario never writes where accepted runs are"
-        )
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise StorageError(f"cannot write the scenario to {out}: {exc.strerror or exc}") from exc
+    side_folder(out, "a scenario")
 
 
 def _json(result: dict[str, Any], path: Path) -> None:
