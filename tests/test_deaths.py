@@ -443,3 +443,32 @@ def test_the_cli_run_with_a_death_list_prints_who_stops(workdir: Path) -> None:
     assert "  death list      1 rows: 1 applied, 0 rejected (deaths_rejected.parquet)" in result.stdout
     assert "death list 死亡名单.csv: 1 rows, 1 applied, 0 rejected" in result.stderr
     assert someone not in result.output
+
+
+def test_report_xlsx_shows_the_death_list_and_its_bad_rows_with_ids_masked(tmp_path: Path) -> None:
+    import fastexcel
+
+    office = _office(tmp_path)
+    _roster(office, "2024-05", [JIA, YI, BING])
+    typo = YI_ID[:-1] + ("0" if YI_ID[-1] != "0" else "1")
+    listed = _deaths(
+        office, [(_to_15(JIA_ID), "甲", "2024-04-20", "殡葬"), (typo, "乙", "2024-04-20", "公安")]
+    )
+    may = _run(office, "2024-05", listed)
+    book = fastexcel.read_excel(may.run_dir / "report.xlsx")
+    assert {"死亡名单核对", "死亡名单问题行"} <= set(book.sheet_names)
+    checked = book.load_sheet("死亡名单核对", header_row=1).to_polars()
+    # one person (甲, listed with a 15-digit ID): the roster had no date, so 80.00 stops this month
+    assert checked.height == 1
+    row = checked.row(0, named=True)
+    assert row["姓名"] == "甲" and row["核对结果"] == "roster_alive" and row["本月停发"] == "是"
+    assert row["身份证号"] == f"{JIA_ID[:6]}********{JIA_ID[-4:]}"
+    assert row["名单上的身份证号"] == f"{JIA_ID[:6]}********{JIA_ID[8:17][-4:]}"
+    bad = book.load_sheet("死亡名单问题行", header_row=1).to_polars()
+    assert bad.height == 1 and bad.item(0, "问题代码") == "id_check_character"
+    text = "".join(
+        str(v)
+        for sheet in ("死亡名单核对", "死亡名单问题行")
+        for v in book.load_sheet(sheet, header_row=1).to_polars().rows()
+    )
+    assert JIA_ID not in text and typo not in text and _to_15(JIA_ID) not in text
