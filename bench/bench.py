@@ -11,6 +11,9 @@ then measures, each as its own process so that start-up counts on both sides:
          by Python first, as polars reads UTF-8 only; an .xlsx is read with fastexcel/calamine);
 - run:   `subsidy run 2024-05 --county jiaxiang --roster <file> --quiet` into a fresh runs folder,
          validation, every output, documents, bank files and reconciliation included;
+- peer:  with --peer openfisca, the OpenFisca model of the same Jiaxiang rules (bench/openfisca/, its own
+         venv made by bench/openfisca/setup.sh; checked equal to the run by bench/openfisca/check_equal.py),
+         reading the same roster and writing each person's amounts as Parquet;
 - then, once per size: the same command again (refused: the period already has an accepted run) and
   `subsidy --help`, medians of 5, which should take about as long as each other.
 
@@ -37,6 +40,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+PEER = ROOT / "bench" / "openfisca"
 FLOOR = """
 import sys, polars as pl
 source = sys.argv[1]
@@ -147,11 +151,13 @@ def variant(source: Path, fmt: str) -> Path:
     return path
 
 
-def bench(people: int, fmt: str, data: Path, repeat: int) -> dict[str, object]:
+def bench(people: int, fmt: str, data: Path, repeat: int, peer: bool) -> dict[str, object]:
     source = variant(roster(data, people), fmt)
     floors, runs, floor_mem, run_mem = [], [], [], []
     refused: list[float] = []
     helped: list[float] = []
+    peers: list[float] = []
+    peer_mem: list[float] = []
     stages: dict[str, list[float]] = {}
     for _ in range(repeat):
         with tempfile.TemporaryDirectory(prefix="subsidy-bench-") as tmp:
@@ -160,6 +166,15 @@ def bench(people: int, fmt: str, data: Path, repeat: int) -> dict[str, object]:
             )
             floors.append(seconds)
             floor_mem.append(mem)
+            if peer:
+                seconds, mem = measure(
+                    [
+                        *[str(PEER / ".venv" / "bin" / "python"), str(PEER / "run_peer.py"), str(source)],
+                        *[str(Path(tmp) / "peer.parquet"), "--period", "2024-05"],
+                    ]
+                )
+                peers.append(seconds)
+                peer_mem.append(mem)
             runs_dir = Path(tmp) / "runs"
             seconds, mem = measure(command(source, runs_dir))
             runs.append(seconds)
@@ -181,6 +196,9 @@ def bench(people: int, fmt: str, data: Path, repeat: int) -> dict[str, object]:
         "refused_rerun_s": round(statistics.median(refused), 2),
         "help_s": round(statistics.median(helped), 2),
         "run_s": round(run, 2),
+        "peer_s": round(statistics.median(peers), 2) if peers else None,
+        "peer_ratio": round(statistics.median(peers) / floor, 2) if peers else None,
+        "peer_peak_mib": round(max(peer_mem)) if peer_mem else None,
         "floor_s": round(floor, 2),
         "ratio": round(run / floor, 2),
         "run_peak_mib": round(max(run_mem)),
@@ -197,6 +215,9 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000, 10_000_000])
     parser.add_argument("--repeat", type=int, default=1, help="runs per size; the median is reported")
     parser.add_argument("--formats", nargs="+", choices=FORMATS, default=["parquet-typed"])
+    parser.add_argument(
+        "--peer", choices=["openfisca"], help="also time the OpenFisca model (bench/openfisca/)"
+    )
     parser.add_argument("--data", type=Path, default=ROOT / "bench" / "data", help="where rosters are cached")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
@@ -209,18 +230,22 @@ def main() -> None:
     stage_names = ("read", "validate", "compute", "write", "bank_files", "documents", "reconcile")
     print(
         "| people | format | run s | floor s | run / floor | run peak MiB | floor peak MiB | people/s | "
-        "refused re-run s | --help s | " + " | ".join(stage_names) + " |"
+        "OpenFisca s (x floor) | refused re-run s | --help s | " + " | ".join(stage_names) + " |"
     )
-    print("|---:|---|" + "---:|" * (10 + len(stage_names) - 2))
+    print("|---:|---|" + "---:|" * (11 + len(stage_names) - 2))
+    if args.peer and not (PEER / ".venv" / "bin" / "python").exists():
+        raise SystemExit("the OpenFisca peer has no venv yet: run bash bench/openfisca/setup.sh first")
     for people in args.sizes:
         for fmt in args.formats:
-            r = bench(people, fmt, args.data, args.repeat)
+            r = bench(people, fmt, args.data, args.repeat, bool(args.peer))
             results.append(r)
             s = r["stages_s"]
             assert isinstance(s, dict)
             print(
                 f"| {people:,} | {fmt} | {r['run_s']} | {r['floor_s']} | {r['ratio']} | {r['run_peak_mib']} | "
-                f"{r['floor_peak_mib']} | {r['people_per_s']:,} | {r['refused_rerun_s']} | {r['help_s']} | "
+                f"{r['floor_peak_mib']} | {r['people_per_s']:,} | "
+                + (f"{r['peer_s']} ({r['peer_ratio']}x) | " if r["peer_s"] is not None else "| ")
+                + f"{r['refused_rerun_s']} | {r['help_s']} | "
                 + " | ".join(str(s.get(k, "")) for k in stage_names)
                 + " |",
                 flush=True,
