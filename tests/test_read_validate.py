@@ -337,3 +337,32 @@ def test_rosters_without_the_new_optional_columns_are_still_accepted() -> None:
     new = ("tekun_support_mode", "disability_grade", "disability_category", "long_term_care")
     row = {k: v for k, v in person("1950-01-01").items() if k not in new}
     assert _check([row]).rejected.height == 0
+
+
+def test_checks_worked_out_per_distinct_value_agree_with_checking_every_cell() -> None:
+    """township, 开户银行 and 经济状况 have few distinct values: their per-value checks (one_of, control
+    characters, length, pattern) are worked out once per value; the verdict of every row must be the same
+    as checking every cell."""
+    from subsidy_batch.roster.schema import OK, normalise_with_values, with_checks
+
+    schema = load_schema()
+    rows = [person("1940-03-01", income="dibao") for _ in range(300)]  # few distinct values in many rows
+    rows[3]["township"] = "纸坊\x07镇"  # a control character
+    rows[5]["bank_name"] = "银" * 200  # longer than the schema allows
+    rows[8]["income_status"] = "低保户"  # not one of the allowed values
+    rows[9]["township"] = None  # required: missing
+    raw = raw_roster(rows)
+    normalised, values = normalise_with_values(raw.frame, schema)
+    assert {"township", "bank_name", "income_status"} <= set(values)  # the shortcut is taken for them
+    fast = with_checks(normalised, schema, values).get_column(OK).to_list()
+    slow = with_checks(normalised, schema, None).get_column(OK).to_list()
+    assert fast == slow
+    assert [i for i, ok in enumerate(fast) if not ok] == [3, 5, 8, 9]
+    # and the rejected report names each problem
+    rejected = validate(raw, schema, "2024-05", "jiaxiang").rejected
+    assert rejected.select("row", "column", "problem").rows() == [
+        (4, "township", "control_character"),
+        (6, "bank_name", "too_long"),
+        (9, "income_status", "invalid_value"),
+        (10, "township", "missing_value"),
+    ]
