@@ -390,3 +390,28 @@ def test_a_mask_in_polars_is_the_mask_in_python(
     mask = Mask(keep_first, keep_last, "*", stars)
     shown = pl.DataFrame({"v": values}, schema={"v": pl.String}).select(mask.expr(pl.col("v"))).to_series()
     assert shown.to_list() == [mask.apply(v) for v in values]
+
+
+def test_the_gongshi_total_counts_people_by_their_full_id_not_the_masked_one(tmp_path: Path) -> None:
+    # 万张镇 in Jiaxiang's stored 2023-11 run: 19 paid items of 16 people, two of whom share a masked ID
+    # (372929********0007 twice: same area code, same last four characters), which a count of the masked
+    # IDs shows as 15 people
+    run = ROOT / "runs" / "jiaxiang" / "2023-11"
+    items = pl.read_parquet(run / "line_items.parquet")
+    paid = items.filter(pl.col("status") == "paid", pl.col("township") == "万张镇")
+    masked = paid.select(pl.col("id_number").str.slice(0, 6) + pl.col("id_number").str.slice(-4)).n_unique()
+    assert (paid.height, paid.get_column("id_number").n_unique(), masked) == (19, 16, 15)
+    write_gongshi(
+        tmp_path,
+        items,
+        county_name="嘉祥县",
+        period="2023-11",
+        masking=load_gongshi(run / "input" / "config"),
+        created=datetime(2023, 11, 1),
+    )
+    page = (tmp_path / "gongshi" / "万张镇.html").read_text(encoding="utf-8")
+    assert "合计：16 人，19 项，1575.00 元" in page
+    sheet = (
+        fastexcel.read_excel(tmp_path / "gongshi" / "万张镇.xlsx").load_sheet(0, header_row=None).to_polars()
+    )
+    assert "合计：16 人，19 项，1575.00 元" in [str(v) for v in sheet.to_series(0).to_list()]
