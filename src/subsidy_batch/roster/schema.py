@@ -127,7 +127,9 @@ def load_schema(name: str = "roster", schema_dir: Path = SCHEMA_DIR) -> RosterSc
             chk = chk_node.mapping(_CHECK_KEYS, required=("kind", "problem", "message"))
             kind = chk["kind"].choice(CHECK_KINDS)
             if (kind == "max_length") != ("limit" in chk):
-                raise chk_node.error("'limit' (a whole number above 0) is needed by max_length, and only by it")
+                raise chk_node.error(
+                    "'limit' (a whole number above 0) is needed by max_length, and only by it"
+                )
             checks.append(
                 CheckSpec(
                     column=col_name,
@@ -140,7 +142,9 @@ def load_schema(name: str = "roster", schema_dir: Path = SCHEMA_DIR) -> RosterSc
                 )
             )
         normalise = [n.choice(NORMALISERS) for n in col["normalise"].items()] if "normalise" in col else []
-        aliases = {str(k): _text_value(v) for k, v in col["aliases"].entries().items()} if "aliases" in col else {}
+        aliases = (
+            {str(k): _text_value(v) for k, v in col["aliases"].entries().items()} if "aliases" in col else {}
+        )
         column_type = col["type"].choice(TYPES) if "type" in col else "text"
         if column_type in ("integer", "decimal") and not any(c.kind in ("one_of", "matches") for c in checks):
             raise col_node.error(
@@ -202,7 +206,11 @@ _MONTH_ONLY = r"^(\d{4})(?:[-/.年]?)(0?[1-9]|1[0-2])月?$"
 def _month_start(e: pl.Expr) -> pl.Expr:
     """A month written alone becomes the date of its first day (2024-05 -> 2024-05-01); dates stay."""
     month = e.str.extract(_MONTH_ONLY, 2).str.zfill(2)
-    return pl.when(e.str.contains(_MONTH_ONLY)).then(pl.format("{}-{}-01", e.str.extract(_MONTH_ONLY, 1), month)).otherwise(e)
+    return (
+        pl.when(e.str.contains(_MONTH_ONLY))
+        .then(pl.format("{}-{}-01", e.str.extract(_MONTH_ONLY, 1), month))
+        .otherwise(e)
+    )
 
 
 _FIFTEEN = r"^[0-9]{15}$"
@@ -517,6 +525,7 @@ def _import_pandera() -> None:
     # imported by pandera's first validation, on the main thread, otherwise: its built-in checks load
     # pandera's hypothesis strategies (0.35 s where hypothesis is installed, as in a development install)
     importlib.import_module("pandera.backends.polars.builtin_checks")
+    importlib.import_module("structlog")  # the audit log's, first used once the roster is read (runs.audit)
 
 
 def start_loading_pandera() -> threading.Thread:

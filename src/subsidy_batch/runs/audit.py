@@ -7,9 +7,22 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-import structlog
-
 from subsidy_batch.roster.idnumber import scrub
+
+# structlog is imported on first use: its import (0.25 s, rich's traceback module with it) then happens on
+# the background thread that loads pandera while the roster is read (schema.start_loading_pandera)
+
+
+class _Log:
+    """structlog's logger, imported when the first event is logged (after the roster is read)."""
+
+    def __getattr__(self, name: str) -> Any:
+        import structlog
+
+        return getattr(structlog.get_logger(), name)
+
+
+log = _Log()
 
 
 class _Sink:
@@ -36,6 +49,8 @@ def _scrub_values(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMa
 
 
 def configure() -> None:
+    import structlog
+
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
@@ -52,6 +67,8 @@ def configure() -> None:
 @contextmanager
 def audit_to(path: Path, **context: Any) -> Iterator[None]:
     """Send every log event to `path` while the block runs, bound to the run's context."""
+    import structlog
+
     configure()
     with (
         path.open("w", encoding="utf-8", newline="\n") as fh,

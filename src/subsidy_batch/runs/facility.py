@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-import structlog
 
 from subsidy_batch.errors import NoRuleInForceError
 from subsidy_batch.outputs import bank, emit
@@ -36,7 +35,6 @@ from subsidy_batch.runs.lifecycle import (
 from subsidy_batch.runs.store import RunPaths
 from subsidy_batch.runs.totals import item_totals, outputs, reconcile
 
-log = structlog.get_logger()
 KIND_NAME = "facilities"
 
 

@@ -20,12 +20,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-import structlog
-
 from subsidy_batch import __version__
 from subsidy_batch.errors import InternalError, ReconciliationError, StorageError, UsageError, VerifyError
 from subsidy_batch.outputs import emit
 from subsidy_batch.runs import audit
+from subsidy_batch.runs.audit import log
 from subsidy_batch.runs.manifest import INPUT, FileRecord, InputRecord, Manifest, now_local
 from subsidy_batch.runs.store import (
     MANIFEST,
@@ -38,7 +37,6 @@ from subsidy_batch.runs.store import (
     supersede,
 )
 
-log = structlog.get_logger()
 Progress = Callable[[str], None]
 STAGE_STATUSES = ("ok", "failed")  # closed: a stage that raised is recorded as failed in audit.jsonl
 Setup = TypeVar("Setup")

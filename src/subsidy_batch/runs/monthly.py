@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import polars as pl
-import structlog
 
 from subsidy_batch.errors import UsageError
 from subsidy_batch.ledger.arrears import arrears, paid_twice, recoveries, reissues
@@ -77,7 +76,6 @@ from subsidy_batch.runs.store import (
 )
 from subsidy_batch.runs.totals import item_totals, outputs, reconcile
 
-log = structlog.get_logger()
 T = TypeVar("T")
 
 __all__ = ["KIND", "RunRequest", "RunResult", "run_month"]
