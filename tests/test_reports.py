@@ -415,3 +415,24 @@ def test_the_gongshi_total_counts_people_by_their_full_id_not_the_masked_one(tmp
         fastexcel.read_excel(tmp_path / "gongshi" / "万张镇.xlsx").load_sheet(0, header_row=None).to_polars()
     )
     assert "合计：16 人，19 项，1575.00 元" in [str(v) for v in sheet.to_series(0).to_list()]
+
+
+def test_a_long_held_list_shows_its_first_rows_in_township_and_id_order_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from subsidy_batch.outputs import report
+
+    monkeypatch.setattr(report, "DETAIL_ROWS", 3)
+    path = tmp_path / "report.xlsx"
+    manifest = _report(path)
+    _, items, _, _ = _stored()
+    first = (
+        items.filter(pl.col("status") == "held")
+        .sort("township", "id_number", "benefit", maintain_order=True)
+        .head(3)
+    )
+    held = _rows(path, "暂缓发放")
+    assert f"（{manifest['totals']['held_items']} 条）" in str(held[0][0])
+    assert "此处列出前 3 条，全部见 line_items.parquet（status = held）" in str(held[0][0])
+    assert [(r[0], r[4]) for r in held[2:]] == list(zip(first["township"], first["benefit"], strict=True))
+    assert [r[2] for r in held[2:]] == [f"{i[:6]}********{i[-4:]}" for i in first["id_number"]]

@@ -251,8 +251,15 @@ def _summary_sheet(
 
 def _held_sheet(items: pl.DataFrame, titles: Mapping[str, str]) -> Sheet:
     every = items.filter(pl.col("status") == "held")
+    # in (乡镇, ID, benefit) order, items' own order among equals; only the row numbers are sorted, and
+    # one row more than a sheet shows is taken, so that capped() still says the list goes on
+    order = every.select(
+        pl.int_range(pl.len())
+        .sort_by("township", "id_number", "benefit", maintain_order=True)
+        .head(DETAIL_ROWS + 1)
+    )
     held, title = capped(
-        every.sort("township", "id_number", "benefit"),
+        every[order.to_series()],
         f"暂缓发放的条目（{every.height} 条）：原因与代码",
         "line_items.parquet（status = held）",
     )
