@@ -366,3 +366,31 @@ def test_checks_worked_out_per_distinct_value_agree_with_checking_every_cell() -
         (9, "income_status", "invalid_value"),
         (10, "township", "missing_value"),
     ]
+
+
+@pytest.mark.parametrize("bad", [[], [0], [4], [9], [0, 1, 2], [3, 4, 8], list(range(10))])
+def test_the_accepted_rows_are_the_rows_between_the_bad_ones_as_a_filter_gives(bad: list[int]) -> None:
+    from subsidy_batch.roster.validate import without_rows
+
+    frame = pl.DataFrame({"i": list(range(10)), "s": [f"r{i}" for i in range(10)]})
+    ok = pl.Series([i not in bad for i in range(10)])
+    kept = without_rows(frame, pl.Series(bad, dtype=pl.Int64), ok)
+    assert kept.equals(frame.filter(ok))
+    assert kept.get_column("i").to_list() == [i for i in range(10) if i not in bad]
+
+
+def test_many_bad_rows_are_left_out_by_the_filter_with_the_same_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    from subsidy_batch.roster import validate as v
+
+    monkeypatch.setattr(v, "FEW", 2)  # 3 bad rows are "many" here
+    frame = pl.DataFrame({"i": list(range(10))})
+    ok = pl.Series([i not in (1, 5, 6) for i in range(10)])
+    assert v.without_rows(frame, pl.Series([1, 5, 6], dtype=pl.Int64), ok).get_column("i").to_list() == [
+        0,
+        2,
+        3,
+        4,
+        7,
+        8,
+        9,
+    ]

@@ -23,7 +23,16 @@ from subsidy_batch.roster.schema import (
 SENSITIVE = ("id_number", "bank_account")
 SHOWN = 60  # characters of a rejected value quoted in its message (a 100,000-character name is not)
 REJECTED_COLUMNS = (
-    "period", "county", "source", "row", "id_number", "column", "problem", "message", "file_row", "name",
+    "period",
+    "county",
+    "source",
+    "row",
+    "id_number",
+    "column",
+    "problem",
+    "message",
+    "file_row",
+    "name",
 )
 
 
@@ -152,10 +161,30 @@ def check_rows(
     )
     if raw.sheets:
         rejected = _on_their_sheets(rejected, raw)
-    # select(all().filter()) rather than filter(): polars 2.1's filter node copied every string of this
-    # frame (5 s at 10M rows); this form keeps the chunks whose rows all pass as they are
-    accepted = frame.select(pl.exclude(OK, PERIOD_END).filter(pl.col(OK)))
+    accepted = without_rows(frame.select(pl.exclude(OK, PERIOD_END)), bad, frame.get_column(OK))
     return Checked(accepted=accepted, rejected=rejected, rows_read=frame.height)
+
+
+FEW = 1_000  # rejected rows up to which the accepted rows are the slices between them
+
+
+def without_rows(frame: pl.DataFrame, bad: pl.Series, ok: pl.Series) -> pl.DataFrame:
+    """frame.filter(ok): the rows but those at the (sorted) positions `bad`, where ok is False.
+
+    An optimisation, equal to the filter (tests/test_read_validate.py): a roster has few bad rows, and
+    the slices between them are views of the frame, where a filter copies every string of every column
+    (3.4 s and 1.3 GB at 10M people). Many bad rows would leave as many chunks: then the filter.
+    """
+    if bad.len() == 0:
+        return frame
+    if bad.len() > FEW:
+        # select(all().filter()) rather than filter(): polars 2.1's filter node copied every string of
+        # this frame (5 s at 10M rows); this form keeps the chunks whose rows all pass as they are
+        return frame.select(pl.all().filter(ok))
+    starts = [0, *(int(b) + 1 for b in bad)]
+    ends = [*(int(b) for b in bad), frame.height]
+    parts = [frame.slice(a, b - a) for a, b in zip(starts, ends, strict=True) if b > a]
+    return pl.concat(parts, rechunk=False) if parts else frame.clear()
 
 
 def _on_their_sheets(rejected: pl.DataFrame, raw: RawRoster) -> pl.DataFrame:
@@ -174,8 +203,10 @@ def _on_their_sheets(rejected: pl.DataFrame, raw: RawRoster) -> pl.DataFrame:
         sheets, left_on="row", right_on="first_row", strategy="backward", check_sortedness=False
     )
     return placed.sort("order").select(
-        pl.col("sheet_source").alias("source") if c == "source"
-        else (pl.col("row") + pl.col("above")).cast(pl.Int64).alias("file_row") if c == "file_row"
+        pl.col("sheet_source").alias("source")
+        if c == "source"
+        else (pl.col("row") + pl.col("above")).cast(pl.Int64).alias("file_row")
+        if c == "file_row"
         else pl.col(c)
         for c in rejected.columns
     )
@@ -198,9 +229,7 @@ def typed(schema: RosterSchema) -> list[pl.Expr]:
 
 def typed_accepted(checked: Checked, schema: RosterSchema, *extra: pl.Expr) -> pl.DataFrame:
     """The accepted rows typed as the schema says, with `extra` columns, without the checks' helpers."""
-    return (
-        checked.accepted.lazy().with_columns(*typed(schema), *extra).select(pl.exclude("^__.*$")).collect()
-    )
+    return checked.accepted.lazy().with_columns(*typed(schema), *extra).select(pl.exclude("^__.*$")).collect()
 
 
 def validate(raw: RawRoster, schema: RosterSchema, period: str, county: str) -> Validated:
