@@ -472,3 +472,44 @@ def test_report_xlsx_shows_the_death_list_and_its_bad_rows_with_ids_masked(tmp_p
         for v in book.load_sheet(sheet, header_row=1).to_polars().rows()
     )
     assert JIA_ID not in text and typo not in text and _to_15(JIA_ID) not in text
+
+
+def test_a_death_a_list_showed_stays_a_death_in_later_months_run_without_a_list(tmp_path: Path) -> None:
+    office = _office(tmp_path)
+    _roster(office, "2024-03", [JIA, YI])
+    march = _run(office, "2024-03").manifest["run_id"]  # pays 甲 80.00 for March
+    _roster(office, "2024-04", [JIA, YI])
+    listed = _deaths(office, [(JIA_ID, "甲", "2024-02-10", "殡葬")])
+    april = _run(office, "2024-04", listed)  # died 2024-02-10: March was paid after death
+    assert _paid(april.run_dir, "甲") == []
+    # May and June: the roster still shows 甲 alive (nobody updated it) and no list is given
+    for month in ("2024-05", "2024-06"):
+        _roster(office, month, [JIA, YI])
+        messages: list[str] = []
+        later = _run(office, month, progress=messages.append)
+        assert _paid(later.run_dir, "甲") == [], month  # never paid again
+        assert _paid(later.run_dir, "乙") == [("low_income_living", month, Decimal("80.00"))]
+        assert any(m.startswith("1 people on this roster were listed dead by an earlier") for m in messages)
+        # the March payment is still owed back, once, naming the run that paid it
+        owed = pl.read_parquet(later.run_dir / "recoveries.parquet")
+        assert owed.select("id_number", "for_period", "amount", "paid_by_run").rows() == [
+            (JIA_ID, "2024-03", Decimal("80.00"), march)
+        ]
+        assert later.manifest["totals"]["paid_amount"] == "80.00"  # 乙 alone
+    # and the record still reproduces: the earlier death list reaches June through the prior runs
+    assert verify_run(later.run_dir).identical
+
+
+def test_an_id_typed_into_the_name_column_of_the_list_never_reaches_report_xlsx_in_full(
+    tmp_path: Path,
+) -> None:
+    import zipfile
+
+    office = _office(tmp_path)
+    _roster(office, "2024-05", [JIA, YI])
+    listed = _deaths(office, [(JIA_ID, JIA_ID, "2024-04-20", f"殡葬 {YI_ID}")])  # both typed by mistake
+    may = _run(office, "2024-05", listed)
+    with zipfile.ZipFile(may.run_dir / "report.xlsx") as book:
+        xml = "".join(book.read(n).decode("utf-8") for n in book.namelist() if n.endswith(".xml"))
+    assert JIA_ID not in xml and YI_ID not in xml
+    assert f"{JIA_ID[:6]}********{JIA_ID[-4:]}" in xml

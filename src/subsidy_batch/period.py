@@ -29,7 +29,9 @@ class Period:
             )
         month = int(next(g for g in match.groups()[1:] if g is not None))
         if not 1 <= month <= 12:
-            raise ValueError(f"period {text!r}: month {month} is out of range (1-12); write it YYYY-MM, e.g. 2024-05")
+            raise ValueError(
+                f"period {text!r}: month {month} is out of range (1-12); write it YYYY-MM, e.g. 2024-05"
+            )
         return cls(int(match.group(1)), month)
 
     @classmethod

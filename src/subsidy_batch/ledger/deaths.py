@@ -8,14 +8,17 @@ never silently resolved the other way.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
+from subsidy_batch.ledger.record import DEATHS_PARQUET as DEATHS_PARQUET
 from subsidy_batch.money import fen_text
 from subsidy_batch.period import Period
 from subsidy_batch.roster.deaths import DeathList
+from subsidy_batch.roster.validate import Validated
 from subsidy_batch.rules.compute import alive_in, line_items
 from subsidy_batch.rules.config import CountyConfig
 
@@ -40,6 +43,26 @@ def apply_deaths(people: pl.DataFrame, deaths: DeathList) -> pl.DataFrame:
         return_dtype=pl.Date,
     )
     return people.with_columns(death_date=pl.min_horizontal("death_date", list_date))
+
+
+def apply_listed_deaths(validated: Validated, listed_dead: pl.DataFrame) -> tuple[Validated, int]:
+    """The accepted roster with death_date := the earliest of the roster's and the one a prior run's death
+    list applied (Ledger.listed_dead); and how many people that made dead earlier than the roster says."""
+    people = validated.accepted
+    earlier = pl.col("id_number").replace_strict(
+        listed_dead.get_column("id_number"),
+        listed_dead.get_column("death_date"),
+        default=None,
+        return_dtype=pl.Date,
+    )
+    changed = people.select(
+        (earlier.is_not_null() & (pl.col("death_date").is_null() | (earlier < pl.col("death_date")))).sum()
+    ).item()
+    if not changed:
+        return validated, 0
+    return replace(
+        validated, accepted=people.with_columns(death_date=pl.min_horizontal("death_date", earlier))
+    ), int(changed)
 
 
 def outcomes(
@@ -132,7 +155,6 @@ def death_totals(deaths: DeathList, found: pl.DataFrame) -> dict[str, Any]:
     }
 
 
-DEATHS_PARQUET = "deaths.parquet"
 DEATHS_REJECTED = "deaths_rejected.parquet"
 
 

@@ -60,6 +60,10 @@ class Prior:
     folder: Path
 
 
+DEATHS_PARQUET = "deaths.parquet"  # a run's death-list outcomes (run --deaths), see ledger/deaths.py
+LISTED_DEAD_SCHEMA = {"id_number": pl.String, "death_date": pl.Date, "run_id": pl.String}
+
+
 @dataclass(frozen=True)
 class Ledger:
     items: pl.DataFrame  # LEDGER_SCHEMA, every item of every prior run
@@ -73,6 +77,9 @@ class Ledger:
             schema={k: pl.String for k in ("id_number", "benefit", "for_period", "paid_by_run")}
         )
     )
+    # (id_number, death_date, run_id): the deaths that death lists given to prior runs (run --deaths)
+    # applied, the earliest per person: a death a list once showed stays a death in every later month
+    listed_dead: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=LISTED_DEAD_SCHEMA))
 
     @cached_property
     def paid(self) -> pl.DataFrame:
@@ -125,6 +132,21 @@ def read_ledger(prior: list[Prior], returned: pl.DataFrame | None = None) -> Led
             )
             .drop("failed")
         )
+    listed = [
+        pl.scan_parquet(run.folder / DEATHS_PARQUET).select(
+            "id_number", pl.col("death_date_used").alias("death_date"), pl.lit(run.run_id).alias("run_id")
+        )
+        for run in prior
+        if (run.folder / DEATHS_PARQUET).is_file()
+    ]
+    listed_dead = (
+        pl.concat(listed)
+        .collect()
+        .sort("death_date", "run_id")
+        .unique("id_number", keep="first", maintain_order=True)
+        if listed
+        else pl.DataFrame(schema=LISTED_DEAD_SCHEMA)
+    )
     recoveries = pl.DataFrame(schema=RECOVERY_SCHEMA)
     if prior:
         latest = prior[-1].folder / "recoveries.parquet"
@@ -140,4 +162,5 @@ def read_ledger(prior: list[Prior], returned: pl.DataFrame | None = None) -> Led
         recoveries,
         first,
         returned=returned if returned is not None else pl.DataFrame(schema=RETURNED_SCHEMA),
+        listed_dead=listed_dead,
     )

@@ -34,7 +34,7 @@ COLUMN_ZH = {
 }
 DESCRIBED = DESCRIPTIONS | {
     "id_number": "公民身份号码, 18 characters (a 15-digit number of the population list converted by the standard rule)",
-    "name": "姓名: the roster's for people on the roster, else the population list's",
+    "name": "姓名: the roster's for people on the roster (population_status: the list's), else the population list's",
     "township": "乡镇（街道）: the roster's for people on the roster, else the population list's, else 未知乡镇",
     "finding": "missing_from_roster / turning_eligible / not_on_population_list / population_status",
     "hukou_code": "户籍区划代码 (the population list's; the roster's for not_on_population_list)",
@@ -94,7 +94,7 @@ def _township_sheet(result: Result, township: str, part: pl.DataFrame) -> Sheet:
     the ID number away), a column for what the clerk found."""
     rows = part.select(
         pl.col("finding"),
-        pl.col("name"),
+        idnumber.scrub_expr(pl.col("name")),  # an ID typed into the name is masked too
         idnumber.mask(pl.col("id_number")),
         pl.col("hukou_code"),
         pl.col("birth_date").dt.strftime("%Y-%m"),

@@ -316,7 +316,9 @@ def frame_sheet(name: str, title: str, frame: pl.DataFrame) -> Sheet:
             cell = mapped(col, lambda v: f"{hold_reason_zh(v)} {v}")
         elif dtype == pl.Boolean:
             cell = pl.when(col).then(pl.lit("是")).when(col.not_()).then(pl.lit("否"))
-        elif dtype == pl.String or dtype.is_decimal() or dtype.is_integer():
+        elif dtype == pl.String:
+            cell = idnumber.scrub_expr(col)  # an ID typed into a name or a note is masked too
+        elif dtype.is_decimal() or dtype.is_integer():
             cell = col
         elif dtype == pl.Date:
             cell = col.cast(pl.String)  # as str(date): 2024-05-01

@@ -50,7 +50,9 @@ class RawRoster:
     encoding: str
     ignored_columns: tuple[str, ...]  # masked (idnumber.scrub): a header may be a stray ID or account
     # title_rows, blank_rows and total_rows; for a roster on several sheets, summed over its sheets
-    skipped: dict[str, int] = field(default_factory=lambda: {"title_rows": 0, "blank_rows": 0, "total_rows": 0})
+    skipped: dict[str, int] = field(
+        default_factory=lambda: {"title_rows": 0, "blank_rows": 0, "total_rows": 0}
+    )
     # the sheets read, in order, when the rows stand on more than one sheet; () for one sheet, CSV, Parquet
     sheets: tuple[SheetRead, ...] = ()
     # the workbook's sheets passed over because they are empty or hold no roster header (说明, 汇总 ...)
@@ -434,7 +436,9 @@ def read_roster(path: Path, schema: RosterSchema, name: str | None = None) -> Ra
     if path.suffix.lower() in WORKBOOKS:
         names, roster_sheets, others = _roster_sheets(path, schema)
         if len(roster_sheets) > 1:  # one sheet per 乡镇 is common: every sheet's people are paid
-            return read_sheets(path, schema, name, [(i, h, names[i]) for i, h in roster_sheets], tuple(others))
+            return read_sheets(
+                path, schema, name, [(i, h, names[i]) for i, h in roster_sheets], tuple(others)
+            )
         if roster_sheets:
             sheet = roster_sheets[0][0]
             skipped_sheets = tuple(others)
@@ -537,8 +541,10 @@ def _not_people(frame: pl.DataFrame, columns: list[str]) -> tuple[pl.DataFrame, 
     if not no_id.any():  # the usual case: every row has an ID, so no row is looked at again
         return frame, {"blank_rows": 0, "total_rows": 0}
     blank = pl.all_horizontal(empty)
-    total = ~blank & no_id_expr & pl.any_horizontal(
-        [pl.col(c).str.contains(TOTAL_ROW).fill_null(False) for c in columns]
+    total = (
+        ~blank
+        & no_id_expr
+        & pl.any_horizontal([pl.col(c).str.contains(TOTAL_ROW).fill_null(False) for c in columns])
     )
     marks = frame.select(blank.alias("blank"), total.alias("total"))
     counts = {"blank_rows": int(marks["blank"].sum()), "total_rows": int(marks["total"].sum())}

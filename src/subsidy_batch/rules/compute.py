@@ -167,7 +167,9 @@ def line_items(people: pl.DataFrame, config: CountyConfig, period: Period) -> pl
     applies = {}  # per benefit: the index of the rule that applies to the person, or null
     for rank, benefit in enumerate(benefits):
         cases = [
-            (expression(r.when, target, config.fields), index) for index, r in enumerate(rules) if r.benefit == benefit
+            (expression(r.when, target, config.fields), index)
+            for index, r in enumerate(rules)
+            if r.benefit == benefit
         ]
         chain: Any = pl.when(cases[0][0]).then(pl.lit(cases[0][1], pl.UInt32))
         for cond, index in cases[1:]:

@@ -249,7 +249,9 @@ def parse_condition(node: Node, fields: Mapping[str, Field], failure_codes: bool
                 if isinstance(operand.value, list):
                     raise operand.error(f"{op_name} takes one value, not a list")
                 if op_name == "empty" and operand.boolean() is not True:
-                    raise operand.error("write empty: true (the cell is blank); a filled cell is any other test")
+                    raise operand.error(
+                        "write empty: true (the cell is blank); a filled cell is any other test"
+                    )
                 values = (True,) if op_name == "empty" else (column.value(operand),)
             tests.append(Clause(name, op_name, values, failure))
     condition = Condition(tuple(sorted(tests, key=lambda t: (t.field, t.op))))

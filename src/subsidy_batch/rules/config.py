@@ -115,8 +115,14 @@ def _ledger(node: Node) -> LedgerPolicy:
             values[key] = None
         else:
             if len(said) != 1 or said == ["reason"]:
-                raise keys[key].error("needs exactly one of 'citation' (a source) or 'decided_by' (a county decision)")
-            values[key] = item["value"].integer(low=0, high=120) if key == "arrears_window_months" else item["value"].boolean()
+                raise keys[key].error(
+                    "needs exactly one of 'citation' (a source) or 'decided_by' (a county decision)"
+                )
+            values[key] = (
+                item["value"].integer(low=0, high=120)
+                if key == "arrears_window_months"
+                else item["value"].boolean()
+            )
         notes.append((key, f"{said[0]}: {item[said[0]].text()}"))
     if values["net_recoveries_against_arrears"]:
         raise keys["net_recoveries_against_arrears"].error(
@@ -124,7 +130,10 @@ def _ledger(node: Node) -> LedgerPolicy:
             "set value: false (recoveries are then collected from the family, as the sources describe)"
         )
     return LedgerPolicy(
-        values["arrears_window_months"], values["pay_death_month"], values["net_recoveries_against_arrears"], tuple(notes)
+        values["arrears_window_months"],
+        values["pay_death_month"],
+        values["net_recoveries_against_arrears"],
+        tuple(notes),
     )
 
 
@@ -244,7 +253,11 @@ def _rules(
 
 
 def _rule(
-    row_node: Node, benefit: str, source: str, fields: dict[str, Field], standards: dict[str, dict[str, Standard]]
+    row_node: Node,
+    benefit: str,
+    source: str,
+    fields: dict[str, Field],
+    standards: dict[str, dict[str, Standard]],
 ) -> Rule:
     given = row_node.value.get("id") if isinstance(row_node.value, dict) else None
     if isinstance(given, str):
@@ -350,7 +363,9 @@ def county_directory(config_dir: Path) -> list[tuple[str, str, str]]:
         except ConfigError:
             continue
         name, code = raw.get("name"), raw.get("division_code")
-        found.append((path.stem, name if isinstance(name, str) else "", code if isinstance(code, str) else ""))
+        found.append(
+            (path.stem, name if isinstance(name, str) else "", code if isinstance(code, str) else "")
+        )
     return found
 
 
@@ -392,7 +407,9 @@ def load_county(config_dir: Path, county: str, schema: RosterSchema | None = Non
     division = raw["division_code"].text()
     if not re.fullmatch(r"\d{6}", division):
         raise raw["division_code"].error('must be 6 digits written as quoted text, e.g. "370829"')
-    home_share = _share(raw["min_home_hukou_share"]) if "min_home_hukou_share" in raw else DEFAULT_MIN_HOME_HUKOU_SHARE
+    home_share = (
+        _share(raw["min_home_hukou_share"]) if "min_home_hukou_share" in raw else DEFAULT_MIN_HOME_HUKOU_SHARE
+    )
     standards = _standards(raw.get("standards"))
     files = [path]
     own_fields = _terms(raw.get("terms"), fields)
@@ -410,7 +427,9 @@ def load_county(config_dir: Path, county: str, schema: RosterSchema | None = Non
         if missing:
             raise inh["benefits"].error(f"{src} has no benefit {missing[0]!r}")
         src_fields = _terms(data.get("terms"), fields)
-        inherited = _rules(data["benefits"], f"{rel}.yaml", src_fields, _standards(data.get("standards")), wanted)
+        inherited = _rules(
+            data["benefits"], f"{rel}.yaml", src_fields, _standards(data.get("standards")), wanted
+        )
         start, end = _effective(inh.get("effective"))
         note = inh["note"].text() if "note" in inh else None
         for r in inherited:

@@ -168,7 +168,9 @@ def load_facility_config(config_dir: Path, county: str, schema: RosterSchema | N
     data = read_yaml(path)
     if not isinstance(data.value.get("facility_benefits"), dict):
         raise ConfigError(f"{path}: {county} has no facility_benefits, so there is no facility run for it")
-    section = data.entries()["facility_benefits"].mapping(_SECTION_KEYS, required=("effective", "benefits", "bank_memo"))
+    section = data.entries()["facility_benefits"].mapping(
+        _SECTION_KEYS, required=("effective", "benefits", "bank_memo")
+    )
     eff = section["effective"].mapping({"from", "to"}, required=("from", "to"))
     if "rating_factors" in section:
         factors, reasons, factor_citation = _factors(section["rating_factors"])
@@ -317,7 +319,9 @@ def facility_items(
         )
     line_items = pl.concat(items) if items else pl.DataFrame()
     line_items = (
-        line_items.with_columns(hold_reason=hold_reason()).with_columns(status=status()).sort("facility_id", "benefit")
+        line_items.with_columns(hold_reason=hold_reason())
+        .with_columns(status=status())
+        .sort("facility_id", "benefit")
     )
     ineligible = pl.concat(failed).sort("facility_id", "condition") if failed else pl.DataFrame()
     return line_items, ineligible

@@ -23,6 +23,7 @@ from subsidy_batch.ledger.deaths import (
     DEATHS_PARQUET,
     DEATHS_REJECTED,
     apply_deaths,
+    apply_listed_deaths,
     death_progress,
     death_totals,
     outcomes,
@@ -338,6 +339,15 @@ def _compute(ctx: Context, rules: Rules, read: Read) -> Outcome:
                 bool(ctx.options.get("accept_foreign_roster")),
             )
         )
+    if (
+        ledger.listed_dead.height
+    ):  # a death an earlier run's death list showed is a death in every later month
+        validated, carried = apply_listed_deaths(validated, ledger.listed_dead)
+        if carried:
+            progress(
+                f"{carried} people on this roster were listed dead by an earlier month's death list: "
+                "treated as dead from that date (deaths.parquet of those runs)"
+            )
     death_list, listed = None, None
     if death_raw is not None and death_schema is not None:
         with stages.stage("deaths", f"checking the death list ({death_raw.frame.height} rows)") as facts:
@@ -374,12 +384,15 @@ def _compute(ctx: Context, rules: Rules, read: Read) -> Outcome:
         )
     with stages.stage("ledger", "comparing with the previous month") as facts:
         change_list, previous_label = month_changes(computed, ledger, validated, config, period, supplement)
-        elsewhere = None
-        if listed is not None:  # listed dead and not on this roster: months paid after death still owed
-            elsewhere = listed.filter(~pl.col("outcome").is_in(["confirmed", *CONFLICTS])).select(
-                "id_number", death_date="death_date_used"
+        # listed dead (this month or earlier) and not on this roster: months paid after death still owed
+        elsewhere = [ledger.listed_dead.select("id_number", "death_date")]
+        if listed is not None:
+            elsewhere.append(
+                listed.filter(~pl.col("outcome").is_in(["confirmed", *CONFLICTS])).select(
+                    "id_number", death_date="death_date_used"
+                )
             )
-        owed_back = recoveries(people, config, period, ledger, elsewhere)
+        owed_back = recoveries(people, config, period, ledger, pl.concat(elsewhere))
         facts.update(previous=previous_label, changes=change_list.height, recoveries=owed_back.height)
     if previous_label is None:
         progress(f"the first run of {config.name} in the record: every item is new")
