@@ -551,7 +551,7 @@ def run(
         Path | None,
         typer.Option(
             "--deaths",
-            help="The month's death list (.csv, .xlsx, .parquet: 身份证号码, 姓名, 死亡日期, 来源), checked "
+            help="The month's death list (.csv, .xlsx, .xls, .ods, .parquet: 身份证号码, 姓名, 死亡日期, 来源), checked "
             "with schemas/deaths.yaml and applied before paying: the earlier of its and the roster's "
             "date is used; kept in the run and listed in deaths.parquet.",
             show_default=False,

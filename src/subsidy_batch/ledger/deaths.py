@@ -2,8 +2,9 @@
 listed person what the list changed (deaths.parquet).
 
 A person on the list is dead from the earlier of the list's date and the roster's. The outcome is one
-of OUTCOMES; every outcome but `confirmed` and `not_on_roster` is a conflict with the roster, reported,
-never silently resolved the other way.
+of OUTCOMES; the CONFLICTS (roster_alive, roster_later, roster_earlier) are where the roster says otherwise,
+reported, never silently resolved the other way; not_on_roster and roster_rejected are reported too. A
+death applied here stays a death in every later month (Ledger.listed_dead, apply_listed_deaths).
 """
 
 from __future__ import annotations

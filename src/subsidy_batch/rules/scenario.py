@@ -41,7 +41,7 @@ _ROW = re.compile(r"^(?P<benefit>[a-z_0-9]+)/(?P<rule>[a-z_0-9]+)$")
 _SCENARIO_KEYS = ("name", "set", "change", "add", "remove")
 _ADD_KEYS = ("benefit", "id", "description", "when", "amount", "effective")
 PRECISION = 40  # significant digits of the survival arithmetic (Decimal), far beyond a fen
-MAX_RATE_BANDS = 12  # a person-month's survival key packs one count of months (0-13) per band
+MAX_RATE_BANDS = 12  # a person-month's survival key packs one count of months (0-12) per band
 
 
 @dataclass(frozen=True)
