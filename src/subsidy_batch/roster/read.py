@@ -433,7 +433,9 @@ def read_roster(path: Path, schema: RosterSchema, name: str | None = None) -> Ra
         raise RosterError(f"roster file {path} does not exist")
     name = name or path.name  # the clerk's own file name, in every message
     sheet, skipped_sheets = 0, tuple[str, ...]()
-    if path.suffix.lower() in WORKBOOKS:
+    # a workbook of several sheets: which hold roster rows; one sheet is simply read (calamine parses a
+    # whole sheet even for its top rows: 2 s for 300,000 rows, saved here)
+    if path.suffix.lower() in WORKBOOKS and _sheet_count(path) > 1:
         names, roster_sheets, others = _roster_sheets(path, schema)
         if len(roster_sheets) > 1:  # one sheet per 乡镇 is common: every sheet's people are paid
             return read_sheets(
