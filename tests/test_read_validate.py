@@ -394,3 +394,16 @@ def test_many_bad_rows_are_left_out_by_the_filter_with_the_same_rows(monkeypatch
         8,
         9,
     ]
+
+
+def test_a_readers_message_names_the_other_list_only_where_it_names_the_file() -> None:
+    from subsidy_batch.roster.read import said_of
+
+    assert said_of("roster file x.csv does not exist", "death list") == "death list file x.csv does not exist"
+    assert said_of("cannot read roster roster-May.xlsx: bad zip", "death list") == (
+        "cannot read death list roster-May.xlsx: bad zip"  # the clerk's file name is kept as it is
+    )
+    assert said_of("roster 名单.csv lacks required column(s) name (姓名)", "population list") == (
+        "population list 名单.csv lacks required column(s) name (姓名)"
+    )
+    assert said_of("something else about a roster", "death list") == "something else about a roster"

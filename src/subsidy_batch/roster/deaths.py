@@ -10,7 +10,6 @@ still the same person's.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import polars as pl
 
 from subsidy_batch.errors import DeathListError, RosterError
 from subsidy_batch.period import Period
-from subsidy_batch.roster.read import ROW, RawRoster, read_roster
+from subsidy_batch.roster.read import ROW, RawRoster, read_roster, said_of
 from subsidy_batch.roster.schema import RosterSchema, load_schema
 from subsidy_batch.roster.validate import check_rows, typed_accepted
 
@@ -74,7 +73,7 @@ def read_death_list(path: Path, schema: RosterSchema, name: str) -> RawRoster:
         raw = read_roster(path, schema, name)
     except RosterError as exc:
         # the reader speaks of "the roster"; here the file is the death list, and the exit code is its own
-        raise DeathListError(re.sub(r"\broster\b", "death list", str(exc))) from exc
+        raise DeathListError(said_of(str(exc), "death list")) from exc
     return replace(raw, source=Path(name))
 
 

@@ -15,7 +15,7 @@ import polars as pl
 
 from subsidy_batch.errors import RosterError
 from subsidy_batch.roster import idnumber
-from subsidy_batch.roster.read import ROW, RawRoster, read_roster
+from subsidy_batch.roster.read import ROW, RawRoster, read_roster, said_of
 from subsidy_batch.roster.schema import RosterSchema, load_schema, normalise_expr
 from subsidy_batch.roster.validate import REJECTED_COLUMNS, _on_their_sheets, check_rows, typed_accepted
 
@@ -54,10 +54,7 @@ class PopulationList:
 
 def _in_population_words(message: str) -> str:
     """A reading error of the shared roster reader, as said of a population list."""
-    for old, new in (("roster file ", "population list "), ("roster ", "population list ")):
-        if message.startswith(old):
-            return new + message[len(old) :].replace("nothing to pay", "nobody to compare")
-    return message
+    return said_of(message, "population list").replace("nothing to pay", "nobody to compare")
 
 
 def _with_18_digits(frame: pl.DataFrame, schema: RosterSchema) -> pl.DataFrame:

@@ -425,6 +425,19 @@ def _numbered(frame: pl.DataFrame, first: int = 1) -> pl.DataFrame:
     return frame.insert_column(0, cut_like(rows, frame.to_series(0)) if frame.width else rows)
 
 
+_SAID_OF_ROSTER = ("roster file ", "roster ", "cannot read roster ")
+
+
+def said_of(message: str, what: str) -> str:
+    """A message of this reader about a file that is not a roster (a death list, a population list): the
+    word that names the file at the start of the message becomes `what`; the rest (the clerk's file name,
+    the reader's own words) is left as it is."""
+    for prefix in _SAID_OF_ROSTER:
+        if message.startswith(prefix):
+            return prefix.replace("roster", what) + message[len(prefix) :]
+    return message
+
+
 def read_roster(path: Path, schema: RosterSchema, name: str | None = None) -> RawRoster:
     """Read every column as text, map English or Chinese headers, and number the data rows from 1.
 
