@@ -112,6 +112,7 @@ def test_a_person_the_roster_has_alive_stops_from_the_list_date_and_the_stopped_
     assert changes.select("change", "reason", "detail").rows() == [("stopped", "died", "died on 2024-04-20")]
     deaths = may.manifest["totals"]["deaths"]
     assert deaths["stop_this_month"] == 1 and deaths["stopped_amount"] == "80.00"
+    assert deaths["stop_with_payment"] == 1
     assert deaths["by_outcome"] == dict.fromkeys(OUTCOMES, 0) | {"roster_alive": 1}
 
 
@@ -314,7 +315,10 @@ def test_bad_rows_are_rejected_with_every_reason_while_the_others_apply(tmp_path
     assert may.manifest["totals"]["paid_amount"] == "160.00"
     # counts on the terminal, and never a full ID number
     line = next(m for m in messages if m.startswith("death list 死亡名单.csv"))
-    assert "5 rows, 1 applied, 4 rejected" in line and "1 stop this month (80.00 yuan not paid)" in line
+    assert (
+        "5 rows, 1 applied, 4 rejected" in line
+        and "1 stop this month (1 with a payment due: 80.00 yuan not paid)" in line
+    )
     assert not any(i in m for m in messages for i in (JIA_ID, YI_ID, BING_ID, typo))
 
 
@@ -513,3 +517,21 @@ def test_an_id_typed_into_the_name_column_of_the_list_never_reaches_report_xlsx_
         xml = "".join(book.read(n).decode("utf-8") for n in book.namelist() if n.endswith(".xml"))
     assert JIA_ID not in xml and YI_ID not in xml
     assert f"{JIA_ID[:6]}********{JIA_ID[-4:]}" in xml
+
+
+def test_a_listed_death_whose_items_are_all_held_stops_with_no_payment_due(tmp_path: Path) -> None:
+    office = _office(tmp_path)
+    no_account = JIA | {"bank_account": ""}  # 甲's 80.00 is held: no bank account
+    _roster(office, "2024-05", [no_account, YI])
+    listed = _deaths(office, [(JIA_ID, "甲", "2024-04-20", "殡葬"), (YI_ID, "乙", "2024-04-21", "公安")])
+    messages: list[str] = []
+    may = _run(office, "2024-05", listed, progress=messages.append)
+    deaths = may.manifest["totals"]["deaths"]
+    # two stop; only 乙 had a payment due (80.00); 甲's held item paid nothing anyway
+    assert (deaths["stop_this_month"], deaths["stop_with_payment"], deaths["stopped_amount"]) == (
+        2,
+        1,
+        "80.00",
+    )
+    line = next(m for m in messages if m.startswith("death list"))
+    assert "2 stop this month (1 with a payment due: 80.00 yuan not paid)" in line

@@ -487,8 +487,9 @@ def _summary(manifest: dict[str, Any]) -> str:
             f"{deaths['conflicts']} in conflict with the roster (deaths.parquet)"
         )
         lines.append(
-            f"  stop now        {deaths['stop_this_month']} people listed dead, not paid this month "
-            f"({deaths['stopped_amount']} yuan); {deaths['with_recoveries']} paid after death, "
+            f"  stop now        {deaths['stop_this_month']} people listed dead this month, "
+            f"{deaths.get('stop_with_payment', deaths['stop_this_month'])} of them with a payment due "
+            f"({deaths['stopped_amount']} yuan not paid); {deaths['with_recoveries']} paid after death, "
             f"{deaths['recovery_amount']} yuan to recover"
         )
     answers = t.get("bank_returns")

@@ -150,6 +150,8 @@ def death_totals(deaths: DeathList, found: pl.DataFrame) -> dict[str, Any]:
         "by_outcome": {o: int(by_outcome.get(o, 0)) for o in OUTCOMES},
         "conflicts": int(found.get_column("conflict").sum()),
         "stop_this_month": stops.height,
+        # of them, those this month would have paid something (a person whose items are all held stops too)
+        "stop_with_payment": int((stops.get_column("stopped_amount_fen").fill_null(0) > 0).sum()),
         "stopped_amount": fen_text(int(stops.get_column("stopped_amount_fen").sum())),
         "with_recoveries": int(found.get_column("recovery_amount_fen").is_not_null().sum()),
         "recovery_amount": fen_text(int(found.get_column("recovery_amount_fen").fill_null(0).sum())),
@@ -166,7 +168,8 @@ def death_progress(deaths: DeathList, totals: dict[str, Any]) -> str:
         f"death list {deaths.source}: {deaths.rows_read} rows, {deaths.rows_applied} applied, "
         f"{deaths.rows_rejected} rejected (see {DEATHS_REJECTED}); {totals['people']} people"
         + (f" ({shown})" if shown else "")
-        + f"; {totals['stop_this_month']} stop this month ({totals['stopped_amount']} yuan not paid)"
+        + f"; {totals['stop_this_month']} stop this month ({totals['stop_with_payment']} with a payment due: "
+        f"{totals['stopped_amount']} yuan not paid)"
     )
     if totals["with_recoveries"]:
         line += f"; {totals['with_recoveries']} paid after death: {totals['recovery_amount']} yuan to recover"
