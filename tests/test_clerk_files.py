@@ -297,7 +297,9 @@ def test_the_threshold_is_county_config(workdir: Path) -> None:
         ('"NaN"', "'NaN' is not a number"),
     ],
 )
-def test_an_invalid_threshold_is_a_config_error_naming_file_and_key(workdir: Path, value: str, why: str) -> None:
+def test_an_invalid_threshold_is_a_config_error_naming_file_and_key(
+    workdir: Path, value: str, why: str
+) -> None:
     _set_share(workdir, f"min_home_hukou_share: {value}")
     result = _run("run", "2024-05", "--county", "jiaxiang")
     assert result.exit_code == 4
@@ -400,7 +402,10 @@ def test_pandera_over_every_row_agrees_with_the_one_pass_check_on_the_new_kinds(
     [
         ({"kind": "max_length"}, "'limit' (a whole number above 0) is needed by max_length"),
         ({"kind": "max_length", "limit": 0}, "limit: 0 is outside 1-…"),
-        ({"kind": "max_length", "limit": "50"}, "limit: expected a whole number (unquoted, e.g. 60), found text '50'"),
+        (
+            {"kind": "max_length", "limit": "50"},
+            "limit: expected a whole number (unquoted, e.g. 60), found text '50'",
+        ),
         ({"kind": "not_empty", "limit": 5}, "and only by it"),
     ],
 )
@@ -455,8 +460,14 @@ def _header_roster(path: Path, headers: list[str]) -> None:
 
     row = person("1940-03-01", income="dibao", bank="中国农业银行嘉祥县支行")
     values = [
-        row["id_number"], row["name"], row["hukou_code"], row["township"], "农村", "低保",
-        row["bank_name"], row["bank_account"],
+        row["id_number"],
+        row["name"],
+        row["hukou_code"],
+        row["township"],
+        "农村",
+        "低保",
+        row["bank_name"],
+        row["bank_account"],
     ]
     lines = [",".join(f'"{h}"' for h in headers), ",".join(values)]
     path.write_text("\r\n".join(lines) + "\r\n", encoding="utf-8")
@@ -466,7 +477,16 @@ def _header_roster(path: Path, headers: list[str]) -> None:
     "headers",
     [
         ["身份证号码", "姓　名", "户籍地", "乡镇(街道)", "城乡类别", "经济状况", "开户行", "银行卡号"],
-        ["公民身份证号码", " 姓名 ", "户籍地区划代码", "乡镇（街道）", "城乡\n类别", "经济 状况", "开户银行", "银行账号"],
+        [
+            "公民身份证号码",
+            " 姓名 ",
+            "户籍地区划代码",
+            "乡镇（街道）",
+            "城乡\n类别",
+            "经济 状况",
+            "开户银行",
+            "银行账号",
+        ],
         ["身份证号", "NAME", "Hukou_Code", "乡镇", "residence", "income_status", "bank_name", "账号"],
     ],
 )
@@ -484,7 +504,17 @@ def test_header_variants_find_their_columns(workdir: Path, headers: list[str]) -
 def test_a_column_given_twice_is_refused_as_ambiguous(workdir: Path) -> None:
     roster = workdir / "twice.csv"
     _header_roster(
-        roster, ["身份证号码", "姓名", "户籍地区划代码", "乡镇（街道）", "城乡类别", "经济状况", "开户银行", "开户行"]
+        roster,
+        [
+            "身份证号码",
+            "姓名",
+            "户籍地区划代码",
+            "乡镇（街道）",
+            "城乡类别",
+            "经济状况",
+            "开户银行",
+            "开户行",
+        ],
     )
     result = _run("run", "2024-05", "--county", "jiaxiang", "--roster", str(roster), "--quiet")
     assert result.exit_code == 3
@@ -498,7 +528,8 @@ def test_a_column_given_twice_is_refused_as_ambiguous(workdir: Path) -> None:
 def test_the_same_header_twice_is_refused_too(workdir: Path) -> None:
     roster = workdir / "same.csv"
     _header_roster(
-        roster, ["身份证号码", "姓名", "户籍地区划代码", "乡镇（街道）", "城乡类别", "经济状况", "姓名", "银行账号"]
+        roster,
+        ["身份证号码", "姓名", "户籍地区划代码", "乡镇（街道）", "城乡类别", "经济状况", "姓名", "银行账号"],
     )
     result = _run("run", "2024-05", "--county", "jiaxiang", "--roster", str(roster), "--quiet")
     assert result.exit_code == 3 and "has two columns for name (姓名)" in result.stderr
@@ -509,10 +540,30 @@ def test_blank_rows_and_total_rows_are_set_aside_counted_and_rows_keep_their_num
 
     good = person("1940-03-01", income="dibao", bank="中国农业银行嘉祥县支行")
     bad = person("1950-03-01") | {"income_status": "低保户"}  # an unknown 经济状况 value
-    headers = ["公民身份号码", "姓名", "户籍地区划代码", "乡镇（街道）", "城乡类别", "经济状况", "开户银行", "银行账号"]
+    headers = [
+        "公民身份号码",
+        "姓名",
+        "户籍地区划代码",
+        "乡镇（街道）",
+        "城乡类别",
+        "经济状况",
+        "开户银行",
+        "银行账号",
+    ]
 
     def line(p: dict[str, str]) -> str:
-        return ",".join([p["id_number"], p["name"], p["hukou_code"], p["township"], "农村", p["income_status"], p["bank_name"], p["bank_account"]])
+        return ",".join(
+            [
+                p["id_number"],
+                p["name"],
+                p["hukou_code"],
+                p["township"],
+                "农村",
+                p["income_status"],
+                p["bank_name"],
+                p["bank_account"],
+            ]
+        )
 
     lines = [",".join(headers), line(good), ",,,,,,,", line(bad), "合计,2人,,,,,,", ",,,,,,,", ""]
     roster = workdir / "blanks.csv"
@@ -531,14 +582,34 @@ def test_blank_rows_and_total_rows_are_set_aside_counted_and_rows_keep_their_num
 
 # --- Excel's other exports, and values typed to stay text -----------------------------------------------
 
-_HEADERS = ["公民身份号码", "姓名", "户籍地区划代码", "乡镇（街道）", "城乡类别", "经济状况", "死亡日期", "开户银行", "银行账号"]
+_HEADERS = [
+    "公民身份号码",
+    "姓名",
+    "户籍地区划代码",
+    "乡镇（街道）",
+    "城乡类别",
+    "经济状况",
+    "死亡日期",
+    "开户银行",
+    "银行账号",
+]
 
 
 def _rows(**change: str) -> list[list[str]]:
     from tests.helpers import person
 
     p = person("1940-03-01", income="dibao", bank="中国农业银行嘉祥县支行")
-    row = [p["id_number"], p["name"], p["hukou_code"], p["township"], "农村", "低保", "", p["bank_name"], p["bank_account"]]
+    row = [
+        p["id_number"],
+        p["name"],
+        p["hukou_code"],
+        p["township"],
+        "农村",
+        "低保",
+        "",
+        p["bank_name"],
+        p["bank_account"],
+    ]
     for key, value in change.items():
         row[_HEADERS.index(key)] = value.format(id=p["id_number"], account=p["bank_account"])
     return [_HEADERS, row]
@@ -551,7 +622,9 @@ def _paid(workdir: Path, roster: Path) -> str:
 
 
 @pytest.mark.parametrize(("separator", "encoding"), [("\t", "utf-16"), (";", "utf-8"), ("\t", "utf-8-sig")])
-def test_tab_and_semicolon_separated_and_utf16_text_are_read(workdir: Path, separator: str, encoding: str) -> None:
+def test_tab_and_semicolon_separated_and_utf16_text_are_read(
+    workdir: Path, separator: str, encoding: str
+) -> None:
     roster = workdir / "unicode.csv"
     text = "\r\n".join(separator.join(r) for r in _rows()) + "\r\n"
     roster.write_bytes(text.encode(encoding))  # Python's utf-16 writes the BOM Excel writes
@@ -560,7 +633,8 @@ def test_tab_and_semicolon_separated_and_utf16_text_are_read(workdir: Path, sepa
 
 
 @pytest.mark.parametrize(
-    "id_text", ["'{id}", '="{id}"', "\u200b{id}", "{id}\u200b", "\ufeff'{id}"],
+    "id_text",
+    ["'{id}", '="{id}"', "\u200b{id}", "{id}\u200b", "\ufeff'{id}"],
 )
 def test_ids_typed_to_stay_text_are_read_as_the_id(workdir: Path, id_text: str) -> None:
     roster = workdir / "quoted.csv"
@@ -678,7 +752,9 @@ def test_title_rows_above_the_header_are_passed_over(workdir: Path, suffix: str)
     assert result.exit_code == 0, result.output
     assert "found the header below 2 title row(s)" in result.stderr
     assert "total paid      100.00 yuan in 1 items" in result.stdout
-    manifest = json.loads((workdir / "runs" / "jiaxiang" / "2024-05" / "manifest.json").read_text(encoding="utf-8"))
+    manifest = json.loads(
+        (workdir / "runs" / "jiaxiang" / "2024-05" / "manifest.json").read_text(encoding="utf-8")
+    )
     assert manifest["inputs"][0]["skipped_rows"]["title_rows"] == 2
     assert manifest["inputs"][0]["ignored_columns"] == ["序号"]
 
@@ -691,7 +767,16 @@ def test_a_rejected_row_names_its_line_in_the_file_and_the_person(workdir: Path)
     rejected = pl.read_parquet(workdir / "runs" / "jiaxiang" / "2024-05" / "rejected.parquet")
     # data row 1 stands on line 4: two title lines and the header above it
     assert rejected.select("row", "file_row", "name", "problem").rows() == [(1, 4, "测试", "invalid_value")]
-    assert rejected.columns[:8] == ["period", "county", "source", "row", "id_number", "column", "problem", "message"]
+    assert rejected.columns[:8] == [
+        "period",
+        "county",
+        "source",
+        "row",
+        "id_number",
+        "column",
+        "problem",
+        "message",
+    ]
 
 
 def _workbook(path: Path, sheets: dict[str, list[list[object]]]) -> None:
@@ -739,7 +824,9 @@ def _townships(**second: str) -> dict[str, list[list[object]]]:
 
 
 @pytest.mark.parametrize("suffix", [".xlsx", ".xls"])
-def test_a_workbook_with_roster_rows_on_several_sheets_is_read_as_one_roster(workdir: Path, suffix: str) -> None:
+def test_a_workbook_with_roster_rows_on_several_sheets_is_read_as_one_roster(
+    workdir: Path, suffix: str
+) -> None:
     roster = workdir / f"townships{suffix}"
     _workbook(roster, _townships())
     result = _run("run", "2024-05", "--county", "jiaxiang", "--roster", str(roster))
@@ -753,7 +840,12 @@ def test_a_workbook_with_roster_rows_on_several_sheets_is_read_as_one_roster(wor
         ("红运镇", 2, 2, 2, 1, 1),  # its rows are roster rows 2-5: a blank row and a 合计 row set aside
     ]
     assert raw.sheets[1].facts() == {
-        "name": "红运镇", "first_row": 2, "rows": 2, "title_rows": 2, "blank_rows": 1, "total_rows": 1,
+        "name": "红运镇",
+        "first_row": 2,
+        "rows": 2,
+        "title_rows": 2,
+        "blank_rows": 1,
+        "total_rows": 1,
     }
     assert raw.skipped_sheets == ("说明", "空表")
     assert raw.skipped == {"title_rows": 2, "blank_rows": 1, "total_rows": 1}
@@ -778,7 +870,9 @@ def test_a_rejected_row_on_another_sheet_names_the_sheet_and_its_row_there(workd
 
 def test_a_rejected_row_of_a_one_sheet_workbook_keeps_the_file_as_its_source(workdir: Path) -> None:
     roster = workdir / "one.xlsx"
-    _workbook(roster, {"说明": [["填写说明"]], "花名册": _with_title([list(r) for r in _rows(经济状况="低保户")])})
+    _workbook(
+        roster, {"说明": [["填写说明"]], "花名册": _with_title([list(r) for r in _rows(经济状况="低保户")])}
+    )
     result = _run("run", "2024-05", "--county", "jiaxiang", "--roster", str(roster), "--quiet")
     assert result.exit_code == 0, result.output
     rejected = pl.read_parquet(workdir / "runs" / "jiaxiang" / "2024-05" / "rejected.parquet")
@@ -806,8 +900,10 @@ def test_sheets_with_different_columns_are_refused_naming_sheets_and_columns(wor
 
 def test_the_same_columns_under_other_headers_are_the_same_columns(workdir: Path) -> None:
     sheets = _townships()
-    sheets["红运镇"][2] = [{"公民身份号码": "身份证号码", "开户银行": "开户行", "银行账号": "银行卡号"}.get(h, h)
-                          for h in sheets["红运镇"][2]]
+    sheets["红运镇"][2] = [
+        {"公民身份号码": "身份证号码", "开户银行": "开户行", "银行账号": "银行卡号"}.get(h, h)
+        for h in sheets["红运镇"][2]
+    ]
     roster = workdir / "townships.xlsx"
     _workbook(roster, sheets)
     assert "total paid      300.00 yuan in 3 items" in _paid(workdir, roster)

@@ -112,7 +112,10 @@ def test_an_invalid_config_exits_4_naming_file_and_key(workdir: Path) -> None:
 def test_a_missing_roster_exits_3_and_says_where_it_looked(workdir: Path) -> None:
     result = _run("run", "2024-06", "--county", "jiaxiang")
     assert result.exit_code == 3
-    assert "2024-06.parquet, 2024-06.xlsx, 2024-06.csv, 2024-06.xls or 2024-06.ods must exist, or pass --roster PATH" in result.stderr
+    assert (
+        "2024-06.parquet, 2024-06.xlsx, 2024-06.csv, 2024-06.xls or 2024-06.ods must exist, or pass --roster PATH"
+        in result.stderr
+    )
 
 
 def test_a_roster_without_required_columns_exits_3(workdir: Path) -> None:
@@ -223,7 +226,9 @@ def test_every_library_error_has_an_exit_code_in_the_one_table() -> None:
 )
 def test_a_broken_config_is_one_sentence_and_exit_4(workdir: Path, text: str, message: str) -> None:
     path = workdir / "config" / "counties" / "jiaxiang.yaml"
-    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if not line.startswith("division_code")]
+    lines = [
+        line for line in path.read_text(encoding="utf-8").splitlines() if not line.startswith("division_code")
+    ]
     path.write_text("\n".join(lines) + "\n" + text, encoding="utf-8")
     for args in (["run", "2024-05", "--county", "jiaxiang"], ["check-config", "--county", "jiaxiang"]):
         result = _run(*args)
@@ -235,7 +240,9 @@ def test_a_broken_config_is_one_sentence_and_exit_4(workdir: Path, text: str, me
 def test_a_broken_schema_is_a_config_error_naming_file_and_key(workdir: Path) -> None:
     schemas = workdir / "schemas"
     schemas.mkdir()
-    (schemas / "roster.yaml").write_text("schema: roster\nschema_version: one\ncolumns: {}\n", encoding="utf-8")
+    (schemas / "roster.yaml").write_text(
+        "schema: roster\nschema_version: one\ncolumns: {}\n", encoding="utf-8"
+    )
     from subsidy_batch.errors import ConfigError
     from subsidy_batch.roster.schema import load_schema
 
@@ -270,14 +277,22 @@ def test_verify_of_a_folder_without_runs_is_one_sentence(workdir: Path) -> None:
 
 def test_an_unexpected_error_is_one_sentence_not_a_traceback(workdir: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-c", "import sys; sys.argv=['subsidy','run','2024-05','--county','jiaxiang'];"
-         "import subsidy_batch.runs.monthly as p; p.run_month=lambda *a, **k: 1/0; import subsidy_batch.cli as c;"
-         "c.run_month=p.run_month; c.main()"],
-        capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-c",
+            "import sys; sys.argv=['subsidy','run','2024-05','--county','jiaxiang'];"
+            "import subsidy_batch.runs.monthly as p; p.run_month=lambda *a, **k: 1/0; import subsidy_batch.cli as c;"
+            "c.run_month=p.run_month; c.main()",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert done.returncode == 70
     assert "Traceback" not in done.stderr
-    assert done.stderr.startswith("error: internal error (ZeroDivisionError: division by zero); nothing was accepted")
+    assert done.stderr.startswith(
+        "error: internal error (ZeroDivisionError: division by zero); nothing was accepted"
+    )
 
 
 NEW_BENEFITS = {  # issue 18: entitled people counted and held until the counties set the standards
@@ -465,9 +480,18 @@ def test_outside_the_checkout_the_error_says_where_config_was_looked_for(tmp_pat
     config = str(ROOT / "config")
     no_rosters = subsidy("run", "2024-05", "--county", "jiaxiang", "--config-dir", config)
     assert no_rosters.returncode == 3
-    assert str(tmp_path / "rosters" / "jiaxiang") in no_rosters.stderr and "--rosters-dir" in no_rosters.stderr
+    assert (
+        str(tmp_path / "rosters" / "jiaxiang") in no_rosters.stderr and "--rosters-dir" in no_rosters.stderr
+    )
     found = subsidy(
-        "run", "2024-05", "--county", "jiaxiang", "--config-dir", config, "--rosters-dir", str(ROOT / "rosters"),
+        "run",
+        "2024-05",
+        "--county",
+        "jiaxiang",
+        "--config-dir",
+        config,
+        "--rosters-dir",
+        str(ROOT / "rosters"),
         "--quiet",
     )
     assert found.returncode == 0, found.stderr

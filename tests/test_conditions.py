@@ -57,15 +57,28 @@ RULE = r"jiaxiang\.yaml: benefits\.low_income_care\.rows\[0\] \(rule low_income_
             RULE + r"\.income_status\.one_of\[0\]: 'dibaoo' is not a value of income_status \(经济状况\); "
             r"allowed: none \(一般\), dibao \(低保\), marginal \(低保边缘\), tekun \(特困\)",
         ),
-        ({"age": {"min": "60"}}, RULE + r"\.age\.min: expected a whole number \(unquoted, e\.g\. 60\), found text '60'"),
+        (
+            {"age": {"min": "60"}},
+            RULE + r"\.age\.min: expected a whole number \(unquoted, e\.g\. 60\), found text '60'",
+        ),
         # once a raw ValueError
         (
             {"ability_grade": [2, "three"]},
-            RULE + r"\.ability_grade\.one_of\[1\]: expected a whole number \(unquoted, e\.g\. 60\), found text 'three'",
+            RULE
+            + r"\.ability_grade\.one_of\[1\]: expected a whole number \(unquoted, e\.g\. 60\), found text 'three'",
         ),
-        ({"ability_grade": [2, 5]}, RULE + r"\.ability_grade\.one_of\[1\]: 5 is not a value of ability_grade"),
-        ({"abilty_grade": [2]}, RULE + r"\.abilty_grade: 'abilty_grade' is not a roster column \(known: ability_grade, age, "),
-        ({"age": {"minimum": 60}}, RULE + r"\.age: unknown key 'minimum' \(allowed: empty, equals, max, min, "),
+        (
+            {"ability_grade": [2, 5]},
+            RULE + r"\.ability_grade\.one_of\[1\]: 5 is not a value of ability_grade",
+        ),
+        (
+            {"abilty_grade": [2]},
+            RULE + r"\.abilty_grade: 'abilty_grade' is not a roster column \(known: ability_grade, age, ",
+        ),
+        (
+            {"age": {"minimum": 60}},
+            RULE + r"\.age: unknown key 'minimum' \(allowed: empty, equals, max, min, ",
+        ),
         ({"age": {"min": True}}, RULE + r"\.age\.min: expected a whole number .*found yes/no"),
         ({"hukou_code": {"prefix": 37}}, RULE + r"\.hukou_code\.prefix: expected text, found the number 37"),
         ({"age": {"prefix": "8"}}, RULE + r"\.age\.prefix: prefix does not apply to age, an integer column"),
@@ -102,8 +115,12 @@ def test_overlap_is_found_across_operators(config_dir: Path) -> None:
 
 def test_satisfiable_is_exact_on_listed_values_and_numbers() -> None:
     grade = Field("ability_grade", "能力评估等级", "integer", (0, 1, 2, 3))
-    assert not satisfiable(grade, [Clause("ability_grade", "one_of", (2, 3)), Clause("ability_grade", "max", (1,))])
-    assert satisfiable(grade, [Clause("ability_grade", "not_one_of", (0, 1, 2)), Clause("ability_grade", "min", (1,))])
+    assert not satisfiable(
+        grade, [Clause("ability_grade", "one_of", (2, 3)), Clause("ability_grade", "max", (1,))]
+    )
+    assert satisfiable(
+        grade, [Clause("ability_grade", "not_one_of", (0, 1, 2)), Clause("ability_grade", "min", (1,))]
+    )
     age = Field("age", "年龄", "integer")
     assert not satisfiable(age, [Clause("age", "min", (80,)), Clause("age", "max", (79,))])
     assert satisfiable(age, [Clause("age", "min", (80,)), Clause("age", "max", (80,))])
@@ -112,8 +129,12 @@ def test_satisfiable_is_exact_on_listed_values_and_numbers() -> None:
         age, [Clause("age", "min", (80,)), Clause("age", "max", (81,)), Clause("age", "not_one_of", (80, 81))]
     )
     code = Field("hukou_code", "户籍地区划代码", "text")
-    assert not satisfiable(code, [Clause("hukou_code", "prefix", ("23",)), Clause("hukou_code", "equals", ("370829",))])
-    assert satisfiable(code, [Clause("hukou_code", "prefix", ("23",)), Clause("hukou_code", "prefix", ("2305",))])
+    assert not satisfiable(
+        code, [Clause("hukou_code", "prefix", ("23",)), Clause("hukou_code", "equals", ("370829",))]
+    )
+    assert satisfiable(
+        code, [Clause("hukou_code", "prefix", ("23",)), Clause("hukou_code", "prefix", ("2305",))]
+    )
 
 
 def test_a_facility_condition_with_a_quoted_number_is_a_load_error(config_dir: Path) -> None:
@@ -170,7 +191,9 @@ def _loaders(config_dir: Path, schema_dir: Path) -> dict[str, Any]:
 
         def load(county: str = county) -> None:
             load_county(config_dir, county, load_schema(schema_dir=schema_dir))
-            if "facility_benefits" in (config_dir / "counties" / f"{county}.yaml").read_text(encoding="utf-8"):
+            if "facility_benefits" in (config_dir / "counties" / f"{county}.yaml").read_text(
+                encoding="utf-8"
+            ):
                 load_facility_config(config_dir, county, load_schema("facility", schema_dir=schema_dir))
 
         loaders[f"config/counties/{county_file.name}"] = load
@@ -189,7 +212,8 @@ def _loaders(config_dir: Path, schema_dir: Path) -> dict[str, Any]:
 
 def _every_mapping() -> list[tuple[str, tuple[Any, ...]]]:
     files = sorted(
-        str(p.relative_to(ROOT)) for p in [*(ROOT / "config").rglob("*.yaml"), *(ROOT / "schemas").glob("*.yaml")]
+        str(p.relative_to(ROOT))
+        for p in [*(ROOT / "config").rglob("*.yaml"), *(ROOT / "schemas").glob("*.yaml")]
     )
     return [
         (name, path)
@@ -199,11 +223,16 @@ def _every_mapping() -> list[tuple[str, tuple[Any, ...]]]:
 
 
 def test_every_declaration_file_is_loaded_by_something() -> None:
-    on_disk = {str(p.relative_to(ROOT)) for p in [*(ROOT / "config").rglob("*.yaml"), *(ROOT / "schemas").glob("*.yaml")]}
+    on_disk = {
+        str(p.relative_to(ROOT))
+        for p in [*(ROOT / "config").rglob("*.yaml"), *(ROOT / "schemas").glob("*.yaml")]
+    }
     assert on_disk == set(_loaders(CONFIG, ROOT / "schemas"))
 
 
-@pytest.mark.parametrize(("name", "path"), _every_mapping(), ids=lambda v: "/".join(map(str, v)) if isinstance(v, tuple) else v)
+@pytest.mark.parametrize(
+    ("name", "path"), _every_mapping(), ids=lambda v: "/".join(map(str, v)) if isinstance(v, tuple) else v
+)
 def test_an_unknown_key_anywhere_in_any_declaration_file_is_refused(
     tmp_path: Path, name: str, path: tuple[Any, ...]
 ) -> None:
@@ -271,14 +300,21 @@ def test_the_bank_memo_is_config_and_a_wrong_placeholder_is_a_load_error(config_
     text = path.read_text(encoding="utf-8").replace("{county_name} 养老补贴", "{county} 养老补贴")
     path.write_text(text, encoding="utf-8")
     with pytest.raises(
-        ConfigError, match=r"jiaxiang\.yaml: bank_memo: .* may use only the placeholders \{period\}, \{county_name\}"
+        ConfigError,
+        match=r"jiaxiang\.yaml: bank_memo: .* may use only the placeholders \{period\}, \{county_name\}",
     ):
         load_county(config_dir, "jiaxiang")
 
 
 def test_empty_true_matches_only_a_blank_cell_and_never_overlaps_a_value_test() -> None:
     mode = Field("tekun_support_mode", "供养方式", "text", ("dispersed", "centralised"))
-    assert not satisfiable(mode, [Clause("tekun_support_mode", "empty", (True,)), Clause("tekun_support_mode", "one_of", ("dispersed",))])
+    assert not satisfiable(
+        mode,
+        [
+            Clause("tekun_support_mode", "empty", (True,)),
+            Clause("tekun_support_mode", "one_of", ("dispersed",)),
+        ],
+    )
     assert satisfiable(mode, [Clause("tekun_support_mode", "empty", (True,))])
 
 

@@ -318,8 +318,8 @@ def test_a_missing_population_file_is_one_sentence_without_a_traceback(
     )
     assert result.exit_code == 3
     assert result.stderr == (
-        f"error: population list {tmp_path / 'nope.csv'} does not exist; pass --population FILE with the 户籍 "
-        "extract (CSV, XLSX or Parquet)\n"
+        f"error: population list {tmp_path / 'nope.csv'} does not exist (or is not a file); pass --population "
+        "FILE with the 户籍 extract (CSV, XLSX, XLS, ODS or Parquet)\n"
     )
     assert "Traceback" not in result.output
     assert json.loads(result.stdout)["error"] == "roster"

@@ -143,7 +143,6 @@ def test_the_birthday_month_basis_counts_the_new_age_in_the_birthday_month(
     assert _items(youyi_with_standards, "2024-05", [row])["high_age_allowance"] == 10000
 
 
-
 @pytest.mark.parametrize(
     ("account", "paid"),
     [

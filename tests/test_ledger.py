@@ -422,7 +422,14 @@ def test_a_recorded_refund_is_reported_once_then_no_longer_carried(tmp_path: Pat
     ]
     with pytest.raises(UsageError, match="lists no outstanding low_income_living for 2024-01"):
         record_refund(march.run_dir, DIBAO["id_number"], "low_income_living", "2024-01", by="王会计")
-    record_refund(march.run_dir, DIBAO["id_number"].lower(), "low_income_living", "2024-02", by="王会计", note="收据 001")
+    record_refund(
+        march.run_dir,
+        DIBAO["id_number"].lower(),
+        "low_income_living",
+        "2024-02",
+        by="王会计",
+        note="收据 001",
+    )
     with pytest.raises(UsageError, match="already recorded"):
         record_refund(march.run_dir, DIBAO["id_number"], "low_income_living", "2024-02", by="王会计")
     _roster(office, "2024-04", [DIBAO | {"death_date": "2024-01-20"}, EIGHTY_FIVE])  # still on the roster

@@ -266,7 +266,13 @@ def test_rejected_xlsx_holds_every_problem_with_chinese_headers_and_no_full_id(r
 
 
 def test_every_parquet_output_describes_its_columns_in_its_metadata(run_dir: Path) -> None:
-    for name in ("line_items.parquet", "payments.parquet", "rejected.parquet", "changes.parquet", "recoveries.parquet"):
+    for name in (
+        "line_items.parquet",
+        "payments.parquet",
+        "rejected.parquet",
+        "changes.parquet",
+        "recoveries.parquet",
+    ):
         meta = pq.read_metadata(run_dir / name).metadata
         described = json.loads(meta[b"subsidy_batch.columns"].decode("utf-8"))
         columns = pq.read_schema(run_dir / name).names

@@ -30,7 +30,9 @@ def test_the_repository_keeps_two_months_for_two_counties_and_a_superseded_run()
     superseded = [n for n in names if "/superseded/" in n]
     assert superseded
     manifest = json.loads((ROOT / "runs" / "youyi" / "2024-04" / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["supersedes"]["path"] in superseded and manifest["supersedes"]["path"].startswith("youyi/")
+    assert manifest["supersedes"]["path"] in superseded and manifest["supersedes"]["path"].startswith(
+        "youyi/"
+    )
     assert manifest["supersedes"]["reason"]
 
 

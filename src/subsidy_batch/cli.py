@@ -1004,7 +1004,7 @@ def crosscheck(
         Path,
         typer.Option(
             "--population",
-            help="The 户籍 extract (CSV, XLSX or Parquet): 公民身份号码, 姓名, 户籍区划代码, 出生日期, optional 乡镇 and 人员状态.",
+            help="The 户籍 extract (CSV, XLSX, XLS, ODS or Parquet): 公民身份号码, 姓名, 户籍区划代码, 出生日期, optional 乡镇 and 人员状态.",
             show_default=False,
         ),
     ],

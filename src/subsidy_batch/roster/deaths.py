@@ -56,7 +56,7 @@ def refuse_unreadable(path: Path) -> None:
     if not path.is_file():
         raise DeathListError(
             f"death list file {path} does not exist (or is not a file); give the path of the month's "
-            "death list (.csv, .xlsx or .parquet) with --deaths"
+            "death list (.csv, .xlsx, .xls, .ods or .parquet) with --deaths"
         )
     try:
         with path.open("rb") as fh:

@@ -83,8 +83,8 @@ def read_population(
     """The population list's usable rows, and the problem of every row (rejected or noted), row numbers kept."""
     if not path.is_file():
         raise RosterError(
-            f"population list {path} does not exist; pass --population FILE with the 户籍 extract "
-            "(CSV, XLSX or Parquet)"
+            f"population list {path} does not exist (or is not a file); pass --population FILE with the 户籍 extract "
+            "(CSV, XLSX, XLS, ODS or Parquet)"
         )
     schema = schema or load_schema("population")
     try:
