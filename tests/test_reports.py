@@ -436,3 +436,40 @@ def test_a_long_held_list_shows_its_first_rows_in_township_and_id_order_and_says
     assert "此处列出前 3 条，全部见 line_items.parquet（status = held）" in str(held[0][0])
     assert [(r[0], r[4]) for r in held[2:]] == list(zip(first["township"], first["benefit"], strict=True))
     assert [r[2] for r in held[2:]] == [f"{i[:6]}********{i[-4:]}" for i in first["id_number"]]
+
+
+def test_held_rows_and_people_counts_are_the_same_by_the_id_key_as_by_the_id_text(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the run passes its id_key (labels.person); a frame without it uses the ID text: both must give the
+    # same held rows in the same order, ties (one person's benefit held for two months) in items' order
+    from subsidy_batch.outputs import report
+    from subsidy_batch.outputs.labels import person
+    from subsidy_batch.roster.idnumber import exact_key
+
+    _, items, _, _ = _stored()
+    held = items.filter(pl.col("status") == "held")
+    twice = held.with_columns(for_period=pl.lit("2024-03"), amount=pl.col("amount") + Decimal("1.00"))
+    both = pl.concat([items, twice])  # each held item now has a twin, listed after every original row
+    keyed = both.with_columns(id_key=exact_key(pl.col("id_number")))
+    expected = (
+        both.with_row_index("i")
+        .filter(pl.col("status") == "held")
+        .sort("township", "id_number", "benefit", maintain_order=True)
+    )
+    for cap in (1, 2, 7, 100_000):
+        monkeypatch.setattr(report, "DETAIL_ROWS", cap)
+        shown = [report._held_sheet(frame, _titles()).rows for frame in (both, keyed)]
+        assert isinstance(shown[0], pl.DataFrame) and isinstance(shown[1], pl.DataFrame)
+        assert shown[0].equals(shown[1])
+        want = expected.head(cap)
+        assert shown[0].height == min(cap, held.height * 2)
+        assert shown[0].get_column("amount").to_list() == want.get_column("amount").to_list()
+        assert shown[0].get_column("township").to_list() == want.get_column("township").to_list()
+    # people: 2 x the items of the stored run, the same people counted once either way
+    assert both.select(person(both).n_unique()).item() == keyed.select(person(keyed).n_unique()).item()
+    assert keyed.select(person(keyed).n_unique()).item() == items.get_column("id_number").n_unique()
+    assert report.summary_by_benefit(both, ["high_age_allowance"]) == report.summary_by_benefit(
+        keyed, ["high_age_allowance"]
+    )
+    assert report.township_age_table(both) == report.township_age_table(keyed)

@@ -36,10 +36,12 @@ def write_documents(
     lists per 乡镇, dated the period's first day so that their bytes are reproducible."""
     label = str(period)
     out = {name: emit.to_output(frame, layout, label, county) for name, (frame, layout) in frames.items()}
-    items, created = out["line_items.parquet"], datetime(period.year, period.month, 1)
+    # the run's exact ID key rides along (labels.person: people are counted and held items ordered by it)
+    items = out["line_items.parquet"].with_columns(frames["line_items.parquet"][0].get_column("id_key"))
+    created = datetime(period.year, period.month, 1)
     titles = benefit_titles(config.files)
     changes_frame, recoveries_frame = out["changes.parquet"], out["recoveries.parquet"]
-    arrears_frame = items.filter(pl.col("kind") == "arrears")
+    arrears_frame = out["line_items.parquet"].filter(pl.col("kind") == "arrears")
     write_report_xlsx(
         staging / REPORT_XLSX,
         county_name=config.name,

@@ -19,7 +19,7 @@ from pathlib import Path
 import polars as pl
 
 from subsidy_batch.errors import StorageError
-from subsidy_batch.outputs.labels import benefit_zh, mapped
+from subsidy_batch.outputs.labels import benefit_zh, mapped, person
 from subsidy_batch.outputs.workbook import Column, Sheet, write_sheets
 from subsidy_batch.period import Period
 from subsidy_batch.rules.strict import Node, read_yaml
@@ -185,7 +185,7 @@ def write_gongshi(
     people = dict(
         items.filter(pl.col("status") == "paid")
         .group_by("township")
-        .agg(pl.col("id_number").n_unique())
+        .agg(person(items).n_unique())
         .iter_rows()
     )
     jobs: list[tuple[str, str, pl.DataFrame]] = []

@@ -16,7 +16,7 @@ from typing import Any
 
 import polars as pl
 
-from subsidy_batch.outputs.labels import age_band, bands_shown, benefit_zh, hold_reason_zh
+from subsidy_batch.outputs.labels import age_band, bands_shown, benefit_zh, hold_reason_zh, person
 from subsidy_batch.period import Period
 
 REPORT_HTML = "report.html"
@@ -125,7 +125,7 @@ def _by(items: pl.DataFrame, key: str) -> list[tuple[Any, int, Decimal]]:
     grouped = (
         items.group_by(key)
         .agg(
-            people=pl.col("id_number").n_unique(),
+            people=person(items).n_unique(),
             amount=pl.col("amount").filter(pl.col("status") == "paid").sum(),
         )
         .sort(key, nulls_last=True)

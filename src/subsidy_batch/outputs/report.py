@@ -25,6 +25,7 @@ from subsidy_batch.outputs.labels import (
     benefit_zh,
     hold_reason_zh,
     mapped,
+    person,
 )
 from subsidy_batch.outputs.workbook import Cell, Column, Sheet, Table, rejected_sheet, write_sheets
 from subsidy_batch.period import Period
@@ -101,7 +102,7 @@ def summary_by_benefit(items: pl.DataFrame, benefits: Iterable[str]) -> list[dic
         r["benefit"]: r
         for r in items.group_by("benefit")
         .agg(
-            people=pl.col("id_number").n_unique(),
+            people=person(items).n_unique(),
             items=pl.len(),
             paid_items=(pl.col("status") == "paid").sum(),
             paid_amount=pl.col("amount").filter(pl.col("status") == "paid").sum(),
@@ -158,7 +159,7 @@ def township_age_table(items: pl.DataFrame) -> tuple[list[str], list[dict[str, A
         (r["township"], r["band"]): r
         for r in frame.group_by("township", "band")
         .agg(
-            people=pl.col("id_number").n_unique(),
+            people=person(items).n_unique(),
             amount=pl.col("amount").filter(pl.col("status") == "paid").sum(),
         )
         .iter_rows(named=True)
@@ -199,7 +200,7 @@ def _summary_sheet(
         [
             "合计",
             None,
-            items.get_column("id_number").n_unique(),
+            items.select(person(items).n_unique()).item(),
             items.height,
             int(totals["paid_items"]),
             _money(totals["paid_amount"]),
@@ -250,17 +251,20 @@ def _summary_sheet(
 
 
 def _held_sheet(items: pl.DataFrame, titles: Mapping[str, str]) -> Sheet:
-    every = items.filter(pl.col("status") == "held")
-    # in (乡镇, ID, benefit) order, items' own order among equals; only the row numbers are sorted, and
-    # one row more than a sheet shows is taken, so that capped() still says the list goes on
-    order = every.select(
-        pl.int_range(pl.len())
-        .sort_by("township", "id_number", "benefit", maintain_order=True)
-        .head(DETAIL_ROWS + 1)
-    )
+    # in (乡镇, ID, benefit) order, items' own order among equals (the row number breaks ties, so the order
+    # is total): the first rows of that order are found without sorting them all, and one row more than a
+    # sheet shows is taken, so that capped() still says the list goes on
+    order = ["township", "id_key" if "id_key" in items.columns else "id_number", "benefit", "i"]
+    held_rows = items.select(*order[:-1], "status").with_row_index("i").filter(pl.col("status") == "held")
+    if held_rows.null_count().sum_horizontal().item():  # bottom_k would put an empty cell last, sort first
+        ordered = held_rows.sort(order)
+    else:
+        ordered = held_rows.bottom_k(DETAIL_ROWS + 1, by=order).sort(order)
+    first = ordered.head(DETAIL_ROWS + 1).get_column("i")
+    every = held_rows.height
     held, title = capped(
-        every[order.to_series()],
-        f"暂缓发放的条目（{every.height} 条）：原因与代码",
+        items[first],
+        f"暂缓发放的条目（{every} 条）：原因与代码",
         "line_items.parquet（status = held）",
     )
     rows = held.select(
