@@ -8,6 +8,7 @@ from datetime import date
 import polars as pl
 
 from subsidy_batch.errors import InternalError
+from subsidy_batch.frames import aligned
 from subsidy_batch.roster import idnumber
 from subsidy_batch.roster.read import ROW, RawRoster, sheet_source
 from subsidy_batch.roster.schema import (
@@ -103,7 +104,13 @@ class Checked:
 
 
 def check_rows(
-    raw: RawRoster, schema: RosterSchema, period: str, county: str, key: str, period_end: date | None = None
+    raw: RawRoster,
+    schema: RosterSchema,
+    period: str,
+    county: str,
+    key: str,
+    period_end: date | None = None,
+    hand_over: bool = False,
 ) -> Checked:
     """Normalise, run every check of the schema, and report every problem of every row through pandera.
 
@@ -112,23 +119,28 @@ def check_rows(
     roster of millions with a few bad rows that is the same report at a fraction of the cost of letting
     pandera collect every check over every row. `key` is the identifying column (ID number, credit
     code) whose value as given goes into the report. `period_end` is the last day of the period, for
-    the checks that compare with it (not_after_period_end).
+    the checks that compare with it (not_after_period_end). With hand_over the roster lets go of its
+    frame once the rows are normalised (RawRoster.hand_over), so that a province's millions of rows are
+    not held twice, as read and as normalised; the caller then reads only raw.rows.
     """
-    given_id = raw.frame.get_column(key)
-    normalised, values = normalise_with_values(raw.frame, schema)
+    read = raw.hand_over() if hand_over else raw.frame
+    given_id = read.get_column(key)
+    normalised, values = normalise_with_values(read, schema)
+    del read  # with hand_over, the last reference to the cells as read but the key column
     if any(c.kind == "not_after_period_end" for s in schema.columns.values() for c in s.checks):
         if period_end is None:
             raise InternalError(f"{schema.path} checks dates against the period's end, which was not given")
         normalised = normalised.with_columns(pl.lit(period_end, pl.Date).alias(PERIOD_END))
     frame = with_checks(normalised, schema, values)
     bad = frame.get_column(OK).not_().arg_true().cast(pl.Int64)
+    given_id = given_id.gather(bad)  # the key as given, of the failing rows only
     found = _failures(frame.drop(ROW, OK).gather(bad), schema)
     failures = found.with_columns(bad.gather(found.get_column("index")).alias("index"))
     if failures.get_column("index").n_unique() != bad.len():
         raise InternalError("pandera and the row checks disagree on which rows fail; nothing was accepted")
 
     # only the failing rows are looked at again: taken by position, never by scanning the roster
-    failing = frame.select(pl.all().gather(bad)).with_columns(index=bad, id_given=given_id.gather(bad))
+    failing = frame.select(pl.all().gather(bad)).with_columns(index=bad, id_given=given_id)
     long_values = failing.unpivot(index=["index", ROW], on=list(schema.columns), variable_name="column")
     rejected = (
         failures.join(_problem_table(schema), on=["column", "check_number"], how="left")
@@ -229,12 +241,16 @@ def typed(schema: RosterSchema) -> list[pl.Expr]:
 
 def typed_accepted(checked: Checked, schema: RosterSchema, *extra: pl.Expr) -> pl.DataFrame:
     """The accepted rows typed as the schema says, with `extra` columns, without the checks' helpers."""
-    return checked.accepted.lazy().with_columns(*typed(schema), *extra).select(pl.exclude("^__.*$")).collect()
+    frame = checked.accepted.lazy().with_columns(*typed(schema), *extra).select(pl.exclude("^__.*$")).collect()
+    return aligned(frame)
 
 
-def validate(raw: RawRoster, schema: RosterSchema, period: str, county: str) -> Validated:
-    """Reject every problem of every bad row; return the good rows typed for the engine."""
-    checked = check_rows(raw, schema, period, county, key="id_number")
+def validate(
+    raw: RawRoster, schema: RosterSchema, period: str, county: str, hand_over: bool = False
+) -> Validated:
+    """Reject every problem of every bad row; return the good rows typed for the engine (hand_over: as
+    check_rows)."""
+    checked = check_rows(raw, schema, period, county, key="id_number", hand_over=hand_over)
     accepted = typed_accepted(
         checked,
         schema,

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import polars as pl
 
 from subsidy_batch.errors import UsageError
+from subsidy_batch.frames import aligned
 from subsidy_batch.ledger.arrears import arrears, paid_twice, recoveries, reissues
 from subsidy_batch.ledger.deaths import (
     CONFLICTS,
@@ -328,7 +329,7 @@ def _compute(ctx: Context, rules: Rules, read: Read) -> Outcome:
     if raw.ignored_columns:
         progress(f"ignored columns not used by the rules: {', '.join(raw.ignored_columns)}")
     with stages.stage("validate", f"checking {raw.frame.height} rows") as facts:
-        validated = validate(raw, schema, str(period), county)
+        validated = validate(raw, schema, str(period), county, hand_over=True)  # raw.rows from here on
         facts.update(accepted=validated.accepted.height, rejected=validated.rejected_rows)
         facts.update(
             refuse_foreign_roster(
@@ -378,12 +379,14 @@ def _compute(ctx: Context, rules: Rules, read: Read) -> Outcome:
             items = pl.concat([regular, *extra]).sort("id_key", "benefit", "for_period", maintain_order=True)
         else:
             items = regular
-        pays = payments(items)
+        items = aligned(items)  # every output, document and bank file queries these frames again
+        pays = aligned(payments(items))
         facts.update(
             line_items=items.height, arrears_items=owed.height, reissues=again.height, payees=pays.height
         )
     with stages.stage("ledger", "comparing with the previous month") as facts:
         change_list, previous_label = month_changes(computed, ledger, validated, config, period, supplement)
+        change_list = aligned(change_list)
         # listed dead (this month or earlier) and not on this roster: months paid after death still owed
         elsewhere = [ledger.listed_dead.select("id_number", "death_date")]
         if listed is not None:
@@ -396,7 +399,7 @@ def _compute(ctx: Context, rules: Rules, read: Read) -> Outcome:
         facts.update(previous=previous_label, changes=change_list.height, recoveries=owed_back.height)
     if previous_label is None:
         progress(f"the first run of {config.name} in the record: every item is new")
-    totals = _totals(raw.frame.height, validated, items, pays, config) | ledger_totals(
+    totals = _totals(raw.rows, validated, items, pays, config) | ledger_totals(
         items, change_list, owed_back, previous_label, ledger
     )
     if listed is not None and death_list is not None:
@@ -462,7 +465,7 @@ def _compute(ctx: Context, rules: Rules, read: Read) -> Outcome:
     stages.record("write", write_seconds, files=len(outputs_written))
     stages.record("bank_files", bank_seconds, banks=len(bank_files))
     stages.record("documents", documents_ended - started, files=len(written_documents))
-    rows = (raw.frame.height, validated.accepted.height, validated.rejected_rows)
+    rows = (raw.rows, validated.accepted.height, validated.rejected_rows)
     return Outcome(
         outputs=outputs(
             {name: frame.height for name, (frame, _) in outputs_written.items()}
