@@ -416,7 +416,13 @@ def test_a_parquet_roster_of_several_row_groups_has_every_column_in_the_same_chu
     for i, row in enumerate(rows):
         row["id_number"] = make_id("1950-01-01", area=f"3708{i // 1000:02d}", seq=i % 1000)
     path = tmp_path / "r.parquet"
-    absent = ["eligible_from", "tekun_support_mode", "disability_grade", "disability_category", "long_term_care"]
+    absent = [
+        "eligible_from",
+        "tekun_support_mode",
+        "disability_grade",
+        "disability_category",
+        "long_term_care",
+    ]
     frame = pl.DataFrame(rows).drop(absent, strict=False)
     frame.write_parquet(path, row_group_size=1_000)  # 3 row groups: chunks of 1000, 1000, 500
     raw = read_roster(path, load_schema())
@@ -430,7 +436,11 @@ def test_a_parquet_roster_of_several_row_groups_has_every_column_in_the_same_chu
 
 
 def test_a_check_that_is_handed_the_roster_gives_the_same_rows_and_lets_go_of_the_frame() -> None:
-    rows = [person("1950-01-01"), person("1951-02-03") | {"id_number": "37082919510203001"}, person("1940-12-31")]
+    rows = [
+        person("1950-01-01"),
+        person("1951-02-03") | {"id_number": "37082919510203001"},
+        person("1940-12-31"),
+    ]
     kept, handed = raw_roster(rows), raw_roster(rows)
     as_read = validate(kept, load_schema(), "2024-05", "jiaxiang")
     given = validate(handed, load_schema(), "2024-05", "jiaxiang", hand_over=True)

@@ -241,7 +241,9 @@ def typed(schema: RosterSchema) -> list[pl.Expr]:
 
 def typed_accepted(checked: Checked, schema: RosterSchema, *extra: pl.Expr) -> pl.DataFrame:
     """The accepted rows typed as the schema says, with `extra` columns, without the checks' helpers."""
-    frame = checked.accepted.lazy().with_columns(*typed(schema), *extra).select(pl.exclude("^__.*$")).collect()
+    frame = (
+        checked.accepted.lazy().with_columns(*typed(schema), *extra).select(pl.exclude("^__.*$")).collect()
+    )
     return aligned(frame)
 
 
