@@ -473,3 +473,51 @@ def test_held_rows_and_people_counts_are_the_same_by_the_id_key_as_by_the_id_tex
         keyed, ["high_age_allowance"]
     )
     assert report.township_age_table(both) == report.township_age_table(keyed)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    texts=st.lists(
+        st.one_of(st.none(), st.text(alphabet=st.sampled_from("张王&<>\"' x1"), max_size=8)),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_the_rows_of_a_gongshi_page_are_escaped_as_html_escape_does(texts: list[str | None]) -> None:
+    # _page writes its <tr> lines with polars; a column with nothing to escape is written as it is
+    import html
+
+    from subsidy_batch.outputs.gongshi import _page
+
+    n = len(texts)
+    rows = pl.DataFrame(
+        {
+            "i": list(range(1, n + 1)),
+            "name": texts,
+            "id_number": ["370829********0012"] * n,
+            "township": list(reversed(texts)),
+            "benefit": ["高龄津贴"] * n,
+            "amount": [Decimal("100.00")] * (n - 1) + [None],
+        },
+        schema={
+            "i": pl.Int64,
+            "name": pl.String,
+            "id_number": pl.String,
+            "township": pl.String,
+            "benefit": pl.String,
+            "amount": pl.Decimal(18, 2),
+        },
+    )
+    classes = ("n", "", "id", "", "", "m")
+    expected = [
+        "<tr>"
+        + "".join(
+            (f'<td class="{c}">' if c else "<td>") + html.escape("" if v is None else str(v)) + "</td>"
+            for c, v in zip(classes, row, strict=True)
+        )
+        + "</tr>"
+        for row in rows.iter_rows()
+    ]
+    page = _page("标题", rows, ("注",))
+    body = page.split("<tbody>\n", 1)[1].split("\n</tbody>", 1)[0]
+    assert body.split("\n") == expected

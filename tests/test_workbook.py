@@ -284,3 +284,31 @@ def test_bulk_rows_match_cell_by_cell_for_any_text_and_amount(
     )
     fast, slow = _both_ways(tmp_path, frame, BULK_COLUMNS)
     assert fast == slow
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        "&",
+        "<",
+        ">",
+        "\x07",
+        "\x1f",
+        "\x85",
+        "\u2028",
+        "\ufffe",
+        "\uffff",
+        "_x0041_",
+        " lead",
+        "trail ",
+        "\u3000x",
+    ],
+)
+def test_a_column_with_one_character_to_rewrite_is_rewritten_like_cell_by_cell(
+    tmp_path: Path, odd: str
+) -> None:
+    # a column none of whose values needs rewriting is written as it is (xlsxbulk._SPECIAL); one value
+    # that needs it, among plain ones, must still be rewritten exactly as xlsxwriter does
+    frame = _bulk_frame(["plain", f"a{odd}b" if odd.strip() == odd else odd, "王五"] * 4)
+    fast, slow = _both_ways(tmp_path, frame, BULK_COLUMNS)
+    assert fast == slow
