@@ -518,6 +518,6 @@ def test_the_rows_of_a_gongshi_page_are_escaped_as_html_escape_does(texts: list[
         + "</tr>"
         for row in rows.iter_rows()
     ]
-    page = _page("标题", rows, ("注",))
+    page = _page("标题", rows, ("注",)).decode("utf-8")
     body = page.split("<tbody>\n", 1)[1].split("\n</tbody>", 1)[0]
     assert body.split("\n") == expected

@@ -220,7 +220,7 @@ def write_gongshi(
         )
         write_sheets(out / f"{stem}.xlsx", [sheet], created)
         page = _page(title, body, (summary, masking.notice, dated))
-        (out / f"{stem}.html").write_text(page, encoding="utf-8", newline="\n")
+        (out / f"{stem}.html").write_bytes(page)
         return [f"{GONGSHI_DIR}/{stem}.xlsx", f"{GONGSHI_DIR}/{stem}.html"]
 
     # two lists at a time: polars, zlib and file writes let go of the interpreter, so a second core helps
@@ -246,11 +246,13 @@ p { margin: 2mm 0; }
 """.strip()
 
 
-def _page(title: str, rows: pl.DataFrame, notes: tuple[str, ...]) -> str:
-    """One printable page: the title, the table (its header repeated on every printed page), the notes.
+def _page(title: str, rows: pl.DataFrame, notes: tuple[str, ...]) -> bytes:
+    """One printable page, as UTF-8: the title, the table (its header repeated on every printed page), the
+    notes.
 
     The rows (序号, name, ID, 乡镇/村, benefit, amount) become <tr> lines in one polars pass, escaped as
-    html.escape does; tests/test_reports.py compares them with html.escape row by row.
+    html.escape does (tests/test_reports.py compares them with html.escape row by row), and are taken as
+    the bytes polars holds: no Python text of a 乡镇's tens of thousands of lines is made and encoded.
     """
     e = html.escape
     head = "".join(f"<th>{e(h)}</th>" for h in COLUMNS)
@@ -265,17 +267,16 @@ def _page(title: str, rows: pl.DataFrame, notes: tuple[str, ...]) -> str:
         )
         for cls, name, found in zip(classes, texts.columns, special, strict=True)
     ]
-    lines = texts.select(pl.concat_str([pl.lit("<tr>"), *cells, pl.lit("</tr>")]).str.join("\n")).item()
-    return (
+    joined = pl.concat_str([pl.lit("<tr>"), *cells, pl.lit("</tr>")]).str.join("\n").cast(pl.Binary)
+    lines = texts.select(joined).item()
+    top = (
         "<!DOCTYPE html>\n"
         '<html lang="zh-CN">\n<head>\n<meta charset="utf-8">\n'
         f"<title>{e(title)}</title>\n<style>\n{_PRINT_CSS}\n</style>\n</head>\n<body>\n"
         f"<h1>{e(title)}</h1>\n<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n"
-        + (lines or "")
-        + "\n</tbody>\n</table>\n"
-        + "".join(f"<p>{e(n)}</p>\n" for n in notes)
-        + "</body>\n</html>\n"
     )
+    bottom = "\n</tbody>\n</table>\n" + "".join(f"<p>{e(n)}</p>\n" for n in notes) + "</body>\n</html>\n"
+    return b"".join((top.encode(), lines or b"", bottom.encode()))
 
 
 def _escaped(text: pl.Expr) -> pl.Expr:
