@@ -462,3 +462,24 @@ def test_aligned_cuts_every_column_like_the_first_and_changes_no_value() -> None
     assert [out.get_column(c).chunk_lengths() for c in out.columns] == [[2, 3], [2, 3], [2, 3]]
     assert out.equals(frame)
     assert aligned(out) is out  # nothing to do: the same frame
+
+
+def test_pandera_is_loaded_without_hypothesis_and_still_reports_every_problem() -> None:
+    # a fresh interpreter, as a clerk's run: pandera's built-in checks would import hypothesis (installed
+    # here for the property tests) and build its strategies; the run loads pandera without it
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from subsidy_batch.roster import schema\n"
+        "schema._import_pandera()\n"
+        "print('hypothesis' in sys.modules, 'pandera.polars' in sys.modules)\n"
+        "import importlib.util; print(importlib.util.find_spec('hypothesis') is not None)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "True", "True"]  # not imported, pandera loaded, still installed
+    # and in this process (hypothesis imported by the tests) the checks report as ever
+    assert _problems([person("1950-01-01") | {"id_number": "37082919500101001"}]) == [
+        (1, "id_number", "id_format")
+    ]

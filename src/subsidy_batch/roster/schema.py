@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 import threading
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -522,10 +524,30 @@ def with_checks(
 
 def _import_pandera() -> None:
     importlib.import_module("pandera.polars")
-    # imported by pandera's first validation, on the main thread, otherwise: its built-in checks load
-    # pandera's hypothesis strategies (0.35 s where hypothesis is installed, as in a development install)
-    importlib.import_module("pandera.backends.polars.builtin_checks")
+    # imported by pandera's first validation, on the main thread, otherwise
+    with _without("hypothesis"):
+        importlib.import_module("pandera.backends.polars.builtin_checks")
     importlib.import_module("structlog")  # the audit log's, first used once the roster is read (runs.audit)
+
+
+@contextmanager
+def _without(package: str) -> Iterator[None]:
+    """Imports inside act as if `package` were not installed, unless it is imported already.
+
+    pandera's built-in checks build hypothesis strategies (data synthesis, which this program never
+    uses) when hypothesis is installed, as it is in a development install for the property tests: 0.14 s
+    of import, holding the interpreter, 0.2-0.4 s of a 100,000-person run. A clerk's install has no
+    hypothesis; a test process has imported it already, and then nothing changes.
+    """
+    if package in sys.modules:
+        yield
+        return
+    sys.modules[package] = None  # type: ignore[assignment]  # import then raises ImportError
+    try:
+        yield
+    finally:
+        if sys.modules.get(package, False) is None:
+            del sys.modules[package]
 
 
 def start_loading_pandera() -> threading.Thread:
