@@ -937,3 +937,40 @@ def test_a_header_only_first_sheet_does_not_hide_the_rows_of_the_next(workdir: P
     roster = workdir / "townships.xlsx"
     _workbook(roster, {"纸坊镇": [_HEADERS], "红运镇": [list(r) for r in _rows()]})
     assert "total paid      100.00 yuan in 1 items" in _paid(workdir, roster)
+
+
+def _xlsx(path: Path, rows: list[list[object]]) -> None:
+    book = xlsxwriter.Workbook(path)
+    sheet = book.add_worksheet("花名册")
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            if isinstance(value, float | int):
+                sheet.write_number(r, c, value)
+            elif value:
+                sheet.write_string(r, c, str(value))
+    book.close()
+
+
+@pytest.mark.parametrize(("suffix", "writer"), [(".xlsx", _xlsx), (".ods", _ods), (".xls", _xls)])
+def test_number_cells_read_beside_the_rows_are_those_read_after_them(
+    workdir: Path, suffix: str, writer
+) -> None:
+    # read.py reads every column's cell types on a second thread while the rows are read: for a header on
+    # the first row they must be exactly what reading the account column afterwards gives, row for row
+    from subsidy_batch.roster.read import _number_cells_ahead, _read_ahead, _xlsx_number_cells
+
+    account = _HEADERS.index("银行账号")
+    rows: list[list[object]] = [list(r) for r in _rows()]
+    body = [list(rows[1]) for _ in range(6)]
+    body[1][account] = 6228480012345678.0  # a number cell
+    body[2] = [""] * len(body[2])  # an empty row in between
+    body[4][account] = 6228480012345678901.0
+    body[5][account] = ""  # an empty account cell
+    roster = workdir / f"cells{suffix}"
+    writer(roster, [rows[0], *body])
+    after = _xlsx_number_cells(roster, "银行账号", len(body), roster.name)
+    ahead = _read_ahead(_number_cells_ahead(roster, 0), "银行账号", len(body), 0)
+    assert ahead is not None and ahead.to_list() == after.to_list()
+    assert after.to_list() == [False, True, False, False, True, False]
+    # title rows above the header: the cells read ahead (header on the first row) are not used
+    assert _read_ahead(_number_cells_ahead(roster, 0), "银行账号", len(body), 2) is None
