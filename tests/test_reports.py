@@ -521,3 +521,26 @@ def test_the_rows_of_a_gongshi_page_are_escaped_as_html_escape_does(texts: list[
     page = _page("标题", rows, ("注",)).decode("utf-8")
     body = page.split("<tbody>\n", 1)[1].split("\n</tbody>", 1)[0]
     assert body.split("\n") == expected
+
+
+def test_a_persons_items_for_several_months_keep_their_order_on_the_gongshi_list() -> None:
+    # one person's benefit paid for April and, as arrears, for March and May: the list sorts by 乡镇, ID
+    # and benefit, and keeps the line items' own order among the three (a stable sort: the same bytes)
+    from subsidy_batch.outputs.gongshi import gongshi_rows
+
+    _, items, _, _ = _stored()
+    paid = items.filter(pl.col("status") == "paid")
+    one = paid.head(1)
+    masked = f"{one['id_number'][0][:6]}********{one['id_number'][0][-4:]}"
+    months = pl.concat(
+        [
+            one.with_columns(for_period=pl.lit(m), amount=pl.lit(Decimal(a)).cast(pl.Decimal(18, 2)))
+            for m, a in (("2024-04", "100.00"), ("2024-03", "90.00"), ("2024-05", "80.00"))
+        ]
+    )
+    shown = pl.col("id_number").str.slice(0, 6) + "********" + pl.col("id_number").str.slice(-4)
+    others = paid.filter(shown != masked).head(200)  # nobody else shows the same masked ID
+    for frame in (pl.concat([others, months]), pl.concat([months, others])):
+        rows = gongshi_rows(frame, load_gongshi(CONFIG), {})
+        amounts = rows.filter(pl.col("id_number") == masked).get_column("amount").to_list()
+        assert amounts == [Decimal("100.00"), Decimal("90.00"), Decimal("80.00")]

@@ -138,7 +138,11 @@ def gongshi_rows(items: pl.DataFrame, rules: GongshiRules, titles: Mapping[str, 
 
     Only these columns leave this function: nothing else about a person reaches a 公示 file.
     """
-    paid = items.filter(pl.col("status") == "paid").sort("township", person(items), "benefit")
+    paid = (
+        items.filter(pl.col("status") == "paid").sort(
+            "township", person(items), "benefit", maintain_order=True
+        )  # ties (arrears): items' order
+    )
     return pl.DataFrame(
         {
             "township": paid.get_column("township"),

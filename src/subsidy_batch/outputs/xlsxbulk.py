@@ -29,7 +29,9 @@ _CONTROL = r"[\x00-\x1f\x7f-\x9f\x{2028}\x{2029}]"  # as workbook._text: shown a
 
 # any character or sequence _text_cell rewrites, and text with space at either end: a column without any
 # is written as it is (names, IDs and 乡镇 seldom hold one), sparing seven rewrites of every cell
-_SPECIAL = _CONTROL[:-1] + r"&<>\x{fffe}\x{ffff}]|_x[0-9a-fA-F]{4}_|^\s|\s$"
+_SPECIAL = (
+    r"[\x00-\x1f\x7f-\x9f\x{2028}\x{2029}&<>\x{fffe}\x{ffff}]|_x[0-9a-fA-F]{4}_|^\s|\s$"  # _CONTROL and more
+)
 
 
 def _text_cell(column: pl.Expr, ref: str, style: int | None, plain: bool = False) -> pl.Expr:
