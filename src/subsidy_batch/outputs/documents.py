@@ -10,7 +10,6 @@ from typing import Any
 import polars as pl
 
 from subsidy_batch.ledger.deaths import DEATHS_PARQUET, DEATHS_REJECTED
-from subsidy_batch.outputs import emit
 from subsidy_batch.outputs.gongshi import file_stem, load_gongshi, write_gongshi
 from subsidy_batch.outputs.html_report import REPORT_HTML, write_report_html
 from subsidy_batch.outputs.labels import benefit_titles
@@ -28,16 +27,19 @@ def write_documents(
     schema: RosterSchema,
     config: CountyConfig,
     period: Period,
-    frames: dict[str, tuple[pl.DataFrame, pl.Schema]],
+    out: dict[str, pl.DataFrame],
+    id_key: pl.Series,
     totals: dict[str, Any],
     trend: tuple[tuple[str, dict[str, Any]], ...],
 ) -> dict[str, int]:
     """What clerks print and post: report.xlsx (signed), report.html (the director's charts) and the 公示
-    lists per 乡镇, dated the period's first day so that their bytes are reproducible."""
+    lists per 乡镇, dated the period's first day so that their bytes are reproducible.
+
+    `out` holds the run's frames in their contract layout (emit.to_output), by file name; `id_key` is
+    the line items' exact ID key, row for row (labels.person: people are counted and held items ordered
+    by it)."""
     label = str(period)
-    out = {name: emit.to_output(frame, layout, label, county) for name, (frame, layout) in frames.items()}
-    # the run's exact ID key rides along (labels.person: people are counted and held items ordered by it)
-    items = out["line_items.parquet"].with_columns(frames["line_items.parquet"][0].get_column("id_key"))
+    items = out["line_items.parquet"].with_columns(id_key)
     created = datetime(period.year, period.month, 1)
     titles = benefit_titles(config.files)
     changes_frame, recoveries_frame = out["changes.parquet"], out["recoveries.parquet"]

@@ -417,6 +417,11 @@ def _compute(ctx: Context, rules: Rules, read: Read) -> Outcome:
     if listed is not None and death_list is not None:
         outputs_written[DEATHS_PARQUET] = (listed, emit.DEATHS)
         outputs_written[DEATHS_REJECTED] = (death_list.rejected, emit.REJECTED)
+    # each frame in its contract layout once, for its Parquet file and the documents alike
+    contract_frames = {
+        name: emit.to_output(frame, layout, str(period), county)
+        for name, (frame, layout) in outputs_written.items()
+    }
     # every file is a job of its own on two threads: polars writes Parquet without holding the
     # interpreter, while a bank file is formatted and encoded to GB18030. Each stage's seconds run
     # from the start of the block to its last file, side by side.
@@ -432,13 +437,13 @@ def _compute(ctx: Context, rules: Rules, read: Read) -> Outcome:
             schema,
             config,
             period,
-            outputs_written,
+            contract_frames,
+            items.get_column("id_key"),
             totals,
             ledger.trend,
         )
         writing = [
-            pool.submit(_write_output, staging / name, frame, layout, str(period), county)
-            for name, (frame, layout) in outputs_written.items()
+            pool.submit(_write_output, staging / name, frame) for name, frame in contract_frames.items()
         ]
         bank_files = bank.write_bank_files(
             pays,
@@ -514,7 +519,7 @@ def _timed(write: Callable[..., T], *args: Any) -> tuple[T, float]:
     return write(*args), time.perf_counter()
 
 
-def _write_output(path: Path, frame: pl.DataFrame, layout: pl.Schema, period: str, county: str) -> float:
-    """Write the frame in its contract layout; returns the moment it was done."""
-    emit.write_parquet(emit.to_output(frame, layout, period, county), path)
+def _write_output(path: Path, frame: pl.DataFrame) -> float:
+    """Write the frame (in its contract layout); returns the moment it was done."""
+    emit.write_parquet(frame, path)
     return time.perf_counter()
