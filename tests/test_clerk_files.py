@@ -969,8 +969,26 @@ def test_number_cells_read_beside_the_rows_are_those_read_after_them(
     roster = workdir / f"cells{suffix}"
     writer(roster, [rows[0], *body])
     after = _xlsx_number_cells(roster, "银行账号", len(body), roster.name)
-    ahead = _read_ahead(_number_cells_ahead(roster, 0), "银行账号", len(body), 0)
+    ahead = _read_ahead(_number_cells_ahead([(roster, 0, 0)])[0], "银行账号", len(body), 0)
     assert ahead is not None and ahead.to_list() == after.to_list()
     assert after.to_list() == [False, True, False, False, True, False]
     # title rows above the header: the cells read ahead (header on the first row) are not used
-    assert _read_ahead(_number_cells_ahead(roster, 0), "银行账号", len(body), 2) is None
+    assert _read_ahead(_number_cells_ahead([(roster, 0, 0)])[0], "银行账号", len(body), 2) is None
+
+
+def test_every_sheets_number_cells_are_read_beside_its_rows_even_below_title_rows(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a workbook of one sheet per 乡镇 (红运镇 with two title rows above its header): each sheet's cell
+    # types come from the reads made beside the rows, never from reading the column again afterwards
+    def again(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the account column was read again after the rows")
+
+    sheets = _townships()
+    sheets["红运镇"][5][0] = 6228480012345678.0  # 银行账号 stands first on this sheet: a number cell
+    roster = workdir / "townships.xlsx"
+    _workbook(roster, sheets)
+    monkeypatch.setattr(read, "_xlsx_number_cells", again)
+    raw = read.read_roster(roster, load_schema())
+    cells = raw.frame.filter(pl.col(read.ACCOUNT_NUMBER_CELL)).get_column("row").to_list()
+    assert len(raw.sheets) == 2 and len(cells) == 1  # the one number cell, on 红运镇's second data row

@@ -294,38 +294,47 @@ def _xlsx_number_cells(
     return cells.is_not_null()
 
 
-def _number_cells_ahead(path: Path, sheet: int) -> Future[pl.DataFrame]:
-    """Every column of a workbook's sheet as _xlsx_number_cells reads one (number or boolean cell: not
-    null), header on the first row, read on a second thread while the rows are read as text.
+@dataclass(frozen=True)
+class _Ahead:
+    """Cell types read ahead (_number_cells_ahead): the header row they were read below, and the read."""
+
+    header_row: int
+    cells: Future[pl.DataFrame]
+
+
+def _number_cells_ahead(paths: list[tuple[Path, int, int]]) -> list[_Ahead]:
+    """Every column of each (workbook, sheet, header row) as _xlsx_number_cells reads one (number or
+    boolean cell: not null), read one sheet after another on a second thread while the rows are read as
+    text.
 
     calamine parses the whole sheet for each read, and lets go of the interpreter while it does: a
     300,000-row sheet took 2.2 s for the rows and 1.5 s more for the account column's cell types, one
-    after the other, and takes 2.5 s for both side by side. _as_roster uses this only where the header
-    was found on the first row; otherwise (title rows above it) it reads the column itself, as before.
+    after the other, and takes 2.5 s for both side by side. _as_roster uses a read only where its header
+    row is the one the rows were read below; otherwise (title rows found later) it reads the column
+    itself, as before.
     """
     import fastexcel
 
-    done: Future[pl.DataFrame] = Future()
+    done = [_Ahead(header_row, Future()) for _, _, header_row in paths]
 
     def read() -> None:
-        try:
-            loaded = fastexcel.read_excel(path).load_sheet(sheet, header_row=0, dtypes="boolean")
-            done.set_result(pl.DataFrame(loaded.to_polars()))
-        except BaseException as exc:  # the read of the rows says what is wrong with the file
-            done.set_exception(exc)
+        for (path, sheet, header_row), ahead in zip(paths, done, strict=True):
+            try:
+                loaded = fastexcel.read_excel(path).load_sheet(sheet, header_row=header_row, dtypes="boolean")
+                ahead.cells.set_result(pl.DataFrame(loaded.to_polars()))
+            except BaseException as exc:  # the read of the rows says what is wrong with the file
+                ahead.cells.set_exception(exc)
 
     threading.Thread(target=read, name="number-cells", daemon=True).start()
     return done
 
 
-def _read_ahead(
-    ahead: Future[pl.DataFrame] | None, header: str, height: int, title_rows: int
-) -> pl.Series | None:
+def _read_ahead(ahead: _Ahead | None, header: str, height: int, title_rows: int) -> pl.Series | None:
     """The account column's number cells from _number_cells_ahead, when they answer these rows."""
-    if ahead is None or title_rows:
+    if ahead is None or ahead.header_row != title_rows:
         return None
     try:
-        cells = ahead.result()
+        cells = ahead.cells.result()
     except Exception:
         return None
     if header not in cells.columns or cells.height != height:
@@ -454,7 +463,7 @@ def _as_roster(
     name: str,
     headed: _Headed,
     sheet: int = 0,
-    ahead: Future[pl.DataFrame] | None = None,
+    ahead: _Ahead | None = None,
 ) -> pl.DataFrame:
     """The roster's columns under their English names, all text, and ACCOUNT_NUMBER_CELL (from `ahead`,
     _number_cells_ahead, where it answers these rows)."""
@@ -524,7 +533,7 @@ def read_roster(path: Path, schema: RosterSchema, name: str | None = None) -> Ra
         if roster_sheets:
             sheet = roster_sheets[0][0]
             skipped_sheets = tuple(others)
-    ahead = _number_cells_ahead(path, sheet) if path.suffix.lower() in WORKBOOKS else None
+    ahead = _number_cells_ahead([(path, sheet, 0)])[0] if path.suffix.lower() in WORKBOOKS else None
     headed = _headed(path, schema, name, sheet)
     frame = _as_roster(path, schema, name, headed, sheet, ahead)
     frame, skipped = _not_people(_numbered(frame), list(schema.columns))
@@ -557,6 +566,7 @@ def read_sheets(
     own title rows, and its blank and 合计 rows are set aside. ROW runs on from one sheet to the next, so
     that every row of the roster has a number of its own; RawRoster.sheets says where each sheet starts.
     """
+    aheads = _number_cells_ahead([(path, index, header_row) for index, header_row, _ in sheets])
     headed = []
     for index, header_row, _ in sheets:
         frame, encoding, numeric = _read_any(path, name, header_row, index)
@@ -581,8 +591,8 @@ def read_sheets(
     read: list[SheetRead] = []
     offset = 0
     skipped = {"title_rows": 0, "blank_rows": 0, "total_rows": 0}
-    for (index, _, sheet_name), sheet in zip(sheets, headed, strict=True):
-        frame = _as_roster(path, schema, name, sheet, index)
+    for (index, _, sheet_name), sheet, ahead in zip(sheets, headed, aheads, strict=True):
+        frame = _as_roster(path, schema, name, sheet, index, ahead)
         frame = _numbered(frame.select(frames[0].columns[1:]) if frames else frame, offset + 1)
         height = frame.height
         frame, counts = _not_people(frame, list(schema.columns))
