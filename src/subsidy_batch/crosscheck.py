@@ -172,12 +172,11 @@ def _roster_keys(rejected: pl.DataFrame, schema: RosterSchema) -> pl.Series:
     return ids.select(idnumber.exact_key(pl.col("id_number")).alias("id_key")).to_series().drop_nulls()
 
 
-def _list_keys(population: PopulationList) -> pl.Series:
+def _list_keys(population: PopulationList, schema: RosterSchema) -> pl.Series:
     """The ID keys of the list's rejected rows (converted from 15 digits as the reader does)."""
     rejected = population.problems.filter(pl.col("outcome") == "rejected").select(
         pl.col("id_number").unique()
     )
-    schema = load_schema("population")
     ids = rejected.select(normalise_expr(schema.columns["id_number"])).select(
         idnumber.exact_key(idnumber.from_15_digits(pl.col("id_number"))).alias("id_key")
     )
@@ -189,13 +188,13 @@ def crosscheck(
 ) -> Result:
     """The findings of the population list against the roster for the period and the next `within` months."""
     start_loading_pandera()  # imported while the lists are read, as a run does
-    roster_schema = load_schema()
+    roster_schema, population_schema = load_schema(), load_schema("population")
     config = load_county(config_dir, county, roster_schema)
     titles = benefit_titles(config.files)
     months = [period]
     for _ in range(within):
         months.append(months[-1].next())
-    listed = read_population(population, str(period), county)
+    listed = read_population(population, str(period), county, population_schema)
     raw = read_roster(roster, roster_schema, roster.name)
     checked_roster = validate(raw, roster_schema, str(period), county)
     on_roster = checked_roster.accepted.select(
@@ -204,9 +203,7 @@ def crosscheck(
     roster_keys = pl.concat(
         [on_roster.get_column("id_key"), _roster_keys(checked_roster.rejected, roster_schema)]
     )
-    report, rules = coverage(
-        config, months, decidable_fields(load_schema("population"), roster_schema), titles
-    )
+    report, rules = coverage(config, months, decidable_fields(population_schema, roster_schema), titles)
 
     people = listed.people
     mismatch = pl.col("birth_date") != pl.col("id_birth")
@@ -253,7 +250,7 @@ def crosscheck(
 
     list_keys = people.get_column("id_key").implode()
     list_codes = people.get_column("hukou_code").unique().implode()
-    set_aside = _list_keys(listed).implode()
+    set_aside = _list_keys(listed, population_schema).implode()
     first_ref = reference_date(period, config.age_basis)
     # a roster person of a 户籍 code the list holds nobody of is another county's: the list cannot tell
     not_listed = on_roster.filter(~pl.col("id_key").is_in(list_keys))

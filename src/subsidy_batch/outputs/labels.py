@@ -37,11 +37,17 @@ AGE_BANDS: tuple[tuple[str, int | None, int | None], ...] = (
 ALWAYS_SHOWN_BANDS = ("80-89岁", "90-99岁", "100岁及以上")  # the others only where someone is in them
 
 
+def person_column(items: pl.DataFrame) -> str:
+    """Who an item is for, to count and order people: the run's id_key (UInt64, equal exactly when the ID
+    text is equal and ordered as it: idnumber.exact_key) where the frame carries it, else the ID text.
+    Both give the same counts and order; the key is several times faster on a province's millions of
+    items (tests/test_reports.py)."""
+    return "id_key" if "id_key" in items.columns else "id_number"
+
+
 def person(items: pl.DataFrame) -> pl.Expr:
-    """Who an item is for, to count people: the run's id_key (UInt64, equal exactly when the ID text is
-    equal: idnumber.exact_key) where the frame carries it, else the ID text. Both give the same count; the
-    key counts a province's millions of items several times faster (tests/test_reports.py)."""
-    return pl.col("id_key") if "id_key" in items.columns else pl.col("id_number")
+    """person_column as an expression."""
+    return pl.col(person_column(items))
 
 
 def hold_reason_zh(code: str | None) -> str:

@@ -26,6 +26,7 @@ from subsidy_batch.outputs.labels import (
     hold_reason_zh,
     mapped,
     person,
+    person_column,
 )
 from subsidy_batch.outputs.workbook import Cell, Column, Sheet, Table, rejected_sheet, write_sheets
 from subsidy_batch.period import Period
@@ -254,7 +255,7 @@ def _held_sheet(items: pl.DataFrame, titles: Mapping[str, str]) -> Sheet:
     # in (乡镇, ID, benefit) order, items' own order among equals (the row number breaks ties, so the order
     # is total): the first rows of that order are found without sorting them all, and one row more than a
     # sheet shows is taken, so that capped() still says the list goes on
-    order = ["township", "id_key" if "id_key" in items.columns else "id_number", "benefit", "i"]
+    order = ["township", person_column(items), "benefit", "i"]
     held_rows = items.select(*order[:-1], "status").with_row_index("i").filter(pl.col("status") == "held")
     if held_rows.null_count().sum_horizontal().item():  # bottom_k would put an empty cell last, sort first
         ordered = held_rows.sort(order)

@@ -278,13 +278,8 @@ def _xlsx_number_cells(
     fastexcel (calamine) reads a column asked for as "boolean" from number and boolean cells only; a
     text cell, even "6228480012345678", gives null. So non-null here means the cell was not text.
     """
-    import fastexcel
-
     try:
-        loaded = fastexcel.read_excel(path).load_sheet(
-            sheet, header_row=header_row, use_columns=[header], dtypes={header: "boolean"}
-        )
-        cells = pl.DataFrame(loaded.to_polars()).to_series(0)
+        cells = _cell_kinds(path, sheet, header_row, header).to_series(0)
     except Exception as exc:
         raise RosterError(f"cannot read roster {name}: column {header!r}: {exc}") from exc
     if cells.len() != height:
@@ -292,6 +287,17 @@ def _xlsx_number_cells(
             f"cannot read roster {name}: column {header!r} has {cells.len()} cells for {height} rows"
         )
     return cells.is_not_null()
+
+
+def _cell_kinds(path: Path, sheet: int, header_row: int, column: str | None = None) -> pl.DataFrame:
+    """The sheet's columns (or one column) read as "boolean": calamine gives a value for number and
+    boolean cells only, null for a text or empty cell."""
+    import fastexcel
+
+    columns = {"use_columns": [column], "dtypes": {column: "boolean"}} if column else {"dtypes": "boolean"}
+    return pl.DataFrame(
+        fastexcel.read_excel(path).load_sheet(sheet, header_row=header_row, **columns).to_polars()
+    )
 
 
 @dataclass(frozen=True)
@@ -313,15 +319,12 @@ def _number_cells_ahead(paths: list[tuple[Path, int, int]]) -> list[_Ahead]:
     row is the one the rows were read below; otherwise (title rows found later) it reads the column
     itself, as before.
     """
-    import fastexcel
-
     done = [_Ahead(header_row, Future()) for _, _, header_row in paths]
 
     def read() -> None:
         for (path, sheet, header_row), ahead in zip(paths, done, strict=True):
             try:
-                loaded = fastexcel.read_excel(path).load_sheet(sheet, header_row=header_row, dtypes="boolean")
-                ahead.cells.set_result(pl.DataFrame(loaded.to_polars()))
+                ahead.cells.set_result(_cell_kinds(path, sheet, header_row))
             except BaseException as exc:  # the read of the rows says what is wrong with the file
                 ahead.cells.set_exception(exc)
 
