@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -170,12 +170,14 @@ def write_gongshi(
     masking: GongshiRules,
     created: datetime,
     benefit_names: Mapping[str, str] | None = None,
+    pool: Executor | None = None,
 ) -> list[str]:
     """Write gongshi/<乡镇>.xlsx and gongshi/<乡镇>.html under `folder` (a run folder) for every 乡镇 with a
     paid item; returns the files written, relative to `folder`, in order (for the manifest).
 
     items is line_items.parquet; benefit_names the county's titles (labels.benefit_titles), else the
-    config's benefit_names. `created` dates the files (the same items give the same bytes).
+    config's benefit_names. `created` dates the files (the same items give the same bytes). Each list is
+    a job of `pool` (the caller's, shared with its other documents), else of a pool of two of its own.
     """
     titles = {**masking.benefit_names, **(benefit_names or {})}
     rows = gongshi_rows(items, masking, titles)
@@ -227,11 +229,15 @@ def write_gongshi(
         (out / f"{stem}.html").write_bytes(page)
         return [f"{GONGSHI_DIR}/{stem}.xlsx", f"{GONGSHI_DIR}/{stem}.html"]
 
+    def write_all(executor: Executor) -> list[str]:
+        done = [executor.submit(write_list, *job) for job in jobs]
+        return [name for job in done for name in job.result()]
+
     # two lists at a time: polars, zlib and file writes let go of the interpreter, so a second core helps
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        done = [pool.submit(write_list, *job) for job in jobs]
-        written = [name for job in done for name in job.result()]
-    return written
+    if pool is not None:
+        return write_all(pool)
+    with ThreadPoolExecutor(max_workers=2) as own:
+        return write_all(own)
 
 
 _PRINT_CSS = """
