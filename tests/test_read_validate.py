@@ -483,3 +483,26 @@ def test_pandera_is_loaded_without_hypothesis_and_still_reports_every_problem() 
     assert _problems([person("1950-01-01") | {"id_number": "37082919500101001"}]) == [
         (1, "id_number", "id_format")
     ]
+
+
+def test_structlog_is_loaded_without_rich_and_still_writes_the_audit_log() -> None:
+    # a fresh interpreter, as a --quiet run: structlog's console renderer would import rich's traceback
+    # and pretty-printer (0.1 s); the audit log is JSON lines and needs neither; rich imports as ever after
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, io, json\n"
+        "from subsidy_batch.roster import schema\n"
+        "schema._import_pandera()\n"
+        "print('structlog' in sys.modules, 'rich' in sys.modules, 'rich.traceback' in sys.modules)\n"
+        "import structlog\n"
+        "out = io.StringIO()\n"
+        "structlog.configure(processors=[structlog.processors.JSONRenderer()],"
+        " logger_factory=structlog.PrintLoggerFactory(file=out))\n"
+        "structlog.get_logger().info('run_started', people=3)\n"
+        "print(json.loads(out.getvalue())['people'])\n"
+        "import rich.traceback; print('rich.traceback' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["True", "False", "False", "3", "True"]

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import importlib
 import os
-import sys
 import threading
 import unicodedata
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from subsidy_batch import imports
 from subsidy_batch.errors import ConfigError
 from subsidy_batch.frames import cut_like
 from subsidy_batch.roster import creditcode, dates, digits, idnumber
@@ -523,35 +522,15 @@ def with_checks(
 
 
 def _import_pandera() -> None:
+    # structlog first: the run's audit log starts before the roster is read (runs.audit)
+    imports.structlog()
     importlib.import_module("pandera.polars")
     # imported by pandera's first validation, on the main thread, otherwise
-    with _without("hypothesis"):
-        importlib.import_module("pandera.backends.polars.builtin_checks")
-    importlib.import_module("structlog")  # the audit log's, first used once the roster is read (runs.audit)
-
-
-@contextmanager
-def _without(package: str) -> Iterator[None]:
-    """Imports inside act as if `package` were not installed, unless it is imported already.
-
-    pandera's built-in checks build hypothesis strategies (data synthesis, which this program never
-    uses) when hypothesis is installed, as it is in a development install for the property tests: 0.14 s
-    of import, holding the interpreter, 0.2-0.4 s of a 100,000-person run. A clerk's install has no
-    hypothesis; a test process has imported it already, and then nothing changes.
-    """
-    if package in sys.modules:
-        yield
-        return
-    sys.modules[package] = None  # type: ignore[assignment]  # import then raises ImportError
-    try:
-        yield
-    finally:
-        if sys.modules.get(package, False) is None:
-            del sys.modules[package]
+    imports.import_without("pandera.backends.polars.builtin_checks", "hypothesis")
 
 
 def start_loading_pandera() -> threading.Thread:
-    """Import pandera (about 0.4 s) on a second thread while the run reads its roster.
+    """Import pandera (about 0.4 s) and structlog on a second thread while the run reads its roster.
 
     polars lets go of the interpreter while it reads and checks, so the import then costs no wall time.
     Python's import lock makes the later `import pandera.polars` wait for this one rather than import

@@ -7,19 +7,18 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
+from subsidy_batch import imports
 from subsidy_batch.roster.idnumber import scrub
 
-# structlog is imported on first use: its import (0.25 s, rich's traceback module with it) then happens on
-# the background thread that loads pandera while the roster is read (schema.start_loading_pandera)
+# structlog is imported on first use, without rich's traceback module (imports.structlog): a run starts
+# importing it on the thread that loads pandera (schema.start_loading_pandera), before its audit log opens
 
 
 class _Log:
-    """structlog's logger, imported when the first event is logged (after the roster is read)."""
+    """structlog's logger, imported (imports.structlog) when the first event is logged."""
 
     def __getattr__(self, name: str) -> Any:
-        import structlog
-
-        return getattr(structlog.get_logger(), name)
+        return getattr(imports.structlog().get_logger(), name)
 
 
 log = _Log()
@@ -49,7 +48,7 @@ def _scrub_values(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMa
 
 
 def configure() -> None:
-    import structlog
+    structlog = imports.structlog()
 
     structlog.configure(
         processors=[
@@ -67,7 +66,7 @@ def configure() -> None:
 @contextmanager
 def audit_to(path: Path, **context: Any) -> Iterator[None]:
     """Send every log event to `path` while the block runs, bound to the run's context."""
-    import structlog
+    structlog = imports.structlog()
 
     configure()
     with (
