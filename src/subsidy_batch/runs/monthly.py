@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -148,7 +149,7 @@ def run_month(request: RunRequest, progress: Progress = lambda _: None) -> RunRe
         arguments,
         {
             "accept_foreign_roster": request.accept_foreign_roster,
-            "known_counties": known_counties(request.config_dir),
+            "known_counties": partial(known_counties, request.config_dir),  # read if a roster is refused
         },
         request.supersede_reason,
         under_lock=lambda: prior_runs(paths, period, request),
@@ -336,7 +337,7 @@ def _compute(ctx: Context, rules: Rules, read: Read) -> Outcome:
                 validated.accepted,
                 config,
                 raw.source.name,
-                ctx.options.get("known_counties") or {},
+                ctx.options.get("known_counties") or dict,
                 bool(ctx.options.get("accept_foreign_roster")),
             )
         )
