@@ -386,8 +386,8 @@ def resolve_county(county: str | None, config_dir: Path = Path("config")) -> str
     from subsidy_batch.rules.config import find_county
 
     given = _given_county(county)
-    _counties_dir(config_dir)
-    return find_county(config_dir, given)
+    # a slug is found by its file name; a Chinese name or a division code needs every county's file read
+    return _plain_slug(given, config_dir) or find_county(config_dir, given)
 
 
 def _plain_slug(given: str, config_dir: Path) -> str | None:

@@ -14,6 +14,7 @@ import importlib
 import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from functools import cache
 from types import ModuleType
 
 
@@ -44,6 +45,8 @@ def import_without(module: str, *left_out: str) -> ModuleType:
         return importlib.import_module(module)
 
 
+@cache
 def structlog() -> ModuleType:
-    """The structlog module, imported without rich's traceback module (its console renderer's)."""
+    """The structlog module, imported without rich's traceback module (its console renderer's); the
+    audit log asks for it at every event."""
     return import_without("structlog", "rich", "rich.traceback")

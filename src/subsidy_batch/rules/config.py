@@ -373,10 +373,11 @@ def find_county(config_dir: Path, given: str) -> str:
     """The slug for what a clerk typed: the slug, the Chinese name (嘉祥县) or the division code (370829),
     in any case; anything else is returned as it is (and refused by load_county)."""
     wanted = given.strip().casefold()
-    for path in sorted((config_dir / "counties").glob("*.yaml")):  # a slug needs no file read
-        if wanted == path.stem.casefold():
-            return path.stem
-    for slug, name, code in county_directory(config_dir):
+    directory = county_directory(config_dir)
+    for slug, _, _ in directory:
+        if wanted == slug.casefold():
+            return slug
+    for slug, name, code in directory:
         if wanted in (name.casefold(), code):
             return slug
     return given

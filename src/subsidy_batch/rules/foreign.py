@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -26,13 +25,13 @@ def refuse_foreign_roster(
     accepted: pl.DataFrame,
     config: CountyConfig,
     source_name: str,
-    known: Callable[[], Mapping[str, str]],
+    config_dir: Path | None,
     accept: bool,
 ) -> dict[str, Any]:
     """Refuse a roster whose accepted rows mostly have another 户籍 code than the county's division code.
 
-    A roster whose every row was rejected is not refused (it is reported). `known` gives the counties by
-    division code (known_counties), asked only to name the county of a refused roster. Returns the facts
+    A roster whose every row was rejected is not refused (it is reported). The county configs in
+    `config_dir` (known_counties) are read only to name the county of a refused roster. Returns the facts
     for the audit log.
     """
     rows = accepted.height
@@ -45,7 +44,8 @@ def refuse_foreign_roster(
         return facts | {"foreign_roster_accepted": True}
     counted = codes.value_counts(name="n").sort(["n", "hukou_code"], descending=[True, False])
     top = str(counted.item(0, "hukou_code"))
-    named = known().get(top, "not a county in config/counties")
+    known = known_counties(config_dir) if config_dir is not None else {}
+    named = known.get(top, "not a county in config/counties")
     share = (Decimal(100 * home) / rows).quantize(Decimal("0.1"))
     raise ForeignRosterError(
         f"roster {source_name} looks like another county's: only {home} of its {rows} accepted rows "

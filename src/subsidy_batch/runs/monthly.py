@@ -11,7 +11,6 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -56,7 +55,7 @@ from subsidy_batch.roster.schema import SCHEMA_DIR, RosterSchema, load_schema, s
 from subsidy_batch.roster.validate import validate
 from subsidy_batch.rules.compute import line_items, payable_rules, payments
 from subsidy_batch.rules.config import CountyConfig, load_county
-from subsidy_batch.rules.foreign import known_counties, refuse_foreign_roster
+from subsidy_batch.rules.foreign import refuse_foreign_roster
 from subsidy_batch.runs import lifecycle
 from subsidy_batch.runs.lifecycle import (
     Context,
@@ -149,7 +148,7 @@ def run_month(request: RunRequest, progress: Progress = lambda _: None) -> RunRe
         arguments,
         {
             "accept_foreign_roster": request.accept_foreign_roster,
-            "known_counties": partial(known_counties, request.config_dir),  # read if a roster is refused
+            "counties_dir": request.config_dir,  # the other counties, read to name one if a roster is refused
         },
         request.supersede_reason,
         under_lock=lambda: prior_runs(paths, period, request),
@@ -337,7 +336,7 @@ def _compute(ctx: Context, rules: Rules, read: Read) -> Outcome:
                 validated.accepted,
                 config,
                 raw.source.name,
-                ctx.options.get("known_counties") or dict,
+                ctx.options.get("counties_dir"),
                 bool(ctx.options.get("accept_foreign_roster")),
             )
         )
