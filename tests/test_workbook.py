@@ -21,7 +21,7 @@ from subsidy_batch.outputs.workbook import Column, Sheet, write_rejected_xlsx, w
 from subsidy_batch.roster.read import SheetRead
 from subsidy_batch.roster.schema import load_schema
 from subsidy_batch.roster.validate import validate
-from tests.helpers import person, raw_roster
+from tests.helpers import make_id, person, raw_roster
 
 ZH = {spec.name: spec.zh for spec in load_schema().columns.values()}
 FULL_ID = re.compile(r"\d{17}[\dXx]")
@@ -31,8 +31,10 @@ def _rejected(sheets: tuple[SheetRead, ...] = ()) -> tuple[pl.DataFrame, list[st
     """A rejected frame as the run writes it (emit.REJECTED), and the full IDs of its people."""
     good = person("1940-03-01", income="dibao")
     bad_income = person("1950-03-01") | {"income_status": "低保户", "name": "张秀英"}
-    bad_check = person("1945-06-01", name='=HYPERLINK("x")')
-    bad_check["id_number"] = bad_check["id_number"][:17] + ("0" if bad_check["id_number"][17] != "0" else "1")
+    # a fixed ID (not the helpers' running number): a typo of 0 in the check character of some IDs makes
+    # 18 digits that end in 000 or are exactly a float64, which reads as id_stored_as_number instead
+    ident = make_id("1945-06-01", seq=7)  # 37082919450601007X -> 370829194506010070
+    bad_check = person("1945-06-01", name='=HYPERLINK("x")') | {"id_number": ident[:17] + "0"}
     long_name = person("1941-01-01", name="王" * 100_000)
     rows = [good, bad_income, bad_check, long_name]
     raw = raw_roster(rows, source="花名册.xlsx")
