@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import struct
+import zipfile
+import zlib
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -109,3 +112,23 @@ def benefits_of(county: str, period: str, row: dict[str, str], config: Path = CO
     """The benefits one person gets: benefit -> Item (config: another config folder, e.g. an edited copy)."""
     found = entitlements(county, period, [row], config)
     return {benefit: item for (_, benefit), item in found.items()}
+
+
+def deflate_levels(path: Path) -> dict[str, set[int]]:
+    """Each part of a zip (a workbook) and the zlib levels (of 1-9) whose deflate gives its stored bytes
+    exactly: a small part may come out the same at several levels."""
+    found: dict[str, set[int]] = {}
+    with zipfile.ZipFile(path) as archive, path.open("rb") as raw:
+        for info in archive.infolist():
+            raw.seek(info.header_offset)
+            header = raw.read(30)  # the local file header; the part follows its name and extra field
+            name_length, extra_length = struct.unpack("<HH", header[26:30])
+            raw.seek(info.header_offset + 30 + name_length + extra_length)
+            stored = raw.read(info.compress_size)
+            data = archive.read(info)
+            found[info.filename] = set()
+            for level in range(1, 10):
+                deflate = zlib.compressobj(level, zlib.DEFLATED, -15)
+                if deflate.compress(data) + deflate.flush() == stored:
+                    found[info.filename].add(level)
+    return found

@@ -21,7 +21,7 @@ from subsidy_batch.outputs.workbook import Column, Sheet, write_rejected_xlsx, w
 from subsidy_batch.roster.read import SheetRead
 from subsidy_batch.roster.schema import load_schema
 from subsidy_batch.roster.validate import validate
-from tests.helpers import make_id, person, raw_roster
+from tests.helpers import deflate_levels, make_id, person, raw_roster
 
 ZH = {spec.name: spec.zh for spec in load_schema().columns.values()}
 FULL_ID = re.compile(r"\d{17}[\dXx]")
@@ -98,6 +98,17 @@ def test_writing_twice_gives_the_same_bytes(tmp_path: Path) -> None:
     write_rejected_xlsx(rejected, second, "t", column_names=ZH)
     assert first.read_bytes() == second.read_bytes()
     assert "2000-01-01T00:00:00Z" in _xml(first)  # the fixed created time, not the clock's
+
+
+def test_every_part_of_a_workbook_is_deflated_at_level_3(tmp_path: Path) -> None:
+    # outputs/xlsxzip.py: zlib's level 3, not xlsxwriter's default 6; the rows go in by the bulk writer
+    frame = pl.DataFrame({"name": [f"张{i}" for i in range(3000)], "amount": [Decimal("85.00")] * 3000})
+    path = tmp_path / "list.xlsx"
+    write_sheets(path, [Sheet("s", "t", (Column("姓名"), Column("金额")), frame)])
+    levels = deflate_levels(path)
+    assert "xl/worksheets/sheet1.xml" in levels and "xl/styles.xml" in levels
+    assert all(3 in found for found in levels.values()), levels
+    assert 6 not in levels["xl/worksheets/sheet1.xml"]  # 3000 rows come out otherwise at zlib's default
 
 
 def test_the_header_stays_in_view_with_an_autofilter_and_set_widths(tmp_path: Path) -> None:

@@ -13,10 +13,10 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import polars as pl
-import xlsxwriter
 import xlsxwriter.exceptions
 
 from subsidy_batch.errors import BankFileError, StorageError
+from subsidy_batch.outputs import xlsxzip
 from subsidy_batch.rules.layouts import FieldSpec, Layout, Record, Records
 
 CRLF = b"\r\n"
@@ -237,7 +237,7 @@ def write_xlsx(
         "strings_to_urls": False,
     }
     try:
-        book = xlsxwriter.Workbook(str(path), options)
+        book = xlsxzip.workbook(path, options)
         book.set_properties({"created": datetime(*CREATED)})
         bold = book.add_format({"bold": True, "border": 1, "bg_color": "#DDEBF7"})
         money = book.add_format({"num_format": "0.00"})

@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-import xlsxwriter
 import xlsxwriter.exceptions
 
 from subsidy_batch.errors import StorageError
 from subsidy_batch.outputs import xlsxbulk as bulk
+from subsidy_batch.outputs import xlsxzip
 from subsidy_batch.roster import idnumber
 from subsidy_batch.roster.read import split_source
 
@@ -89,7 +89,7 @@ def write_sheets(path: Path, sheets: Sequence[Sheet], created: datetime = CREATE
         "strings_to_urls": False,
     }
     try:
-        book = xlsxwriter.Workbook(str(path), options)
+        book = xlsxzip.workbook(path, options)
         book.set_properties({"created": created})
         bold = book.add_format({"bold": True, "border": 1, "bg_color": "#DDEBF7", "text_wrap": True})
         title_format = book.add_format({"bold": True, "font_size": 14})
