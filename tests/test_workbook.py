@@ -12,11 +12,12 @@ from pathlib import Path
 import fastexcel
 import polars as pl
 import pytest
+import xlsxwriter.worksheet
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from subsidy_batch.errors import StorageError
-from subsidy_batch.outputs import emit
+from subsidy_batch.outputs import emit, xlsxzip
 from subsidy_batch.outputs.workbook import Column, Sheet, write_rejected_xlsx, write_sheets
 from subsidy_batch.roster.read import SheetRead
 from subsidy_batch.roster.schema import load_schema
@@ -325,3 +326,53 @@ def test_a_column_with_one_character_to_rewrite_is_rewritten_like_cell_by_cell(
     frame = _bulk_frame(["plain", f"a{odd}b" if odd.strip() == odd else odd, "王五"] * 4)
     fast, slow = _both_ways(tmp_path, frame, BULK_COLUMNS)
     assert fast == slow
+
+
+# -- the rows copied as bytes (outputs/xlsxzip.py Sheet): the same files as xlsxwriter's own copy in text
+
+
+def _both_copies(tmp_path: Path, sheets: list[Sheet]) -> tuple[bytes, bytes]:
+    """The workbook written with Sheet's copy of the rows, and with xlsxwriter's (decode and encode)."""
+    ours, theirs = tmp_path / "ours.xlsx", tmp_path / "theirs.xlsx"
+    original = xlsxwriter.worksheet.Worksheet._write_optimized_sheet_data
+    by_xlsxwriter: list[object] = []  # the first row of each sheet xlsxwriter copied: None, no rows
+
+    def counted(self: xlsxwriter.worksheet.Worksheet) -> None:
+        by_xlsxwriter.append(self.dim_rowmin)
+        original(self)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(xlsxwriter.worksheet.Worksheet, "_write_optimized_sheet_data", counted)
+        write_sheets(ours, sheets)
+    assert all(first is None for first in by_xlsxwriter), "a sheet with rows was not copied as bytes"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(xlsxzip.Sheet, "_write_optimized_sheet_data", original)
+        write_sheets(theirs, sheets)
+    return ours.read_bytes(), theirs.read_bytes()
+
+
+def test_rows_copied_as_bytes_give_the_same_workbook_as_xlsxwriters_copy(tmp_path: Path) -> None:
+    texts = ["plain", " lead", "line\nbreak\r\n", "tab\there", "\x07bell", "😀", "王" * 300, "a&b<c>", None]
+    frame = _bulk_frame(texts * 40)
+    sheets = [
+        Sheet("表", "标题", BULK_COLUMNS, frame, footer=(("合计",),)),  # bulk rows
+        Sheet("二", "cell by cell", (Column("a"), Column("b")), [["x\ny", 1], ["王\r五", Decimal("2.50")]]),
+        Sheet("空", "no rows", (Column("a"),), []),
+    ]
+    ours, theirs = _both_copies(tmp_path, sheets)
+    assert ours == theirs
+    assert len(ours) > 5_000  # 360 rows of text: the copy had something to copy
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(texts=st.lists(st.one_of(st.none(), st.text(max_size=30)), min_size=1, max_size=10))
+def test_rows_copied_as_bytes_match_xlsxwriters_copy_for_any_text(
+    tmp_path: Path, texts: list[str | None]
+) -> None:
+    rows = [[t, i] for i, t in enumerate(texts)]
+    sheets = [
+        Sheet("表", "标题", BULK_COLUMNS, _bulk_frame(texts)),
+        Sheet("二", "t", (Column("a"), Column("n")), rows),
+    ]
+    ours, theirs = _both_copies(tmp_path, sheets)
+    assert ours == theirs
