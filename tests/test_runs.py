@@ -247,3 +247,37 @@ def test_two_runs_at_once_the_second_is_refused_while_the_first_holds_the_lock(
     assert second.returncode == 8, err
     assert f"process {first.pid} holds" in err
     assert _leftovers(workdir) == ["2024-05"]
+
+
+def test_every_file_is_fsynced_before_the_rename_that_publishes_the_run(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the early sync (lifecycle.execute, while the outputs are read back) is a head start only: publish
+    # still fsyncs every file of the staging folder, after the manifest and the audit log are written
+    from subsidy_batch.runs import store
+
+    events: list[tuple[str, str]] = []
+    real_fsync, real_rename = os.fsync, os.rename
+
+    def fsync(fd: int) -> None:
+        events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+        real_fsync(fd)
+
+    def rename(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+        events.append(("rename", str(src)))
+        real_rename(src, dst)
+
+    monkeypatch.setattr(store.os, "fsync", fsync)
+    monkeypatch.setattr(store.os, "rename", rename)
+    result = run_month(_request(workdir))
+    published = next(i for i, (what, _) in enumerate(events) if what == "rename")
+    staging = Path(events[published][1])
+    files = sorted(p.relative_to(result.run_dir) for p in result.run_dir.rglob("*") if p.is_file())
+    assert {Path("manifest.json"), Path("audit.jsonl"), Path("line_items.parquet")} <= set(files)
+    assert any(p.parts[0] == "input" for p in files) and any(p.parts[0] == "bank" for p in files)
+    synced = [Path(path).relative_to(staging) for what, path in events[:published] if what == "fsync"]
+    # publish's pass: every file once, in order, the last thing before the rename
+    assert synced[-len(files) :] == files
+    # the head start: the outputs (not yet the manifest) were synced once before, while being read back
+    early = synced[: -len(files)]
+    assert Path("line_items.parquet") in early and Path("manifest.json") not in early

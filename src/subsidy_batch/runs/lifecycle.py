@@ -35,6 +35,7 @@ from subsidy_batch.runs.store import (
     publish,
     refuse_if_accepted,
     supersede,
+    sync_files,
 )
 
 Progress = Callable[[str], None]
@@ -250,12 +251,17 @@ def fingerprint(ctx: Context, loaded: Loaded) -> Fingerprint:
     return Fingerprint(run_id, inputs, schemas, config)
 
 
-def execute(kind: Kind[Any, Any], ctx: Context) -> Manifest:
+def execute(kind: Kind[Any, Any], ctx: Context, sync_early: bool = False) -> Manifest:
     """Every stage of one run from its input/ snapshot, writing outputs beside it; returns the manifest.
 
     The inputs are read while a second thread works out their checksums and the run id: hashing lets go
     of the interpreter, as polars does while it reads, so the checksum of a roster of millions costs no
     wall time. The read stage is logged once the run id (and so the audit log) exists.
+
+    sync_early (a run to publish): once the outputs are written, a second thread fsyncs what the staging
+    folder holds while the run reads its outputs back, a head start for publish, which still fsyncs every
+    file (a file synced already costs it a fraction of a millisecond). At 10M people the run's 430 MB took
+    publish 1.1 s of waiting for the disk.
     """
     setup, loaded = kind.load(ctx)
     with ThreadPoolExecutor(max_workers=1) as hasher:
@@ -275,12 +281,15 @@ def execute(kind: Kind[Any, Any], ctx: Context) -> Manifest:
         )
         ctx.stages.record("read", read_seconds, **reading.log)
         outcome = kind.compute(ctx, setup, reading.value)
-        with ctx.stages.stage("reconcile", "reconciling totals"):
-            problems = outcome.reconcile()
-            if problems:
-                raise ReconciliationError(
-                    "totals do not reconcile, nothing was accepted: " + "; ".join(problems)
-                )
+        with ThreadPoolExecutor(max_workers=1) as syncing:
+            if sync_early:
+                syncing.submit(sync_files, ctx.staging)  # its error, if any, is publish's to raise
+            with ctx.stages.stage("reconcile", "reconciling totals"):
+                problems = outcome.reconcile()
+                if problems:
+                    raise ReconciliationError(
+                        "totals do not reconcile, nothing was accepted: " + "; ".join(problems)
+                    )
         log.info("run_complete", **outcome.summary)
     return Manifest(
         kind=kind.name,
@@ -408,7 +417,7 @@ def _locked_run(plan: Plan, progress: Progress, what: str) -> RunResult:
                 stale_note,
                 county_dir=paths.county_dir,
             )
-            manifest = execute(plan.kind, ctx)
+            manifest = execute(plan.kind, ctx, sync_early=True)
             if plan.supersede_reason is not None:
                 manifest.supersedes = supersede(
                     paths, plan.supersede_reason, manifest.run_id, manifest.created_at

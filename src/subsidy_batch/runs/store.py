@@ -232,11 +232,20 @@ def locked(paths: RunPaths) -> Iterator[str | None]:
         paths.lock.unlink(missing_ok=True)
 
 
-def publish(staging: Path, paths: RunPaths) -> None:
-    """Make the staged run the accepted one with a single rename (atomic on one file system)."""
-    for path in staging.rglob("*"):
+def sync_files(folder: Path) -> list[Path]:
+    """fsync every file under folder: its bytes are on the disk, not only in the page cache; returns them."""
+    synced = []
+    for path in sorted(folder.rglob("*")):
         if path.is_file():
             with path.open("rb") as fh:
                 os.fsync(fh.fileno())
+            synced.append(path)
+    return synced
+
+
+def publish(staging: Path, paths: RunPaths) -> None:
+    """fsync every file of the staged run, then make it the accepted one with a single rename (atomic on
+    one file system)."""
+    sync_files(staging)
     paths.accepted.parent.mkdir(parents=True, exist_ok=True)  # supplements/ for the first supplement
     os.rename(staging, paths.accepted)
