@@ -89,6 +89,29 @@ def test_a_reconciliation_mismatch_fails_the_run_and_accepts_nothing(
     assert _leftovers(workdir) == []  # no staging folder, no lock
 
 
+def test_a_bank_file_whose_control_record_disagrees_is_named_and_nothing_is_accepted(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the read-back reads the bank files side by side (runs/totals.py): each answer is the named file's
+    real = bank.read_bank_file
+
+    def one_more_in_the_third(path: Path, *args, **kwargs):
+        control, details = real(path, *args, **kwargs)
+        return (control | {"items": control["items"] + 1}) if path.name.startswith(
+            "bank_03_"
+        ) else control, details
+
+    monkeypatch.setattr(bank, "read_bank_file", one_more_in_the_third)
+    with pytest.raises(ReconciliationError) as raised:
+        run_month(_request(workdir))
+    message = str(raised.value)
+    assert (
+        "bank_03_中国邮政储蓄银行嘉祥县支行.csv: control record disagrees with its detail records" in message
+    )
+    assert "bank_01_" not in message and "bank_02_" not in message and "bank_04_" not in message
+    assert not _accepted(workdir).exists()
+
+
 def test_a_run_refused_by_a_live_lock_exits_8_and_a_stale_lock_is_explained(workdir: Path) -> None:
     county = workdir / "runs" / "jiaxiang"
     county.mkdir(parents=True)

@@ -6,6 +6,7 @@ and check their totals here.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -74,8 +75,15 @@ def reconcile(
     paid_people = pays.get_column("amount").sum() or Decimal(0)
     bank_total = Decimal(0)
     bank_count = 0
-    for bf in bank_files:
-        control, details = bank.read_bank_file(bf.path, encoding, text_fields=False, layout=bf.layout)
+    # the files read side by side (polars parses without the interpreter), checked in their order
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        read_back = list(
+            pool.map(
+                lambda bf: bank.read_bank_file(bf.path, encoding, text_fields=False, layout=bf.layout),
+                bank_files,
+            )
+        )
+    for bf, (control, details) in zip(bank_files, read_back, strict=True):
         lines_total = fen_to_yuan(int(details.get_column("amount_fen").sum()))
         if control["items"] != details.height or control["total"] != lines_total:
             problems.append(f"{bf.path.name}: control record disagrees with its detail records")
