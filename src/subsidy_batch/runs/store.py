@@ -232,15 +232,12 @@ def locked(paths: RunPaths) -> Iterator[str | None]:
         paths.lock.unlink(missing_ok=True)
 
 
-def sync_files(folder: Path) -> list[Path]:
-    """fsync every file under folder: its bytes are on the disk, not only in the page cache; returns them."""
-    synced = []
+def sync_files(folder: Path) -> None:
+    """fsync every file under folder, in path order: its bytes are on the disk, not only in the page cache."""
     for path in sorted(folder.rglob("*")):
         if path.is_file():
             with path.open("rb") as fh:
                 os.fsync(fh.fileno())
-            synced.append(path)
-    return synced
 
 
 def publish(staging: Path, paths: RunPaths) -> None:
