@@ -4,10 +4,12 @@ same each time, and never a full ID number."""
 from __future__ import annotations
 
 import re
+import shutil
 import zipfile
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import fastexcel
 import polars as pl
@@ -110,6 +112,32 @@ def test_every_part_of_a_workbook_is_deflated_at_level_3(tmp_path: Path) -> None
     assert "xl/worksheets/sheet1.xml" in levels and "xl/styles.xml" in levels
     assert all(3 in found for found in levels.values()), levels
     assert 6 not in levels["xl/worksheets/sheet1.xml"]  # 3000 rows come out otherwise at zlib's default
+
+
+def test_parts_copied_in_pieces_of_a_megabyte_give_the_same_zip_as_zipfiles_own_copy(tmp_path: Path) -> None:
+    # outputs/xlsxzip.py LevelZip.write: 1 MiB at a time, not zipfile's 8 KiB; deflate is not flushed
+    # between pieces, so the archive must not change by one byte
+    frame = pl.DataFrame({"name": [f"张{i}" for i in range(40_000)], "amount": [Decimal("85.00")] * 40_000})
+    sheets = [Sheet("s", "t", (Column("姓名"), Column("金额")), frame)]
+    ours, theirs = tmp_path / "ours.xlsx", tmp_path / "theirs.xlsx"
+    pieces: list[int] = []
+    original = shutil.copyfileobj
+
+    def counted(src: Any, dst: Any, length: int = 0) -> None:
+        pieces.append(length)
+        original(src, dst, length)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(xlsxzip.shutil, "copyfileobj", counted)
+        write_sheets(ours, sheets)
+    assert xlsxzip.PIECE in pieces and 1024 * 8 not in pieces  # no part went through zipfile's own copy
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(xlsxzip.LevelZip, "write", zipfile.ZipFile.write)
+        write_sheets(theirs, sheets)
+    with zipfile.ZipFile(ours) as z:
+        # 40,000 rows of about 110 bytes: more than 4 pieces of 1 MiB, so the cuts differ from 8 KiB ones
+        assert z.getinfo("xl/worksheets/sheet1.xml").file_size > 4 * xlsxzip.PIECE
+    assert ours.read_bytes() == theirs.read_bytes()
 
 
 def test_the_header_stays_in_view_with_an_autofilter_and_set_widths(tmp_path: Path) -> None:
