@@ -26,7 +26,7 @@ this one and asserts identical files, for any text (a hypothesis property).
 3. A part goes into the zip in pieces of a megabyte. zipfile's `write` copies a file in pieces of 8 KiB,
 and each piece lets go of the interpreter and takes it back three times (reading, the checksum, deflate):
 while another thread runs Python (the documents are written two at a time) each taking back waits for it,
-and the 公示 lists' 26 MB of XML at 1M people waited in 3,300 pieces. Deflate gives the same bytes however
+and the 公示 lists' 26 MB of XML at 1M people waited in 3,200 pieces. Deflate gives the same bytes however
 its input is cut (no flush between pieces), so the zip is the same; tests/test_workbook.py checks it.
 """
 
