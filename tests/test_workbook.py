@@ -4,7 +4,7 @@ same each time, and never a full ID number."""
 from __future__ import annotations
 
 import re
-import shutil
+import tempfile
 import zipfile
 from dataclasses import replace
 from decimal import Decimal
@@ -114,30 +114,56 @@ def test_every_part_of_a_workbook_is_deflated_at_level_3(tmp_path: Path) -> None
     assert 6 not in levels["xl/worksheets/sheet1.xml"]  # 3000 rows come out otherwise at zlib's default
 
 
-def test_parts_copied_in_pieces_of_a_megabyte_give_the_same_zip_as_zipfiles_own_copy(tmp_path: Path) -> None:
-    # outputs/xlsxzip.py LevelZip.write: 1 MiB at a time, not zipfile's 8 KiB; deflate is not flushed
-    # between pieces, so the archive must not change by one byte
-    frame = pl.DataFrame({"name": [f"张{i}" for i in range(40_000)], "amount": [Decimal("85.00")] * 40_000})
-    sheets = [Sheet("s", "t", (Column("姓名"), Column("金额")), frame)]
+def _in_memory_and_file_mode(tmp_path: Path, sheets: list[Sheet]) -> tuple[bytes, bytes, int, int]:
+    """The workbook put together in memory (xlsxzip.Book) and by xlsxwriter's file mode, and how many
+    temporary files each made."""
+    made: list[int] = []
+    original = tempfile.mkstemp
+
+    def counted(*args: Any, **kwargs: Any) -> tuple[int, str]:
+        made.append(1)
+        return original(*args, **kwargs)
+
     ours, theirs = tmp_path / "ours.xlsx", tmp_path / "theirs.xlsx"
-    pieces: list[int] = []
-    original = shutil.copyfileobj
-
-    def counted(src: Any, dst: Any, length: int = 0) -> None:
-        pieces.append(length)
-        original(src, dst, length)
-
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(xlsxzip.shutil, "copyfileobj", counted)
+        patch.setattr(tempfile, "mkstemp", counted)
         write_sheets(ours, sheets)
-    assert xlsxzip.PIECE in pieces and 1024 * 8 not in pieces  # no part went through zipfile's own copy
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(xlsxzip.LevelZip, "write", zipfile.ZipFile.write)
+        in_memory = len(made)
+        patch.setattr(xlsxzip, "Book", xlsxwriter.Workbook)  # xlsxwriter's own: a file per part
         write_sheets(theirs, sheets)
-    with zipfile.ZipFile(ours) as z:
-        # 40,000 rows of about 110 bytes: more than 4 pieces of 1 MiB, so the cuts differ from 8 KiB ones
-        assert z.getinfo("xl/worksheets/sheet1.xml").file_size > 4 * xlsxzip.PIECE
-    assert ours.read_bytes() == theirs.read_bytes()
+    return ours.read_bytes(), theirs.read_bytes(), in_memory, len(made) - in_memory
+
+
+def test_a_workbook_put_together_in_memory_is_the_zip_of_xlsxwriters_file_mode(tmp_path: Path) -> None:
+    # outputs/xlsxzip.py Book: each part in memory, entered with the date and permissions of the file
+    # xlsxwriter would have made of it; not one byte of the archive may differ
+    texts = ["plain", " lead", "line\nbreak", "😀", "王" * 300, "a&b<c>", None]
+    sheets = [
+        Sheet("表", "标题", BULK_COLUMNS, _bulk_frame(texts * 6_000), footer=(("合计",),), printed=True),
+        Sheet("二", "cell by cell", (Column("a"), Column("b")), [["x\ny", 1], ["王\r五", Decimal("2.50")]]),
+        Sheet("空", "no rows", (Column("a"),), []),
+    ]
+    ours, theirs, in_memory, file_mode = _in_memory_and_file_mode(tmp_path, sheets)
+    assert ours == theirs
+    with zipfile.ZipFile(tmp_path / "ours.xlsx") as z:
+        assert z.getinfo("xl/worksheets/sheet1.xml").file_size > 2_000_000  # 42,000 rows went in
+        assert all(i.date_time == (1980, 1, 31, 0, 0, 0) for i in z.infolist())
+    # the rows' own file of each of the 3 sheets (constant_memory); file mode adds one per part:
+    # [Content_Types].xml, 2 relations, 2 properties, workbook, styles, theme and the 3 sheets = 11
+    assert (in_memory, file_mode) == (3, 3 + 11)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(texts=st.lists(st.one_of(st.none(), st.text(max_size=30)), min_size=1, max_size=10))
+def test_in_memory_parts_match_xlsxwriters_file_mode_for_any_text(
+    tmp_path: Path, texts: list[str | None]
+) -> None:
+    sheets = [
+        Sheet("表", "标题", BULK_COLUMNS, _bulk_frame(texts)),
+        Sheet("二", "t", (Column("a"), Column("n")), [[t, i] for i, t in enumerate(texts)]),
+    ]
+    ours, theirs, _, _ = _in_memory_and_file_mode(tmp_path, sheets)
+    assert ours == theirs
 
 
 def test_the_header_stays_in_view_with_an_autofilter_and_set_widths(tmp_path: Path) -> None:

@@ -23,53 +23,64 @@ most of it the 公示 lists). Decoding UTF-8 and encoding it again gives the sam
 them as they are. tests/test_workbook.py writes the same workbooks with xlsxwriter's own copy and with
 this one and asserts identical files, for any text (a hypothesis property).
 
-3. A part goes into the zip in pieces of a megabyte. zipfile's `write` copies a file in pieces of 8 KiB,
-and each piece lets go of the interpreter and takes it back three times (reading, the checksum, deflate):
-while another thread runs Python (the documents are written two at a time) each taking back waits for it,
-and the 公示 lists' 26 MB of XML at 1M people waited in 3,200 pieces. Deflate gives the same bytes however
-its input is cut (no flush between pieces), so the zip is the same; tests/test_workbook.py checks it.
+3. A workbook's parts are put together in memory. In its file mode xlsxwriter writes each part (nine for
+a one-sheet workbook: the sheet, styles, theme, workbook, relations, properties) to a temporary file, has
+zipfile copy it into the zip in pieces of 8 KiB and deletes it: at 100k people the run's 19 workbooks made
+and deleted about 170 such files, each costing about 0.7 ms of file system work (most of it the delete),
+and the copy in small pieces let go of the interpreter and took it back thousands of times while another
+thread ran Python. Book keeps each part in memory as UTF-8 bytes (a sheet's rows go in as the bytes of
+2., only its rows' own file is still on disk, as constant_memory needs) and puts it into the zip in one
+piece, with the entry a file would have had: the date xlsxwriter sets on its files (31 January 1980),
+a file's permissions (-rw-------) and LEVEL. The zip is the same bytes as xlsxwriter's file mode gives;
+tests/test_workbook.py checks it for the workbooks of every kind, and for any text (a hypothesis property).
 """
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
+import stat
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import xlsxwriter
+import xlsxwriter.packager
 import xlsxwriter.workbook
 import xlsxwriter.worksheet
 
 LEVEL = 3
-PIECE = 1 << 20  # bytes of a part read, checksummed and deflated at a time
+# the entry of a part as xlsxwriter's file mode makes it: its temporary file dated 31 January 1980 (local
+# time, read back as local time) and created by tempfile.mkstemp (a regular file, -rw-------)
+PART_DATE = (1980, 1, 31, 0, 0, 0)
+PART_ATTRIBUTES = (stat.S_IFREG | 0o600) << 16
 
 
 class LevelZip(zipfile.ZipFile):
-    """zipfile.ZipFile at LEVEL unless a level is given."""
+    """zipfile.ZipFile at LEVEL unless a level is given; a part given as bytes gets a file's entry."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("compresslevel", LEVEL)
         super().__init__(*args, **kwargs)
 
-    def write(
+    def writestr(
         self,
-        filename: Any,
-        arcname: Any = None,
+        zinfo_or_arcname: str | zipfile.ZipInfo,
+        data: Any,
         compress_type: int | None = None,
         compresslevel: int | None = None,
     ) -> None:
-        """ZipFile.write of a file, copied in pieces of PIECE bytes rather than 8 KiB."""
-        strict = self._strict_timestamps  # type: ignore[attr-defined]
-        zinfo = zipfile.ZipInfo.from_file(filename, arcname, strict_timestamps=strict)
-        if zinfo.is_dir():
-            super().write(filename, arcname, compress_type, compresslevel)
-            return
+        """A part of Book (in memory) with the entry ZipFile.write gives xlsxwriter's temporary file of it."""
+        name = (
+            zinfo_or_arcname.filename if isinstance(zinfo_or_arcname, zipfile.ZipInfo) else zinfo_or_arcname
+        )
+        zinfo = zipfile.ZipInfo(name, PART_DATE)
+        zinfo.external_attr = PART_ATTRIBUTES
         zinfo.compress_type = self.compression if compress_type is None else compress_type
-        zinfo._compresslevel = self.compresslevel if compresslevel is None else compresslevel  # type: ignore[attr-defined]
-        with open(filename, "rb") as src, self.open(zinfo, "w") as dest:
-            shutil.copyfileobj(src, dest, PIECE)
+        super().writestr(
+            zinfo, data, compresslevel=self.compresslevel if compresslevel is None else compresslevel
+        )
 
 
 xlsxwriter.workbook.ZipFile = LevelZip  # type: ignore[misc]
@@ -85,9 +96,12 @@ class Sheet(xlsxwriter.worksheet.Worksheet):
             return
         self._xml_start_tag("sheetData")
         rows.close()  # flushed: every row is in the file
-        xml.flush()  # what is written of the sheet's XML before its rows goes first
         with open(self.row_data_filename, "rb") as written:
-            shutil.copyfileobj(written, xml.buffer, 1 << 20)
+            if isinstance(xml, Part):
+                xml.write_bytes(written.read())
+            else:
+                xml.flush()  # what is written of the sheet's XML before its rows goes first
+                shutil.copyfileobj(written, xml.buffer, 1 << 20)
         os.unlink(self.row_data_filename)
         self._xml_end_tag("sheetData")
 
@@ -95,11 +109,64 @@ class Sheet(xlsxwriter.worksheet.Worksheet):
 def _utf8(fh: Any) -> bool:
     """A text file of UTF-8 on disk (with a byte buffer under it), as xlsxwriter opens both files."""
     encoding = str(getattr(fh, "encoding", "")).lower().replace("-", "").replace("_", "")
-    return encoding == "utf8" and hasattr(fh, "buffer")
+    return isinstance(fh, Part) or (encoding == "utf8" and hasattr(fh, "buffer"))
+
+
+class Part(io.StringIO):
+    """One part of a workbook, in memory as UTF-8 bytes: xlsxwriter writes its XML here as text, as into
+    the StringIO of its in_memory mode; Sheet adds its rows as the bytes they are."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._pieces: list[bytes] = []
+
+    def write(self, text: str) -> int:
+        self._pieces.append(text.encode("utf-8"))
+        return len(text)
+
+    def write_bytes(self, data: bytes) -> None:
+        self._pieces.append(data)
+
+    def getvalue(self) -> _Utf8:  # type: ignore[override]
+        return _Utf8(b"".join(self._pieces))
+
+
+class _Utf8:
+    """What Part.getvalue gives xlsxwriter, which encodes it to UTF-8 for the zip: the bytes, as they are."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def encode(self, encoding: str = "utf-8") -> bytes:
+        if encoding.lower().replace("-", "") != "utf8":
+            raise ValueError(f"a workbook part is UTF-8, not {encoding}")
+        return self.data
+
+
+class _Packager(xlsxwriter.packager.Packager):
+    """xlsxwriter's packager, each part a Part in memory rather than a temporary file."""
+
+    def _filename(self, xml_filename: str) -> Part:
+        part = Part()
+        self.filenames.append((part, xml_filename, False))
+        return part
+
+
+class Book(xlsxwriter.Workbook):
+    """xlsxwriter's workbook, whose sheets keep constant_memory (their rows on disk as they are written)
+    and whose parts are put together in memory when it is closed (3. above)."""
+
+    def _get_packager(self) -> _Packager:
+        return _Packager()
+
+    def _store_workbook(self) -> None:
+        # in_memory from here on only: set when the workbook is made, it would turn constant_memory off
+        self.in_memory = True
+        super()._store_workbook()
 
 
 def workbook(path: Path, options: dict[str, Any]) -> xlsxwriter.Workbook:
     """xlsxwriter.Workbook(str(path), options), whose sheets are Sheet, zipped at LEVEL when it is closed."""
-    book = xlsxwriter.Workbook(str(path), options)
+    book = Book(str(path), options)
     book.worksheet_class = Sheet
     return book
