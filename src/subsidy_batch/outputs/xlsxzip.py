@@ -31,8 +31,10 @@ and the copy in small pieces let go of the interpreter and took it back thousand
 thread ran Python. Book keeps each part in memory as UTF-8 bytes (a sheet's rows go in as the bytes of
 2., only its rows' own file is still on disk, as constant_memory needs) and puts it into the zip in one
 piece, with the entry a file would have had: the date xlsxwriter sets on its files (31 January 1980),
-a file's permissions (-rw-------) and LEVEL. The zip is the same bytes as xlsxwriter's file mode gives;
-tests/test_workbook.py checks it for the workbooks of every kind, and for any text (a hypothesis property).
+a file's permissions (-rw-------) and LEVEL. The zip is the same bytes as xlsxwriter's file mode gives:
+tests/test_workbook.py checks it on a workbook of bulk, cell-by-cell and empty sheets and for any text (a
+hypothesis property), and `subsidy verify runs` on every stored run's report, lists and bank workbooks.
+Part stands in for the StringIO of xlsxwriter's in_memory mode, which only ever writes to it.
 """
 
 from __future__ import annotations
@@ -107,7 +109,7 @@ class Sheet(xlsxwriter.worksheet.Worksheet):
 
 
 def _utf8(fh: Any) -> bool:
-    """A text file of UTF-8 on disk (with a byte buffer under it), as xlsxwriter opens both files."""
+    """A Part, or a text file of UTF-8 on disk with a byte buffer under it, as xlsxwriter opens its files."""
     encoding = str(getattr(fh, "encoding", "")).lower().replace("-", "").replace("_", "")
     return isinstance(fh, Part) or (encoding == "utf8" and hasattr(fh, "buffer"))
 
@@ -166,7 +168,7 @@ class Book(xlsxwriter.Workbook):
 
 
 def workbook(path: Path, options: dict[str, Any]) -> xlsxwriter.Workbook:
-    """xlsxwriter.Workbook(str(path), options), whose sheets are Sheet, zipped at LEVEL when it is closed."""
+    """Book(str(path), options): its sheets are Sheet, its parts zipped from memory at LEVEL when closed."""
     book = Book(str(path), options)
     book.worksheet_class = Sheet
     return book
