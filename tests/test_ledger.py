@@ -450,3 +450,49 @@ def test_history_of_a_number_too_short_to_be_an_id_says_so() -> None:
 
     with pytest.raises(UsageError, match=r"an ID number \(公民身份号码\) has 18 characters; 6 were given"):
         history(J, "370829")
+
+
+def _guarded(
+    rows: list[tuple[str, str, str, str]], paid_before: list[tuple[str, str, str]] = ()
+) -> list[str]:
+    """arrears.paid_twice over items of (id_number, benefit, for_period, status), against a ledger whose
+    accepted runs paid `paid_before`."""
+    from subsidy_batch.ledger.record import LEDGER_SCHEMA, RECOVERY_SCHEMA, Ledger
+
+    items = pl.DataFrame(rows, schema=["id_number", "benefit", "for_period", "status"], orient="row")
+    before = pl.DataFrame(
+        [
+            {"id_number": i, "benefit": b, "for_period": m, "status": "paid", "label": m, "run_id": "r"}
+            for i, b, m in paid_before
+        ],
+        schema=LEDGER_SCHEMA,
+    )
+    ledger = Ledger(items=before, recoveries=pl.DataFrame(schema=RECOVERY_SCHEMA), first_period=None)
+    return arrears_module.paid_twice(items, ledger)
+
+
+def test_the_double_payment_guard_counts_each_key_paid_more_than_once_within_the_run() -> None:
+    a, b = make_id("1940-03-01"), make_id("1944-02-29")
+    rows = [
+        (a, "high_age_allowance", "2024-05", "paid"),
+        (a, "high_age_allowance", "2024-05", "paid"),  # twice
+        (a, "high_age_allowance", "2024-05", "paid"),  # three times is still one key
+        (a, "high_age_allowance", "2024-04", "paid"),  # another month (arrears): not the same key
+        (a, "low_income_living", "2024-05", "paid"),  # another benefit
+        (b, "high_age_allowance", "2024-05", "held"),  # a held item beside a paid one is not a payment
+        (b, "high_age_allowance", "2024-05", "paid"),
+        (b, "low_income_living", "2024-05", "paid"),
+        (b, "low_income_living", "2024-05", "paid"),  # twice
+    ]
+    assert _guarded(rows) == ["2 (person, benefit, month) paid twice within this run"]
+    assert _guarded([r for i, r in enumerate(rows) if i not in (1, 2, 8)]) == []  # each key once: none
+
+
+def test_the_double_payment_guard_finds_a_month_an_accepted_run_already_paid() -> None:
+    a = make_id("1950-12-31")
+    rows = [(a, "high_age_allowance", "2024-05", "paid"), (a, "high_age_allowance", "2024-04", "paid")]
+    problems = _guarded(rows, paid_before=[(a, "high_age_allowance", "2024-04")])
+    assert problems == [
+        "1 (person, benefit, month) already paid by an accepted run, e.g. high_age_allowance for 2024-04"
+    ]
+    assert _guarded(rows, paid_before=[(a, "high_age_allowance", "2024-03")]) == []

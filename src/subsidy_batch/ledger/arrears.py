@@ -183,12 +183,15 @@ def recoveries(
 def paid_twice(items: pl.DataFrame, ledger: Ledger) -> list[str]:
     """Problems if any (person, benefit, month) would be paid twice: within this run, or again after an
     accepted run paid it (the guard runs independently of how the items were chosen)."""
-    paid = items.filter(pl.col("status") == "paid").select("id_number", "benefit", "for_period")
+    keys = ["id_number", "benefit", "for_period"]
+    paid = items.filter(pl.col("status") == "paid").select(keys)
     problems = []
-    twice = paid.group_by("id_number", "benefit", "for_period").len().filter(pl.col("len") > 1)
-    if twice.height:
+    # whether any key repeats is one pass over the keys (770 thousand paid items at 10M people: 0.1 s,
+    # against 0.3 s for counting every key); they are counted only when one does, for the message
+    if paid.select(pl.struct(keys).is_duplicated().any()).item():
+        twice = paid.group_by(keys).len().filter(pl.col("len") > 1)
         problems.append(f"{twice.height} (person, benefit, month) paid twice within this run")
-    again = paid.join(ledger.paid_keys(), on=["id_number", "benefit", "for_period"], how="semi")
+    again = paid.join(ledger.paid_keys(), on=keys, how="semi")
     if again.height:
         first = again.sort("id_number", "benefit", "for_period").row(0, named=True)
         problems.append(
