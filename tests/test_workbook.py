@@ -386,7 +386,8 @@ def test_a_column_with_one_character_to_rewrite_is_rewritten_like_cell_by_cell(
 
 
 def _both_copies(tmp_path: Path, sheets: list[Sheet]) -> tuple[bytes, bytes]:
-    """The workbook written with Sheet's copy of the rows, and with xlsxwriter's (decode and encode)."""
+    """The workbook written with Sheet's copy of the rows (bulk rows kept in memory), and with xlsxwriter's
+    (every row through its row file, decoded and encoded)."""
     ours, theirs = tmp_path / "ours.xlsx", tmp_path / "theirs.xlsx"
     original = xlsxwriter.worksheet.Worksheet._write_optimized_sheet_data
     by_xlsxwriter: list[object] = []  # the first row of each sheet xlsxwriter copied: None, no rows
@@ -401,6 +402,7 @@ def _both_copies(tmp_path: Path, sheets: list[Sheet]) -> tuple[bytes, bytes]:
     assert all(first is None for first in by_xlsxwriter), "a sheet with rows was not copied as bytes"
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(xlsxzip.Sheet, "_write_optimized_sheet_data", original)
+        patch.setattr(xlsxzip.Sheet, "keep_rows", None)  # xlsxbulk then writes the rows into the row file
         write_sheets(theirs, sheets)
     return ours.read_bytes(), theirs.read_bytes()
 

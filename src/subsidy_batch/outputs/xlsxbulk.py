@@ -142,19 +142,26 @@ def write_rows(ws: Any, first_row: int, frame: pl.DataFrame, formats: list[Any])
         .then(pl.format('<row r="{}">{}</row>', _row_number(), pl.concat_str(cells, ignore_nulls=True)))
         .str.join("")
     )
-    _write_utf8(ws.fh, xml)
+    _write_utf8(ws, xml)
     ws._check_dimensions(first_row + last, 0)
     ws.previous_row = first_row + last
     return True
 
 
-def _write_utf8(fh: Any, xml: pl.DataFrame) -> None:
-    """The one text of `xml` into xlsxwriter's row file: its UTF-8 bytes as polars holds them go to the
-    file's byte stream, rather than a Python str of hundreds of megabytes (at 10M people) being made of
-    them and encoded back. The row file is a UTF-8 text file; anything else gets the text."""
+def _write_utf8(ws: Any, xml: pl.DataFrame) -> None:
+    """The one text of `xml` into the worksheet's rows: its UTF-8 bytes as polars holds them, rather than
+    a Python str of hundreds of megabytes (at 10M people) being made of them and encoded back. A sheet of
+    xlsxzip keeps them in memory where they go among its rows (Sheet.keep_rows); otherwise they go to the
+    byte stream of xlsxwriter's row file, a UTF-8 text file. Anything else gets the text."""
+    fh = ws.fh
     buffer = getattr(fh, "buffer", None)
     if buffer is None or str(getattr(fh, "encoding", "")).lower().replace("-", "") != "utf8":
         fh.write(xml.item())
         return
+    data = xml.select(pl.first().cast(pl.Binary)).item()
+    keep = getattr(ws, "keep_rows", None)
+    if keep is not None:
+        keep(data)
+        return
     fh.flush()  # what xlsxwriter wrote before (the header row) goes first
-    buffer.write(xml.select(pl.first().cast(pl.Binary)).item())
+    buffer.write(data)

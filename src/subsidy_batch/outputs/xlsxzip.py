@@ -35,13 +35,20 @@ a file's permissions (-rw-------) and LEVEL. The zip is the same bytes as xlsxwr
 tests/test_workbook.py checks it on a workbook of bulk, cell-by-cell and empty sheets and for any text (a
 hypothesis property), and `subsidy verify runs` on every stored run's report, lists and bank workbooks.
 Part stands in for the StringIO of xlsxwriter's in_memory mode, which only ever writes to it.
+
+4. A sheet's bulk rows stay in memory. The rows xlsxbulk makes in one piece (all the rows of a 公示 list or
+of a detail sheet) are bytes already; written into the row file, they were read back whole when the
+workbook closed, and the file of tens of megabytes deleted (at 10M people the 公示 lists' 260 MB: 0.35 s
+of writing, reading and deleting). Sheet.keep_rows keeps them with the place in the row file they would
+have had, and the sheet's XML gets the row file's bytes with them put back there: the same bytes in
+the same order (tests/test_workbook.py, as for 3.). The rows written cell by cell (titles, headers,
+footers) still go through the row file.
 """
 
 from __future__ import annotations
 
 import io
 import os
-import shutil
 import stat
 import zipfile
 from pathlib import Path
@@ -51,6 +58,8 @@ import xlsxwriter
 import xlsxwriter.packager
 import xlsxwriter.workbook
 import xlsxwriter.worksheet
+
+from subsidy_batch.errors import InternalError
 
 LEVEL = 3
 # the entry of a part as xlsxwriter's file mode makes it: its temporary file dated 31 January 1980 (local
@@ -89,23 +98,46 @@ xlsxwriter.workbook.ZipFile = LevelZip  # type: ignore[misc]
 
 
 class Sheet(xlsxwriter.worksheet.Worksheet):
-    """xlsxwriter's worksheet, whose rows (constant_memory) go into the sheet's XML as bytes."""
+    """xlsxwriter's worksheet, whose rows (constant_memory) go into the sheet's XML as bytes, and whose
+    bulk rows (xlsxbulk) stay in memory until then instead of going through its row file (4. above)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._kept: list[tuple[int, bytes]] = []  # (where in the row file, the rows' UTF-8 bytes)
+
+    def keep_rows(self, data: bytes) -> None:
+        """Rows as xlsxwriter would have written them to the row file, kept in memory at its present end."""
+        self.fh.flush()  # what xlsxwriter wrote before (the header row) goes first
+        self._kept.append((self.fh.buffer.tell(), data))
 
     def _write_optimized_sheet_data(self) -> None:
         rows, xml = self.row_data_fh, self.fh
         if self.dim_rowmin is None or not (_utf8(rows) and _utf8(xml)):
+            if self._kept:  # xlsxwriter's own copy would leave out the kept rows (never so under Book)
+                raise InternalError(f"sheet {self.name}: rows kept in memory, but its files are not UTF-8")
             super()._write_optimized_sheet_data()  # no rows, or files this copy does not know
             return
         self._xml_start_tag("sheetData")
         rows.close()  # flushed: every row is in the file
         with open(self.row_data_filename, "rb") as written:
             if isinstance(xml, Part):
-                xml.write_bytes(written.read())
+                for piece in self._pieces(written.read()):
+                    xml.write_bytes(piece)
             else:
                 xml.flush()  # what is written of the sheet's XML before its rows goes first
-                shutil.copyfileobj(written, xml.buffer, 1 << 20)
+                for piece in self._pieces(written.read()):
+                    xml.buffer.write(piece)
         os.unlink(self.row_data_filename)
+        self._kept = []
         self._xml_end_tag("sheetData")
+
+    def _pieces(self, written: bytes) -> list[bytes]:
+        """The row file's bytes with the kept rows put back where they were kept, in order."""
+        pieces, start = [], 0
+        for at, data in self._kept:
+            pieces += [written[start:at], data]
+            start = at
+        return [*pieces, written[start:]]
 
 
 def _utf8(fh: Any) -> bool:
