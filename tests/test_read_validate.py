@@ -5,10 +5,12 @@ from pathlib import Path
 import polars as pl
 import pytest
 import xlsxwriter
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from subsidy_batch.errors import RosterError
 from subsidy_batch.roster.read import read_roster
-from subsidy_batch.roster.schema import load_schema
+from subsidy_batch.roster.schema import CONTROL, has_control_character, load_schema
 from subsidy_batch.roster.validate import validate
 from tests.helpers import make_id, person, raw_roster
 
@@ -506,3 +508,37 @@ def test_structlog_is_loaded_without_rich_and_still_writes_the_audit_log() -> No
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["True", "False", "False", "3", "True"]
+
+
+EDGES = "\x00\x1f\x20\x7e\x7f\x80\x9f\xa0\u2027\u2028\u2029\u202a\ufffd王"  # either side of each range
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts=st.lists(st.one_of(st.none(), st.text(max_size=12), st.text(alphabet=EDGES, max_size=4))))
+def test_the_control_character_search_is_the_regex_for_any_text(texts: list[str | None]) -> None:
+    frame = pl.DataFrame({"v": texts}, schema={"v": pl.String})
+    ours = frame.select(has_control_character(pl.col("v"))).to_series().to_list()
+    regex = frame.select(pl.col("v").str.contains(CONTROL)).to_series().to_list()
+    assert ours == regex
+
+
+def test_the_control_character_search_finds_each_edge_of_its_ranges() -> None:
+    edges = list(EDGES)
+    found = pl.DataFrame({"v": edges}).select(has_control_character(pl.col("v"))).to_series().to_list()
+    # \x00 \x1f controls, space and ~ not, DEL \x7f to \x9f controls, NBSP not, U+2028/2029 only
+    assert found == [
+        True,
+        True,
+        False,
+        False,
+        True,
+        True,
+        True,
+        False,
+        False,
+        True,
+        True,
+        False,
+        False,
+        False,
+    ]
