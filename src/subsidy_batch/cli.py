@@ -1374,7 +1374,7 @@ def allocator_settings(environ: MutableMapping[str, str], platform: str = sys.pl
     module never does (commands import the library inside their functions).
 
     Linux backs memory in 4 KiB pages by default, so a 10M-person run took 400 thousand page faults and
-    7 s of kernel time; in 2 MiB pages it takes 2-3 s less CPU and 1-2 s less wall time, for about
+    7 s of kernel time; in 2 MiB pages it takes 2-4 s less CPU and 1-2 s less wall time, for about
     120 MiB more peak memory (bench/RESULTS.md). Elsewhere jemalloc has no such option.
     """
     if platform == "linux":

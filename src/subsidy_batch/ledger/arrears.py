@@ -193,7 +193,7 @@ def paid_twice(items: pl.DataFrame, ledger: Ledger) -> list[str]:
         problems.append(f"{twice.height} (person, benefit, month) paid twice within this run")
     again = paid.join(ledger.paid_keys(), on=keys, how="semi")
     if again.height:
-        first = again.sort("id_number", "benefit", "for_period").row(0, named=True)
+        first = again.sort(keys).row(0, named=True)
         problems.append(
             f"{again.height} (person, benefit, month) already paid by an accepted run, e.g. {first['benefit']} "
             f"for {first['for_period']}"

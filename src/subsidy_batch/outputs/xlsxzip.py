@@ -120,13 +120,13 @@ class Sheet(xlsxwriter.worksheet.Worksheet):
         self._xml_start_tag("sheetData")
         rows.close()  # flushed: every row is in the file
         with open(self.row_data_filename, "rb") as written:
-            if isinstance(xml, Part):
-                for piece in self._pieces(written.read()):
-                    xml.write_bytes(piece)
-            else:
-                xml.flush()  # what is written of the sheet's XML before its rows goes first
-                for piece in self._pieces(written.read()):
-                    xml.buffer.write(piece)
+            pieces = self._pieces(written.read())
+        if isinstance(xml, Part):
+            for piece in pieces:
+                xml.write_bytes(piece)
+        else:
+            xml.flush()  # what is written of the sheet's XML before its rows goes first
+            xml.buffer.write(b"".join(pieces))
         os.unlink(self.row_data_filename)
         self._kept = []
         self._xml_end_tag("sheetData")
