@@ -92,7 +92,7 @@ def write_documents(
         for job in jobs:
             job.result()  # its error, if any, raised here
     per_township = dict(
-        items.filter(pl.col("status") == "paid").group_by("township").len().iter_rows()
+        items.lazy().filter(pl.col("status") == "paid").group_by("township").len().collect().iter_rows()
     )  # the rows of each list: its 乡镇's paid items
     rows = {file_stem(str(k)): int(v) for k, v in per_township.items()}
     listed = {name: rows.get(Path(name).stem, 0) for name in lists}

@@ -138,10 +138,12 @@ def gongshi_rows(items: pl.DataFrame, rules: GongshiRules, titles: Mapping[str, 
     """
     who = person_column(items)
     paid = (
-        items.filter(pl.col("status") == "paid")
+        items.lazy()  # lazy: only the columns used are filtered and sorted, not every column of the items
+        .filter(pl.col("status") == "paid")
         .select(*dict.fromkeys(("township", who, "benefit", "name", "id_number", "amount")))
         .sort("township", who, "benefit", maintain_order=True)  # ties (arrears): items' order
-    )  # only the columns used are sorted (a third less time at 10M people)
+        .collect()
+    )
     return pl.DataFrame(
         {
             "township": paid.get_column("township"),
@@ -188,9 +190,11 @@ def write_gongshi(
         raise StorageError(f"cannot write {out}: {exc.strerror}") from exc
     # people per 乡镇 counted by their full ID: two people may share a masked one
     people = dict(
-        items.filter(pl.col("status") == "paid")
+        items.lazy()  # lazy: the two columns counted are filtered, not every column of the items
+        .filter(pl.col("status") == "paid")
         .group_by("township")
         .agg(person(items).n_unique())
+        .collect()
         .iter_rows()
     )
     jobs: list[tuple[str, str, pl.DataFrame]] = []
