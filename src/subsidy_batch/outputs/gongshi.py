@@ -275,14 +275,13 @@ def _page(title: str, rows: pl.DataFrame, notes: tuple[str, ...]) -> bytes:
     texts = rows.select(pl.col(name).cast(pl.String).fill_null("") for name in rows.columns)
     # a column with none of & < > " ' needs no escaping (most have none): spared five rewrites a cell
     special = texts.select(pl.all().str.contains(r"[&<>\"']").any()).row(0)
-    cells = [
-        pl.format(
-            f'<td class="{cls}">{{}}</td>' if cls else "<td>{}</td>",
-            _escaped(pl.col(name)) if found else pl.col(name),
-        )
-        for cls, name, found in zip(classes, texts.columns, special, strict=True)
+    # a line is one pl.format with the tags in its template (not a format per cell joined by concat_str)
+    template = "".join(f'<td class="{cls}">{{}}</td>' if cls else "<td>{}</td>" for cls in classes)
+    places = [
+        _escaped(pl.col(name)) if found else pl.col(name)
+        for name, found in zip(texts.columns, special, strict=True)
     ]
-    joined = pl.concat_str([pl.lit("<tr>"), *cells, pl.lit("</tr>")]).str.join("\n").cast(pl.Binary)
+    joined = pl.format(f"<tr>{template}</tr>", *places).str.join("\n").cast(pl.Binary)
     lines = texts.select(joined).item()
     top = (
         "<!DOCTYPE html>\n"
