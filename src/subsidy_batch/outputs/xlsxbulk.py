@@ -35,10 +35,10 @@ _SPECIAL = (
 
 
 def _cell(ref: str, style: int | None, value: str, text: bool) -> str:
-    """One cell's XML as a pl.format template of two places, the row number and the value, as xlsxwriter's
-    _write_cell writes it: <c r=".." s=".." t="inlineStr"><is><t>..</t></is></c> for text (the value then
-    includes the <t> element's own attribute, if any), <c r=".." s=".."><v>..</v></c> for a number. The
-    reference and style are folded into the template, not given as a literal per cell."""
+    """One cell's XML as a pl.format template, as xlsxwriter's _write_cell writes it: <c r=".." s=".."
+    t="inlineStr"><is><t>..</t></is></c> for text, <c r=".." s=".."><v>..</v></c> for a number. Its
+    places are the row number, then those of `value` (_text_value's for text: the <t> element's attribute
+    where the text needs one, then the text). The reference and style are part of the template."""
     s = f' s="{style}"' if style is not None else ""
     if text:
         return f'<c r="{ref}{{}}"{s} t="inlineStr"><is><t{value}</t></is></c>'
@@ -69,7 +69,7 @@ def _text_value(column: pl.Expr, plain: bool) -> tuple[str, list[pl.Expr]]:
     return "{}>{}", [preserve, escaped]
 
 
-_ROW = pl.col("__xlsx_row")  # the row number as text, made once per row
+_ROW = pl.col("__xlsx_row")  # the row number, cast to text once per row before the cells use it
 
 
 def _number_texts(frame: pl.DataFrame, name: str) -> pl.Expr:
@@ -116,14 +116,13 @@ def write_rows(ws: Any, first_row: int, frame: pl.DataFrame, formats: list[Any])
         *(p.all().alias(f"full{c}") for c, p in enumerate(present)),
         filled.arg_true().last().alias("last"),
         *(pl.col(n).str.contains(_SPECIAL).any().alias(f"special{t}") for t, n in enumerate(texts)),
-    ).row(0)
-    width = len(names)
-    if not all(facts[:width]):
+    ).row(0, named=True)
+    if not all(facts[f"fits{c}"] for c in range(len(names))):
         return False
-    firsts = facts[width : 2 * width]
-    full = facts[2 * width : 3 * width]
-    last = facts[3 * width]
-    special = facts[3 * width + 1 :]
+    firsts = [facts[f"first{c}"] for c in range(len(names))]
+    full = [facts[f"full{c}"] for c in range(len(names))]
+    last = facts["last"]
+    special = [facts[f"special{t}"] for t in range(len(texts))]
     if last is None:  # no cell to write: xlsxwriter writes nothing either
         return True
     # styles get their index when first written, row by row and then column by column, as xlsxwriter does
