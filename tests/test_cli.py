@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from subsidy_batch import __version__
-from subsidy_batch.cli import EXIT_CODES, allocator_settings, app, exit_code
+from subsidy_batch.cli import EXIT_CODES, app, exit_code
 from subsidy_batch.errors import RosterError
 
 runner = CliRunner()
@@ -361,32 +361,6 @@ def test_help_loads_neither_the_engine_nor_pydantic() -> None:
         )
         assert done.returncode == 0, (args, done.stderr)
         assert "subsidy" in done.stdout
-
-
-def test_the_command_line_asks_polars_for_huge_pages_on_linux_only_and_keeps_the_users_choice() -> None:
-    environ: dict[str, str] = {}
-    allocator_settings(environ, platform="linux")
-    assert environ == {"POLARS_THP": "1"}
-    chosen = {"POLARS_THP": "0"}  # the user turned it off: kept
-    allocator_settings(chosen, platform="linux")
-    assert chosen == {"POLARS_THP": "0"}
-    for platform in ("darwin", "win32"):  # jemalloc has no such option there
-        other: dict[str, str] = {}
-        allocator_settings(other, platform=platform)
-        assert other == {}
-
-
-def test_polars_turns_the_switch_into_its_allocators_huge_page_setting() -> None:
-    # the pinned polars reads POLARS_THP when it is imported: the setting reaches jemalloc's configuration
-    done = _python(
-        "import os; os.environ.pop('POLARS_THP', None); os.environ.pop('_RJEM_MALLOC_CONF', None)\n"
-        "from subsidy_batch.cli import allocator_settings\n"
-        "allocator_settings(os.environ, platform='linux')\n"
-        "import polars\n"
-        "print(os.environ['_RJEM_MALLOC_CONF'])"
-    )
-    assert done.returncode == 0, done.stderr
-    assert "thp:always" in done.stdout.split(",")
 
 
 def test_a_refused_rerun_is_refused_before_the_engine_is_imported(workdir: Path) -> None:

@@ -12,7 +12,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
@@ -1368,19 +1368,6 @@ def _last_words(message: str, code: int) -> None:
             )
 
 
-def allocator_settings(environ: MutableMapping[str, str], platform: str = sys.platform) -> None:
-    """Ask polars' allocator (jemalloc) for transparent huge pages on Linux (POLARS_THP=1, polars' own
-    switch), unless the user set POLARS_THP. It must be set before polars is imported, which this
-    module never does (commands import the library inside their functions).
-
-    Linux backs memory in 4 KiB pages by default, so a 10M-person run took 400 thousand page faults and
-    7 s of kernel time; in 2 MiB pages it takes 2-4 s less CPU and 1-2 s less wall time, for about
-    120 MiB more peak memory (bench/RESULTS.md). Elsewhere jemalloc has no such option.
-    """
-    if platform == "linux":
-        environ.setdefault("POLARS_THP", "1")
-
-
 def main() -> NoReturn:
     """The console entry point (`subsidy`, `python -m subsidy_batch`).
 
@@ -1388,7 +1375,6 @@ def main() -> NoReturn:
     here without the interpreter's own teardown, which took 0.5-0.7 s after a 10-million-person run
     (freeing what polars and pandera hold). Output streams are flushed first; the exit code is kept.
     """
-    allocator_settings(os.environ)
     try:
         app(prog_name="subsidy")
         code = 0
