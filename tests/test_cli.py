@@ -363,6 +363,25 @@ def test_help_loads_neither_the_engine_nor_pydantic() -> None:
         assert "subsidy" in done.stdout
 
 
+def test_the_command_line_leaves_polars_allocator_at_its_defaults() -> None:
+    # POLARS_THP=1 (huge pages) made a 10M run 18 -> 21 s on the benchmark machine (bench/RESULTS.md,
+    # ninth session): main() must not set it, nor jemalloc's own configuration, for the user
+    done = _python(
+        "import os, sys\n"
+        "os.environ.pop('POLARS_THP', None); os.environ.pop('_RJEM_MALLOC_CONF', None)\n"
+        "sys.argv = ['subsidy', '--version']\n"
+        "leave = os._exit\n"
+        "def seen(code):\n"
+        "    print(os.environ.get('POLARS_THP'), os.environ.get('_RJEM_MALLOC_CONF'), code, flush=True)\n"
+        "    leave(0)\n"
+        "os._exit = seen\n"
+        "from subsidy_batch.cli import main\n"
+        "main()"
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "None None 0"
+
+
 def test_a_refused_rerun_is_refused_before_the_engine_is_imported(workdir: Path) -> None:
     accepted = workdir / "runs" / "jiaxiang" / "2024-05"
     accepted.mkdir(parents=True)
