@@ -3,6 +3,7 @@
     uv run python bench/bench.py                      # 100k, 1M and 10M people, typed Parquet
     uv run python bench/bench.py --sizes 100000 1000000 --repeat 3
     uv run python bench/bench.py --sizes 300000 --formats xlsx csv-gb18030 csv-utf8 parquet-text
+    uv run python bench/bench.py --sizes 1000000 10000000 --formats parquet-text --against 5e14638 --repeat 3
 
 For each size it generates a synthetic roster (cached in --data, default bench/data/, not committed),
 then measures, each as its own process so that start-up counts on both sides:
@@ -14,6 +15,10 @@ then measures, each as its own process so that start-up counts on both sides:
 - peer:  with --peer openfisca, the OpenFisca model of the same Jiaxiang rules (bench/openfisca/, its own
          venv made by bench/openfisca/setup.sh; checked equal to the run by bench/openfisca/check_equal.py),
          reading the same roster and writing each person's amounts as Parquet;
+- against: with --against REV, the same `subsidy run` of an earlier tree of this repository (a git commit,
+         checked out in a temporary worktree, with its own config/ and schemas/, on this venv's packages),
+         each repeat beside the others: a before/after comparison in one invocation, as issue 10 asks;
+         a tree from before typed rosters needs --formats parquet-text;
 - modules are compiled to bytecode first (as a first run would), then, once per size: the same command again (refused: the period already has an accepted run) and
   `subsidy --help`, medians of 5, which should take about as long as each other.
 
@@ -65,10 +70,10 @@ SUFFIX = {
 }
 
 
-def measure(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
+def measure(cmd: list[str], env: dict[str, str] | None = None, cwd: Path = ROOT) -> tuple[float, float]:
     """Wall seconds and peak RSS in MiB of one child process; fails loudly if it fails."""
     started = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - started
     if os.waitstatus_to_exitcode(status) != 0:
@@ -151,7 +156,33 @@ def variant(source: Path, fmt: str) -> Path:
     return path
 
 
-def bench(people: int, fmt: str, data: Path, repeat: int, peer: bool) -> dict[str, object]:
+def earlier_tree(rev: str) -> tuple[str, Path]:
+    """REV checked out in a temporary git worktree (removed by drop_tree), its modules compiled."""
+    short = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", f"{rev}^{{commit}}"], capture_output=True, text=True
+    )
+    if short.returncode != 0:
+        raise SystemExit(f"--against {rev}: not a commit of this repository ({short.stderr.strip()})")
+    tree = Path(tempfile.mkdtemp(prefix="subsidy-bench-tree-")) / "tree"
+    subprocess.run(
+        ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), rev],
+        capture_output=True,
+        check=True,
+    )
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", "-j", "0", str(tree / "src")], capture_output=True
+    )
+    return short.stdout.strip(), tree
+
+
+def drop_tree(tree: Path) -> None:
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], capture_output=True)
+    shutil.rmtree(tree.parent, ignore_errors=True)
+
+
+def bench(
+    people: int, fmt: str, data: Path, repeat: int, peer: bool, against: Path | None = None
+) -> dict[str, object]:
     source = variant(roster(data, people), fmt)
     with source.open("rb") as handle:  # into the page cache: every side then reads it warm
         while handle.read(1 << 24):
@@ -161,6 +192,8 @@ def bench(people: int, fmt: str, data: Path, repeat: int, peer: bool) -> dict[st
     helped: list[float] = []
     peers: list[float] = []
     peer_mem: list[float] = []
+    earlier: list[float] = []
+    earlier_mem: list[float] = []
     stages: dict[str, list[float]] = {}
     for _ in range(repeat):
         with tempfile.TemporaryDirectory(prefix="subsidy-bench-") as tmp:
@@ -178,6 +211,11 @@ def bench(people: int, fmt: str, data: Path, repeat: int, peer: bool) -> dict[st
                 )
                 peers.append(seconds)
                 peer_mem.append(mem)
+            if against is not None:  # the earlier tree's package first on the path, run in its folder
+                env = {**os.environ, "PYTHONPATH": str(against / "src")}
+                seconds, mem = measure(command(source, Path(tmp) / "earlier-runs"), env=env, cwd=against)
+                earlier.append(seconds)
+                earlier_mem.append(mem)
             runs_dir = Path(tmp) / "runs"
             seconds, mem = measure(command(source, runs_dir))
             runs.append(seconds)
@@ -202,6 +240,9 @@ def bench(people: int, fmt: str, data: Path, repeat: int, peer: bool) -> dict[st
         "peer_s": round(statistics.median(peers), 2) if peers else None,
         "peer_ratio": round(statistics.median(peers) / floor, 2) if peers else None,
         "peer_peak_mib": round(max(peer_mem)) if peer_mem else None,
+        "against_s": round(statistics.median(earlier), 2) if earlier else None,
+        "against_ratio": round(statistics.median(earlier) / floor, 2) if earlier else None,
+        "against_peak_mib": round(max(earlier_mem)) if earlier_mem else None,
         "floor_s": round(floor, 2),
         "ratio": round(run / floor, 2),
         "run_peak_mib": round(max(run_mem)),
@@ -223,7 +264,19 @@ def main() -> None:
     )
     parser.add_argument("--data", type=Path, default=ROOT / "bench" / "data", help="where rosters are cached")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument(
+        "--against", metavar="REV", help="also time the run of an earlier commit (a temporary worktree)"
+    )
     args = parser.parse_args()
+    label, tree = earlier_tree(args.against) if args.against else ("", None)
+    try:
+        run_all(args, label, tree)
+    finally:
+        if tree is not None:
+            drop_tree(tree)
+
+
+def run_all(args: argparse.Namespace, label: str, tree: Path | None) -> None:
     if shutil.which("nproc"):
         print(
             f"machine: {subprocess.run(['nproc'], capture_output=True, text=True).stdout.strip()} cores, "
@@ -243,14 +296,17 @@ def main() -> None:
     stage_names = ("read", "validate", "compute", "write", "bank_files", "documents", "reconcile")
     print(
         "| people | format | run s | floor s | run / floor | run peak MiB | floor peak MiB | people/s | "
-        "OpenFisca s (x floor) | refused re-run s | --help s | " + " | ".join(stage_names) + " |"
+        "OpenFisca s (x floor) | refused re-run s | --help s | "
+        + (f"{label} s (x floor) | {label} peak MiB | " if tree is not None else "")
+        + " | ".join(stage_names)
+        + " |"
     )
-    print("|---:|---|" + "---:|" * (11 + len(stage_names) - 2))
+    print("|---:|---|" + "---:|" * (11 + len(stage_names) - 2 + (2 if tree is not None else 0)))
     if args.peer and not (PEER / ".venv" / "bin" / "python").exists():
         raise SystemExit("the OpenFisca peer has no venv yet: run bash bench/openfisca/setup.sh first")
     for people in args.sizes:
         for fmt in args.formats:
-            r = bench(people, fmt, args.data, args.repeat, bool(args.peer))
+            r = bench(people, fmt, args.data, args.repeat, bool(args.peer), tree)
             results.append(r)
             s = r["stages_s"]
             assert isinstance(s, dict)
@@ -259,6 +315,7 @@ def main() -> None:
                 f"{r['floor_peak_mib']} | {r['people_per_s']:,} | "
                 + (f"{r['peer_s']} ({r['peer_ratio']}x) | " if r["peer_s"] is not None else "| ")
                 + f"{r['refused_rerun_s']} | {r['help_s']} | "
+                + (f"{r['against_s']} ({r['against_ratio']}x) | {r['against_peak_mib']} | " if tree else "")
                 + " | ".join(str(s.get(k, "")) for k in stage_names)
                 + " |",
                 flush=True,
