@@ -164,11 +164,14 @@ def earlier_tree(rev: str) -> tuple[str, Path]:
     if short.returncode != 0:
         raise SystemExit(f"--against {rev}: not a commit of this repository ({short.stderr.strip()})")
     tree = Path(tempfile.mkdtemp(prefix="subsidy-bench-tree-")) / "tree"
-    subprocess.run(
+    added = subprocess.run(
         ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), rev],
         capture_output=True,
-        check=True,
+        text=True,
     )
+    if added.returncode != 0:
+        shutil.rmtree(tree.parent, ignore_errors=True)
+        raise SystemExit(f"--against {rev}: cannot check it out ({added.stderr.strip()})")
     subprocess.run(
         [sys.executable, "-m", "compileall", "-q", "-j", "0", str(tree / "src")], capture_output=True
     )
