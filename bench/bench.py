@@ -310,6 +310,8 @@ def run_all(args: argparse.Namespace, label: str, tree: Path | None) -> None:
     for people in args.sizes:
         for fmt in args.formats:
             r = bench(people, fmt, args.data, args.repeat, bool(args.peer), tree)
+            if tree is not None:
+                r["against"] = label  # which commit the against_* figures are of, in --json too
             results.append(r)
             s = r["stages_s"]
             assert isinstance(s, dict)
