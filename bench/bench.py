@@ -18,7 +18,6 @@ then measures, each as its own process so that start-up counts on both sides:
 - against: with --against REV, the same `subsidy run` of an earlier tree of this repository (a git commit,
          checked out in a temporary worktree, with its own config/ and schemas/, on this venv's packages),
          each repeat beside the others: a before/after comparison in one invocation, as issue 10 asks;
-         a tree from before typed rosters needs --formats parquet-text;
 - modules are compiled to bytecode first (as a first run would), then, once per size: the same command again (refused: the period already has an accepted run) and
   `subsidy --help`, medians of 5, which should take about as long as each other.
 
