@@ -294,6 +294,26 @@ def test_pandera_over_every_row_reports_exactly_the_problems_of_the_one_pass_che
     assert checked.accepted.height + len({r for r, _, _ in expected}) == raw.frame.height
 
 
+def test_pandera_is_given_the_columns_that_fail_on_the_failing_rows_and_only_those() -> None:
+    """failing_columns decides which columns pandera checks: a bad grade and a bad hukou code on two rows
+    give exactly those two columns, in the schema's order; good rows give none."""
+    from subsidy_batch.roster.read import ROW
+    from subsidy_batch.roster.schema import failing_columns, normalise_frame, with_checks
+
+    schema = load_schema()
+    rows = [
+        person("1940-01-01") | {"ability_grade": "9"},
+        person("1941-01-01"),
+        person("1942-01-01") | {"hukou_code": "x"},
+    ]
+    everything = with_checks(normalise_frame(raw_roster(rows).frame, schema), schema).drop(ROW)
+    order = list(schema.columns)
+    assert order.index("hukou_code") < order.index("ability_grade")
+    assert failing_columns(everything, schema) == ["hukou_code", "ability_grade"]
+    assert failing_columns(everything.slice(1, 1), schema) == []
+    assert failing_columns(everything.clear(), schema) == []
+
+
 @pytest.mark.parametrize("ident", ["37082919440510123", "37082919440510123Y", "37082919440510123456"])
 def test_an_id_that_is_not_17_digits_and_a_check_character_is_rejected_as_id_format(ident: str) -> None:
     assert _problems([person("1944-05-10") | {"id_number": ident}]) == [(1, "id_number", "id_format")]

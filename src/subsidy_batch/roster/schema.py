@@ -6,7 +6,7 @@ import importlib
 import os
 import threading
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -564,10 +564,27 @@ def _pandera_check(spec: CheckSpec) -> pa.Check:
     return pa.Check(check, name=spec.problem)
 
 
-def pandera_schema(schema: RosterSchema) -> pa.DataFrameSchema:
-    """All columns stay text here, so no failed type conversion can hide another problem of the row."""
+def failing_columns(frame: pl.DataFrame, schema: RosterSchema) -> list[str]:
+    """The columns of `frame` (a roster with its helper values) that fail one of their checks on some row,
+    in the schema's order: the only columns whose checks can report anything on these rows."""
+    if frame.height == 0:
+        return []
+    fails = [
+        pl.any_horizontal([~_passes(chk) for chk in spec.checks]).any().alias(spec.name)
+        for spec in schema.columns.values()
+        if spec.checks
+    ]
+    found = frame.select(fails).row(0, named=True) if fails else {}
+    return [name for name, failed in found.items() if failed]
+
+
+def pandera_schema(schema: RosterSchema, columns: Iterable[str] | None = None) -> pa.DataFrameSchema:
+    """All columns stay text here, so no failed type conversion can hide another problem of the row.
+
+    With `columns`, only those columns and their checks (every check of each): see failing_columns."""
     import pandera.polars as pa  # on first use: see start_loading_pandera
 
+    wanted = set(schema.columns) if columns is None else set(columns)
     return pa.DataFrameSchema(
         {
             spec.name: pa.Column(
@@ -577,6 +594,7 @@ def pandera_schema(schema: RosterSchema) -> pa.DataFrameSchema:
                 checks=[_pandera_check(chk) for chk in spec.checks],
             )
             for spec in schema.columns.values()
+            if spec.name in wanted
         },
         strict=False,
         name=schema.name,

@@ -16,6 +16,7 @@ from subsidy_batch.roster.schema import (
     OK,
     PERIOD_END,
     RosterSchema,
+    failing_columns,
     normalise_with_values,
     pandera_schema,
     with_checks,
@@ -49,11 +50,15 @@ class Validated:
 
 
 def _failures(frame: pl.DataFrame, schema: RosterSchema) -> pl.DataFrame:
-    """Every (row, column, check) that failed, as pandera reports them with lazy validation."""
+    """Every (row, column, check) that failed, as pandera reports them with lazy validation.
+
+    pandera looks at the columns where some check fails on these rows (failing_columns), with every check
+    of each: a column whose every check passes on every row has nothing to report, and pandera's fixed
+    cost is per check (about 3 ms each, 0.07 s for a roster's 31 checks on its 11 failing rows)."""
     import pandera.errors  # on first use: see schema.start_loading_pandera
 
     try:
-        pandera_schema(schema).validate(frame, lazy=True)
+        pandera_schema(schema, failing_columns(frame, schema)).validate(frame, lazy=True)
     except pandera.errors.SchemaErrors as exc:
         cases = pl.DataFrame(exc.failure_cases)
         if cases.get_column("index").null_count():
