@@ -222,6 +222,18 @@ def test_a_layout_without_a_batch_id_is_refused(config_dir: Path) -> None:
         load_layout(path)
 
 
+def test_a_field_given_twice_in_a_record_is_a_load_error(config_dir: Path) -> None:
+    """amount twice in the detail record (memo overwritten by a slip) would make two columns of one name
+    at the run's bank-file stage; only blank and text fields may repeat (a layout may pad with several)."""
+    path = config_dir / "banks" / "csv.yaml"
+    _edit(path, lambda d: d["records"]["detail"]["fields"].__setitem__(-1, "amount"))
+    with pytest.raises(
+        ConfigError,
+        match=r"csv\.yaml: records\.detail\.fields: 'amount' is given twice; a record holds each field once",
+    ):
+        load_layout(path)
+
+
 def test_a_county_naming_an_unknown_layout_is_a_load_error(config_dir: Path) -> None:
     path = config_dir / "counties" / "jiaxiang.yaml"
     _edit(path, lambda d: d.update(bank_layouts={"default": "csv", "by_bank": {"嘉祥农村商业银行": "swift"}}))

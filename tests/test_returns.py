@@ -91,6 +91,65 @@ def test_the_round_trip_runs_in_every_layout_and_the_run_still_verifies(
     assert verdict.identical, verdict.differing
 
 
+@pytest.mark.parametrize("ending", ["LF", "CR", "blank lines at the end"])
+@pytest.mark.parametrize("index", [0, 2], ids=["csv", "fixed"])
+def test_a_result_whose_lines_do_not_end_crlf_reads_as_the_same_lines(
+    caoxian: Path, tmp_path: Path, index: int, ending: str
+) -> None:
+    """A bank's system on Unix ends its lines LF, an old one CR, and an edited file may carry blank lines
+    at its end: the same lines, answers and totals as the CRLF file the bank would otherwise send."""
+    written = synth_returns(caoxian, 0.3, 2, tmp_path / "results")[index]
+    data = written.path.read_bytes()
+    controls = {0: 1, 2: 2}[index]  # csv: a header record; fixed: a header and a trailer record
+    assert data.count(b"\r\n") == written.lines + controls
+    changed = {
+        "LF": data.replace(b"\r\n", b"\n"),
+        "CR": data.replace(b"\r\n", b"\r"),
+        "blank lines at the end": data + b"\r\n\r\n",
+    }[ending]
+    path = tmp_path / "as-received" / written.path.name
+    path.parent.mkdir()
+    path.write_bytes(changed)
+    done = import_returns(caoxian, path, config_dir=CONFIG)
+    frame = returns_of(caoxian)
+    assert frame.height == written.lines > 0
+    assert frame.filter(pl.col("status") == "failed").height == done.record["summary"]["failed"]["count"]
+    assert done.record["summary"]["failed"]["count"] == written.failed > 0
+    assert (done.record_dir / written.path.name).read_bytes() == changed  # kept as the bank sent it
+
+
+def test_a_line_naming_another_account_than_was_sent_is_refused(jiaxiang: Path, tmp_path: Path) -> None:
+    """The bank says it paid an account the county never sent: nothing is recorded until it says which."""
+    path = _result(jiaxiang, tmp_path, fail_rate=0.0)
+    line = _lines(path)[1].split(",")
+    account = line[4]
+    assert account.isdigit() and len(account) >= 8
+    other = account[:-1] + str((int(account[-1]) + 1) % 10)  # the last digit one higher
+    _tamper(path, _lines(path)[1], ",".join([*line[:4], other, *line[5:]]))
+    with pytest.raises(
+        ReturnsError, match=rf"reference {line[1]} returns another bank account than was sent; ask the bank"
+    ) as refused:
+        import_returns(jiaxiang, path, config_dir=CONFIG)
+    assert _nothing_recorded(jiaxiang)
+    assert account not in str(refused.value) and other not in str(refused.value)  # no account in messages
+
+
+def test_an_amount_too_long_for_decimal_18_2_is_refused_not_overflowed(
+    jiaxiang: Path, tmp_path: Path
+) -> None:
+    """26 digits of yuan cannot be a payment (Decimal(18,2) holds 16) and overflow an Int64 of fen."""
+    path = _result(jiaxiang, tmp_path, fail_rate=0.0)
+    line = _lines(path)[1].split(",")
+    forged = [*line[:5], "9" * 26 + ".00", *line[6:]]
+    _tamper(path, _lines(path)[1], ",".join(forged))
+    with pytest.raises(
+        ReturnsError,
+        match=r"an amount is not written as yuan with 2 decimals \(at most 16 digits before the point\)",
+    ):
+        import_returns(jiaxiang, path, config_dir=CONFIG)
+    assert _nothing_recorded(jiaxiang)
+
+
 def test_a_partial_failure_is_summed_by_reason(jiaxiang: Path, tmp_path: Path) -> None:
     path = _result(jiaxiang, tmp_path, fail_rate=0.3, seed=2)
     done = import_returns(jiaxiang, path, config_dir=CONFIG)

@@ -186,7 +186,12 @@ def read_bank_file(
     return control, details
 
 
-AMOUNT_PATTERNS = {"yuan": r"^[0-9]+\.[0-9]{2}$", "fen": r"^[0-9]+$"}
+# at most Decimal(18,2): 16 digits of yuan before the point, 18 digits of fen (both fit an Int64 of fen)
+AMOUNT_PATTERNS = {"yuan": r"^[0-9]{1,16}\.[0-9]{2}$", "fen": r"^[0-9]{1,18}$"}
+AMOUNT_WORDS = {
+    "yuan": "yuan with 2 decimals (at most 16 digits before the point)",
+    "fen": "whole fen (at most 18 digits)",
+}
 
 
 def control_facts(raw: dict[str, str], layout: Layout, path: Path) -> dict[str, object]:
@@ -214,8 +219,7 @@ def parse_fen(text: str, layout: Layout) -> int:
 def detail_facts(details: pl.DataFrame, layout: Layout, path: Path, batch_id: str) -> pl.DataFrame:
     """The detail lines with amount_fen, record and reference columns, whatever the layout writes."""
     if details.height and not details.get_column("amount").str.contains(AMOUNT_PATTERNS[layout.amount]).all():
-        what = "yuan with 2 decimals" if layout.amount == "yuan" else "whole fen"
-        raise BankFileError(f"{path.name}: an amount is not written as {what}")
+        raise BankFileError(f"{path.name}: an amount is not written as {AMOUNT_WORDS[layout.amount]}")
     record = layout.records.detail
     if "record" in details.columns and (details.get_column("record") != record.code).any():
         raise BankFileError(f"{path.name}: a record after the first is not a detail record")

@@ -118,14 +118,22 @@ def _fixed(record: Record, values: list[str], encoding: str, path: Path) -> byte
 
 
 def read_text(
-    path: Path, layout: Layout, records: Records, encoding: str, text_fields: bool = True
+    path: Path,
+    layout: Layout,
+    records: Records,
+    encoding: str,
+    text_fields: bool = True,
+    any_line_end: bool = False,
 ) -> tuple[dict[str, str], pl.DataFrame]:
     """Parse a text file by its records: the control values (header and trailer) and the detail lines.
 
     With text_fields=False the lines are split without decoding names and memos (in GB18030 and UTF-8 no
     byte of a character outside ASCII is a comma, a quote or a line break), for the run's read-back.
+    With any_line_end (a bank's answer) lines may end CRLF, LF or CR, and blank lines at the end are dropped.
     """
     data = path.read_bytes()
+    if any_line_end:
+        data = crlf_lines(data)
     control: dict[str, str] = {}
     body = data
     try:
@@ -169,13 +177,24 @@ def read_text(
     return control, details
 
 
+def crlf_lines(data: bytes) -> bytes:
+    """The lines of `data`, however they end (CRLF, LF, CR, mixed), ended CRLF as the layouts write them,
+    without blank lines at the end. No byte of a character in GB18030 or UTF-8 (the layouts' encodings) is
+    a CR or an LF, so no field is cut."""
+    lines = data.replace(CRLF, b"\n").replace(b"\r", b"\n").rstrip(b"\n")
+    return lines.replace(b"\n", CRLF) + CRLF if lines else b""
+
+
 def _parse_control(
     layout: Layout, record: Record, line: bytes, encoding: str, path: Path, where: str
 ) -> dict[str, str]:
     if layout.format == "fixed":
         values = _split_fixed(record, line, encoding, path)
     else:
-        values = next(csv.reader([line.decode(encoding)], delimiter=layout.delimiter), [])
+        try:
+            values = next(csv.reader([line.decode(encoding)], delimiter=layout.delimiter), [])
+        except csv.Error:  # a line break inside the record: the file's lines are not ended CRLF
+            values = []
     if len(values) != len(record.fields) or (record.has("record") and values[0] != record.code):
         kind = "control record" if where == "first" else "trailer record"
         raise BankFileError(f"{path.name}: the {where} record is not the layout's {kind} ({layout.name})")
@@ -351,6 +370,8 @@ def _from_cell(spec: FieldSpec, value: str, amount: str, path: Path) -> str:
             raise BankFileError(
                 f"{path.name}: {spec.label or spec.source} {value!r} is not an amount"
             ) from exc
+        if not number.is_finite():  # "inf", "nan" typed into the cell
+            raise BankFileError(f"{path.name}: {spec.label or spec.source} {value!r} is not an amount")
         fen = int((number * 100).to_integral_value())
         if float(Decimal(fen) / 100) != float(number):
             raise BankFileError(f"{path.name}: {spec.label or spec.source} {value!r} is finer than a fen")

@@ -59,12 +59,14 @@ class Imported:
 
 def parse_result(path: Path, layout: Layout, encoding: str) -> tuple[dict[str, object], pl.DataFrame]:
     """A result file read by the layout's return declaration: its control facts, and per line reference,
-    id_number, amount_fen, status (succeeded/failed), bank_reason_code and bank_reason_text."""
+    id_number, account, amount_fen, status (succeeded/failed), bank_reason_code and bank_reason_text."""
     spec = layout.returns
     if layout.format == "xlsx":
         raw, lines = bankformat.read_xlsx(path, spec.sheet, spec.records, layout.amount)
     else:
-        raw, lines = bankformat.read_text(path, layout, spec.records, layout.file_encoding(encoding))
+        raw, lines = bankformat.read_text(
+            path, layout, spec.records, layout.file_encoding(encoding), any_line_end=True
+        )
     control = bank.control_facts(raw, layout, path)
     for key in ("succeeded_count", "failed_count"):
         if key in control and not str(control[key]).isdigit():
@@ -86,12 +88,13 @@ def parse_result(path: Path, layout: Layout, encoding: str) -> tuple[dict[str, o
             f"{path.name}: line {unknown.item(0, 'reference')} has status {unknown.item(0, 'status')!r}, which "
             f"the layout {layout.name} does not declare (known: {', '.join(words)})"
         )
-    for column in ("id_number", "reason_code"):
+    for column in ("id_number", "account", "reason_code"):
         if column not in lines.columns:
             lines = lines.with_columns(pl.lit(None, pl.String).alias(column))
     return control, lines.select(
         "reference",
         "id_number",
+        "account",
         "amount_fen",
         pl.col("status").replace_strict(words, return_dtype=pl.String),
         pl.col("reason_code").alias("bank_reason_code"),
@@ -194,6 +197,16 @@ def check(
     if other_id.height:
         raise ReturnsError(
             f"{name}: reference {other_id.item(0, 'reference')} returns another ID number than was sent"
+        )
+    other_account = joined.filter(
+        pl.col("account_returned").is_not_null()
+        & (pl.col("account_returned") != "")
+        & (pl.col("account_returned") != pl.col("account"))
+    )
+    if other_account.height:
+        raise ReturnsError(
+            f"{name}: reference {other_account.item(0, 'reference')} returns another bank account than was "
+            "sent; ask the bank which account it paid"
         )
     lines_fen = int(lines.get_column("amount_fen").sum())
     stated = (control["items"], Decimal(str(control["total"])))

@@ -194,6 +194,12 @@ def _record(node: Node, sources: tuple[str, ...], fmt: str) -> Record:
     fields = tuple(_field(f, sources, fmt) for f in rec["fields"].items())
     if not fields:
         raise rec["fields"].error("a record needs at least one field")
+    named = [f.source for f in fields if f.source not in ("text", "blank")]
+    twice = next((source for source in named if named.count(source) > 1), None)
+    if twice is not None:
+        raise rec["fields"].error(
+            f"{twice!r} is given twice; a record holds each field once (only 'text' and 'blank' may repeat)"
+        )
     code = rec["code"].text() if "code" in rec else ""
     if any(f.source == "record" for f in fields) and not code:
         raise node.error("a record with a 'record' field needs 'code' (what that field holds)")
