@@ -153,6 +153,31 @@ def test_report_xlsx_lists_every_held_item_with_its_reason_and_every_rejected_pr
     assert not any(FULL_ID.search(text) for text in _text_cells(path))  # IDs masked, as in rejected.xlsx
 
 
+def test_an_id_number_typed_into_a_held_persons_name_is_masked_on_the_held_sheet(tmp_path: Path) -> None:
+    """A clerk who pasted the ID into 姓名: the 暂缓发放 sheet shows it as 370829********0002, like
+    rejected.xlsx and the 公示 lists, never the 18 digits."""
+    manifest, items, pays, rejected = _stored()
+    typed = "370829195209210002"
+    first_held = items.with_row_index("i").filter(pl.col("status") == "held").item(0, "i")
+    items = items.with_columns(
+        name=pl.when(pl.int_range(pl.len()) == first_held).then(pl.lit(typed)).otherwise(pl.col("name"))
+    )
+    path = tmp_path / "report.xlsx"
+    write_report_xlsx(
+        path,
+        county_name=manifest["county_name"],
+        period=manifest["period"],
+        items=items,
+        payments=pays,
+        rejected=rejected,
+        totals=manifest["totals"],
+        created=CREATED,
+        benefit_names=_titles(),
+    )
+    assert "370829********0002" in {row[1] for row in _rows(path, "暂缓发放")[2:]}
+    assert not any(typed in text for text in _text_cells(path))
+
+
 def test_report_xlsx_adds_the_ledger_sheets_only_when_given(tmp_path: Path) -> None:
     changes = pl.DataFrame(
         {

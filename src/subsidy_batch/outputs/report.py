@@ -274,7 +274,7 @@ def _held_sheet(items: pl.DataFrame, titles: Mapping[str, str]) -> Sheet:
     )
     rows = held.select(
         "township",
-        "name",
+        idnumber.scrub_expr(pl.col("name")),  # an ID typed into the name is masked too
         masked(pl.col("id_number")),
         mapped(pl.col("benefit"), lambda b: benefit_zh(b, titles)).alias("benefit_zh"),
         "benefit",
