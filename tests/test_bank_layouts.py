@@ -234,6 +234,14 @@ def test_a_field_given_twice_in_a_record_is_a_load_error(config_dir: Path) -> No
         load_layout(path)
 
 
+def test_a_bank_file_name_without_its_index_is_a_load_error(config_dir: Path) -> None:
+    """A name such as same.csv would give every bank of the layout one file, each overwriting the last."""
+    path = config_dir / "banks" / "csv.yaml"
+    _edit(path, lambda d: d.update(file_name="bank_{bank}.csv"))
+    with pytest.raises(ConfigError, match=r"csv\.yaml: file_name: a bank file's name holds \{index\}"):
+        load_layout(path)
+
+
 def test_a_county_naming_an_unknown_layout_is_a_load_error(config_dir: Path) -> None:
     path = config_dir / "counties" / "jiaxiang.yaml"
     _edit(path, lambda d: d.update(bank_layouts={"default": "csv", "by_bank": {"嘉祥农村商业银行": "swift"}}))

@@ -294,6 +294,10 @@ def load_layout(path: Path) -> Layout:
     sheet = raw["sheet"].text() if "sheet" in raw else ""
     if sheet and (len(sheet) > 31 or re.search(r"[\[\]:*?/\\]", sheet)):
         raise raw["sheet"].error("a sheet name has at most 31 characters, none of []:*?/\\")
+    if "{index}" not in raw["file_name"].text():  # two banks' files must never take one name
+        raise raw["file_name"].error(
+            "a bank file's name holds {index} (each bank's number in the run), e.g. bank_{index}_{bank}.csv"
+        )
     return Layout(
         name=path.stem,
         title=raw["title"].text(),
