@@ -48,6 +48,23 @@ def test_an_unknown_key_is_an_error_naming_file_and_key(config_dir: Path) -> Non
         load_county(config_dir, "jiaxiang")
 
 
+def test_a_key_given_twice_is_an_error_not_the_last_one_winning(config_dir: Path) -> None:
+    """A second amount pasted under the rule (a clerk trying a figure) would silently pay it: refused, with
+    both lines named. The file is edited as text, as a clerk edits it."""
+    path = config_dir / "counties" / "jiaxiang.yaml"
+    text = path.read_text(encoding="utf-8")
+    line = '        amount: {monthly: "85.00"}\n'
+    assert text.count(line) == 1
+    first = text[: text.index(line)].count("\n") + 1
+    path.write_text(text.replace(line, line + '        amount: {monthly: "95.00"}\n'), encoding="utf-8")
+    with pytest.raises(
+        ConfigError,
+        match=rf"jiaxiang\.yaml is not valid YAML at line {first + 1}: the key 'amount' is given twice "
+        rf"\(first at line {first}\); keep one",
+    ):
+        load_county(config_dir, "jiaxiang")
+
+
 def test_a_row_without_citation_is_an_error(config_dir: Path) -> None:
     _edit(config_dir, "jiaxiang", lambda d: d["benefits"]["low_income_care"]["rows"][0].pop("citation"))
     with pytest.raises(ConfigError, match="missing 'citation'"):

@@ -21,7 +21,30 @@ from subsidy_batch.money import yuan_to_fen
 from subsidy_batch.period import Period
 
 # libyaml's C loader when present (same safe subset of YAML, ~10x faster), else the pure-Python one
-SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_SAFE_BASE = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class SAFE_LOADER(_SAFE_BASE):  # type: ignore[misc,valid-type]
+    """The safe loader, refusing a key given twice in one mapping (YAML keeps the last, silently: a second
+    `amount:` pasted under a rule would change what is paid without a word)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *defaults` then overrides, on purpose
+                continue
+            key = self.construct_object(key_node, deep=deep)
+            if not isinstance(key, (str, int, float, bool)) and key is not None:
+                continue  # an unhashable key is refused where the mapping is read
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"the key {key!r} is given twice (first at line {seen[key] + 1}); keep one",
+                    key_node.start_mark,
+                )
+            seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep=deep)  # type: ignore[no-any-return]
 
 
 def _kind(value: Any) -> str:
