@@ -414,19 +414,59 @@ def _given_county(county: str | None) -> str:
         return county
     if os.environ.get("SUBSIDY_COUNTY"):
         return os.environ["SUBSIDY_COUNTY"]
-    settings = Path("subsidy.toml")
-    if settings.is_file():
-        import tomllib
-
-        try:
-            value = tomllib.loads(settings.read_text(encoding="utf-8")).get("county")
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"subsidy.toml is not valid TOML: {exc}") from exc
-        if isinstance(value, str) and value:
-            return value
+    value = _settings_county(Path("subsidy.toml"))
+    if value:
+        return value
     raise ConfigError(
         'no county given; pass --county SLUG, set SUBSIDY_COUNTY, or write county = "SLUG" in subsidy.toml'
     )
+
+
+def _settings_county(settings: Path) -> str | None:
+    """county = "..." of ./subsidy.toml; None when there is no such file or it names no county."""
+    if not settings.exists():
+        return None
+    if settings.is_dir():
+        raise ConfigError(
+            'subsidy.toml is a folder; it must be a file with a line county = "SLUG", or absent'
+        )
+    import tomllib
+
+    try:
+        text = settings.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            'subsidy.toml is not UTF-8 text; save it as UTF-8 with a line county = "SLUG"'
+        ) from exc
+    except OSError as exc:
+        raise ConfigError(
+            f'subsidy.toml cannot be read ({exc.strerror or exc}); make it a file with a line county = "SLUG"'
+        ) from exc
+    try:
+        value = tomllib.loads(text).get("county")
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"subsidy.toml is not valid TOML: {exc}") from exc
+    if value is not None and not (isinstance(value, str) and value.strip()):
+        raise ConfigError(
+            f'subsidy.toml: county must be a county\'s name in quotes, like county = "jiaxiang", '
+            f"not {_toml_kind(value)}"
+        )
+    return value
+
+
+def _toml_kind(value: object) -> str:
+    """A TOML value as the message names it (TOML's own words: boolean, table)."""
+    if isinstance(value, str):
+        return "empty text"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a table"
+    return f"a {type(value).__name__}"
 
 
 def _period(text: str) -> Period:
@@ -1216,7 +1256,8 @@ def synth(
         Path, typer.Option("--out", help="File to write: .parquet or .csv (UTF-8).", dir_okay=False)
     ],
     seed: Annotated[
-        int, typer.Option("--seed", help="Random seed; the same seed gives the same roster.")
+        int,
+        typer.Option("--seed", help="Random seed, 0 to 4294967295; the same seed gives the same roster."),
     ] = 1,
     broken: Annotated[
         bool, typer.Option("--broken/--clean", help="Spoil a few rows the way real rosters are spoiled.")
@@ -1236,10 +1277,15 @@ def synth(
             raise UsageError(str(exc)) from exc
     if broken:
         frame = with_broken_rows(frame)
-    if out.suffix.lower() == ".parquet":
-        frame.write_parquet(out, compression="zstd")
-    else:
-        frame.write_csv(out)
+    with _guard():
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)  # as every --out does
+            if out.suffix.lower() == ".parquet":
+                frame.write_parquet(out, compression="zstd")
+            else:
+                frame.write_csv(out)
+        except OSError as exc:
+            raise StorageError(f"cannot write the roster to {out}: {exc.strerror or exc}") from exc
     typer.echo(f"{out}: {frame.height} people")
 
 

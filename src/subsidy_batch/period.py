@@ -10,6 +10,9 @@ from datetime import date
 _PERIOD = re.compile(r"^(\d{4})-(\d{2})$")
 # How clerks also write a month: 2024-5, 2024/05, 2024.5, 202405, 2024年5月
 _LOOSE = re.compile(r"^(\d{4})(?:[-/.](\d{1,2})|(\d{2})|年(\d{1,2})月?)$")
+# The years a period may have: every month a command reaches from it (the month before for the age basis,
+# up to 24 months ahead for crosscheck --within, 12 for simulate) stays a date Python can compute with.
+FIRST_YEAR, LAST_YEAR = 1900, 2999
 
 
 @dataclass(frozen=True, order=True)
@@ -32,14 +35,14 @@ class Period:
             raise ValueError(
                 f"period {text!r}: month {month} is out of range (1-12); write it YYYY-MM, e.g. 2024-05"
             )
-        return cls(int(match.group(1)), month)
+        return cls(_year(text, int(match.group(1))), month)
 
     @classmethod
     def parse(cls, text: str) -> Period:
         match = _PERIOD.match(text.strip())
         if not match or not 1 <= int(match.group(2)) <= 12:
             raise ValueError(f"period {text!r} is not a month written YYYY-MM, e.g. 2024-05")
-        return cls(int(match.group(1)), int(match.group(2)))
+        return cls(_year(text, int(match.group(1))), int(match.group(2)))
 
     def __str__(self) -> str:
         return f"{self.year:04d}-{self.month:02d}"
@@ -57,3 +60,13 @@ class Period:
 
     def next(self) -> Period:
         return Period(self.year + 1, 1) if self.month == 12 else Period(self.year, self.month + 1)
+
+
+def _year(text: str, year: int) -> int:
+    """The period's year, refused outside FIRST_YEAR-LAST_YEAR (9999-12 has no next month to compute)."""
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise ValueError(
+            f"period {text!r}: year {year} is out of range ({FIRST_YEAR}-{LAST_YEAR}); give a month "
+            "like 2024-05"
+        )
+    return year

@@ -212,6 +212,11 @@ DISABILITY_CATEGORY = (
 )
 
 
+# A draw hashes with the u64 seed * 1000 + k (k < 1000), so a seed must be >= 0 and far below 2**64; 32 bits
+# (numpy's legacy range) keep the bound short enough to be shown (12 digits and more are masked as IDs).
+MAX_SEED = 2**32 - 1
+
+
 def _draw(n: int, seed: int, k: int) -> pl.Expr:
     """A uniform integer 0-999 per row, independent for each draw number k."""
     return (pl.int_range(n, dtype=pl.UInt64).hash(seed * 1000 + k) % 1000).cast(pl.Int64)
@@ -236,6 +241,8 @@ def roster(
     benefit_columns adds the optional 供养方式, 残疾等级, 残疾类别 and 是否需要长期照护 columns (issue 18); without it
     the roster is exactly what earlier versions made (stored runs are built from such rosters).
     """
+    if not 0 <= seed <= MAX_SEED:
+        raise ValueError(f"seed {seed} is out of range; give a --seed from 0 to {MAX_SEED}")
     place = PLACES[county]
     n = people
     first = period.first_day

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 import threading
 import unicodedata
 from collections.abc import Callable, Iterable
@@ -30,6 +31,49 @@ _COLUMN_KEYS = {"zh", "synonyms", "required", "type", "normalise", "aliases", "c
 _CHECK_KEYS = {"kind", "problem", "message", "pattern", "values", "limit"}
 _TOP_KEYS = {"schema", "schema_version", "columns"}
 _FULLWIDTH = {chr(0xFF10 + i): str(i) for i in range(10)} | {"Ｘ": "X", "ｘ": "x", "－": "-", "／": "/"}
+
+# The columns the program itself reads by name, per schema file, with the type it reads them as; the
+# other columns serve the county rules' conditions, which are checked against the schema when a county
+# file loads. Without one of these a run would stop half-way, so the schema is refused when it loads.
+CODE_COLUMNS: dict[str, dict[str, str]] = {
+    "roster": {
+        "id_number": "text",
+        "name": "text",
+        "hukou_code": "text",
+        "township": "text",
+        "residence": "text",
+        "death_date": "date",
+        "bank_name": "text",
+        "bank_account": "text",
+    },
+    "population": {
+        "id_number": "text",
+        "name": "text",
+        "hukou_code": "text",
+        "birth_date": "date",
+        "township": "text",
+        "status": "text",
+    },
+    "deaths": {"id_number": "text", "name": "text", "death_date": "date", "source": "text"},
+    "facility": {
+        "facility_id": "text",
+        "name": "text",
+        "kind": "text",
+        "rating": "text",
+        "months_operated": "integer",
+        "daily_users": "integer",
+        "residents_moderate": "integer",
+        "residents_severe": "integer",
+        "bank_name": "text",
+        "bank_account": "text",
+    },
+}
+# helper values the program reads after the checks (each person's ID key and date of birth), computed
+# whether or not a check of the schema needs them
+CODE_HELPERS: dict[str, tuple[tuple[str, str], ...]] = {
+    "roster": (("id_number", "key"), ("id_number", "birth")),
+    "population": (("id_number", "key"), ("id_number", "birth")),
+}
 
 
 @dataclass(frozen=True)
@@ -79,6 +123,7 @@ class RosterSchema:
     version: int
     path: Path
     columns: dict[str, ColumnSpec] = field(default_factory=dict)
+    helpers: tuple[tuple[str, str], ...] = ()  # (column, helper) the program reads itself: CODE_HELPERS
 
     def header_map(self) -> dict[str, str]:
         """Every header a column may have (English, Chinese, synonyms), as header_key, to its English name."""
@@ -131,13 +176,15 @@ def load_schema(name: str = "roster", schema_dir: Path = SCHEMA_DIR) -> RosterSc
                 raise chk_node.error(
                     "'limit' (a whole number above 0) is needed by max_length, and only by it"
                 )
+            if (kind == "matches") != ("pattern" in chk):
+                raise chk_node.error("'pattern' (a regular expression) is needed by matches, and only by it")
             checks.append(
                 CheckSpec(
                     column=col_name,
                     kind=kind,
                     problem=chk["problem"].text(),
                     message=chk["message"].text(),
-                    pattern=chk["pattern"].text() if "pattern" in chk else None,
+                    pattern=_pattern(chk["pattern"]) if "pattern" in chk else None,
                     values=tuple(_text_value(v) for v in chk["values"].items()) if "values" in chk else (),
                     limit=chk["limit"].integer(low=1) if "limit" in chk else None,
                 )
@@ -168,7 +215,43 @@ def load_schema(name: str = "roster", schema_dir: Path = SCHEMA_DIR) -> RosterSc
             synonyms=tuple(n.text() for n in col["synonyms"].items()) if "synonyms" in col else (),
             payable=_payable(col["payable"]) if "payable" in col else None,
         )
-    return RosterSchema(top["schema"].text(), top["schema_version"].integer(low=1), path, columns)
+    schema = RosterSchema(
+        top["schema"].text(), top["schema_version"].integer(low=1), path, columns, CODE_HELPERS.get(name, ())
+    )
+    _code_columns(top["columns"], name, columns)
+    return schema
+
+
+def _pattern(node: Node) -> str:
+    """A matches check's regular expression, compiled by polars as the checks will run it (Rust regex
+    syntax: no look-around or backreferences, unlike Python's re)."""
+    pattern = node.text()
+    try:
+        pl.DataFrame(schema={"value": pl.String}).select(digits.matches(pl.col("value"), pattern))
+    except pl.exceptions.PolarsError as exc:
+        why = re.search(r"^error: (.+)$", str(exc), re.MULTILINE)
+        raise node.error(
+            f"{pattern!r} is not a regular expression the checks can use "
+            f"({why.group(1) if why else 'it does not compile'}); write it in Rust regex syntax, "
+            "e.g. '^[0-9]{6}$'"
+        ) from exc
+    return pattern
+
+
+def _code_columns(node: Node, name: str, columns: dict[str, ColumnSpec]) -> None:
+    """Every column the program reads by name (CODE_COLUMNS) is declared, with the type it is read as."""
+    for column, wanted in CODE_COLUMNS.get(name, {}).items():
+        spec = columns.get(column)
+        if spec is None:
+            raise node.error(
+                f"the column {column!r} is missing; the program reads it by name, so declare it "
+                f"(type: {wanted})"
+            )
+        if spec.type != wanted:
+            how = f"write type: {wanted}" if wanted != "text" else "leave out type (text is the default)"
+            raise node.child(column, None).error(
+                f"type {spec.type} is not allowed; the program reads {column} as {wanted}, so {how}"
+            )
 
 
 def header_key(header: str) -> str:
@@ -460,6 +543,8 @@ def _needed(schema: RosterSchema) -> dict[str, tuple[str, str]]:
                 uses = HELPERS[name].uses if name in HELPERS else ()
                 for used in (*uses, name):
                     wanted[f"__{column}.{used}"] = (column, used)
+    for column, name in schema.helpers:  # last, so that a schema whose checks need them is as before
+        wanted.setdefault(f"__{column}.{name}", (column, name))
     return wanted
 
 
