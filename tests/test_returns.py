@@ -354,3 +354,17 @@ def test_a_facility_runs_results_name_the_facilities_line_items(tmp_path: Path) 
     assert items.get_column("amount").sum() == failed.get_column("amount").sum()
     verdict = verify_run(run_dir)
     assert verdict.identical, verdict.differing
+
+
+@pytest.mark.parametrize("holder", ["99999999999999999999", "not a number", ""])
+def test_an_import_lock_no_process_can_hold_is_taken_over(
+    jiaxiang: Path, tmp_path: Path, holder: str
+) -> None:
+    """A lock left with a number no process can have (os.kill raised OverflowError: exit 70), or no
+    number, is a stale lock: the import takes it over, records the result and removes the lock."""
+    returns_dir = jiaxiang.parent / f"{jiaxiang.name}.returns" / "jiaxiang-2024-04-1-136876d6a9"
+    returns_dir.mkdir(parents=True)
+    (returns_dir / ".lock").write_text(holder)
+    import_returns(jiaxiang, _result(jiaxiang, tmp_path), config_dir=CONFIG)
+    assert returns_of(jiaxiang).get_column("record").n_unique() == 1
+    assert not (returns_dir / ".lock").exists()

@@ -367,17 +367,20 @@ def _write(
 @contextmanager
 def _locked(run: SentRun):  # type: ignore[no-untyped-def]
     """One import at a time per run: two clerks importing at once could both pass the duplicate check."""
-    run.returns_dir.mkdir(parents=True, exist_ok=True)
     lock = run.returns_dir / ".lock"
     for _ in range(2):
         try:
+            run.returns_dir.mkdir(parents=True, exist_ok=True)
             fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
             break
         except FileExistsError:
             try:
-                holder = int(lock.read_text() or "0")
+                holder = int(lock.read_text())
+                if holder <= 0:  # os.kill(0, ...) would ask after this process group, not a process
+                    raise ValueError(holder)
                 os.kill(holder, 0)
-            except (ValueError, ProcessLookupError, FileNotFoundError):
+            # no number, or one no process can have (os.kill: OverflowError), or its process is gone
+            except (ValueError, OverflowError, ProcessLookupError, FileNotFoundError):
                 lock.unlink(missing_ok=True)  # its process is gone: take it over
                 continue
             except PermissionError:
@@ -385,6 +388,11 @@ def _locked(run: SentRun):  # type: ignore[no-untyped-def]
             raise RunLockedError(
                 f"another import into {run.run_dir} is in progress (process {holder}); try again"
             ) from None
+        except OSError as exc:  # a read-only or full runs folder: nothing was recorded
+            raise StorageError(
+                f"cannot record the result under {run.returns_dir}: {exc.strerror or exc}; check that the "
+                "runs folder is writable and has free space, then import again"
+            ) from exc
     else:
         raise RunLockedError(f"another import into {run.run_dir} is in progress; try again")
     try:
