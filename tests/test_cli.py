@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -147,6 +149,28 @@ def test_check_config_lists_rules_and_exits_0() -> None:
     )
     assert result.exit_code == 0
     assert "counties/youyi.yaml#high_age_allowance/province_90_plus" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "message"),
+    [
+        ("shared/gongshi.yaml", "keep_last: 1,", "keep_lst: 1,", r"gongshi.yaml: masking.name: unknown key 'keep_lst'"),
+        ("banks/reasons.yaml", "codes:", "codez:", r"reasons.yaml.*unknown key 'codez'"),
+    ],
+)  # fmt: skip
+def test_check_config_finds_a_mistake_in_the_shared_files_a_run_or_an_import_reads(
+    tmp_path: Path, file: str, old: str, new: str, message: str
+) -> None:
+    """check-config said "no overlaps" (exit 0) while the 公示 masking or the bank reasons were broken: the
+    run (or the import of the bank's answer) was the first to say so."""
+    config = tmp_path / "config"
+    shutil.copytree(Path(__file__).parents[1] / "config", config)
+    text = (config / file).read_text(encoding="utf-8")
+    assert old in text
+    (config / file).write_text(text.replace(old, new, 1), encoding="utf-8")
+    result = runner.invoke(app, ["check-config", "--county", "youyi", "--config-dir", str(config)])
+    assert result.exit_code == 4, result.output
+    assert re.search(message, result.stderr), result.stderr
 
 
 def test_every_command_has_help() -> None:

@@ -249,6 +249,24 @@ def test_the_gongshi_config_is_read_strictly(tmp_path: Path) -> None:
     assert "disbursement.md §3" in load_gongshi(CONFIG).source
 
 
+@pytest.mark.parametrize("mask", ["7", "X", "张"])
+def test_a_gongshi_mask_that_could_be_read_as_part_of_an_id_or_name_is_refused(
+    tmp_path: Path, mask: str
+) -> None:
+    """mask: "7" turned 370829194405101234 into 370829777777771234, 18 digits that read as an ID number."""
+    (tmp_path / "shared").mkdir()
+    text = (CONFIG / "shared" / "gongshi.yaml").read_text(encoding="utf-8")
+    edited = text.replace('stars: 8, mask: "*"', f'stars: 8, mask: "{mask}"')
+    assert edited != text
+    (tmp_path / "shared" / "gongshi.yaml").write_text(edited, encoding="utf-8")
+    with pytest.raises(
+        ConfigError,
+        match=r"gongshi.yaml: masking.id_number.mask: mask must be one character that is not a letter or "
+        r'digit, e.g. "\*"',
+    ):
+        load_gongshi(tmp_path)
+
+
 def test_gongshi_lists_show_only_paid_items_per_township_and_leak_no_id_account_or_name(
     tmp_path: Path,
 ) -> None:

@@ -1134,6 +1134,7 @@ def check_config(
         from subsidy_batch.rules.config import load_county
 
         config = load_county(config_dir, slug)
+        _check_shared_config(config_dir)
     listed = []
     for rule in config.rules:
         amount = "not set" if rule.amount.fen is None and rule.amount.kind != "percent" else rule.amount.kind
@@ -1166,6 +1167,20 @@ def check_config(
         typer.echo(f"  {rule.name:<70} {span:<20} {amount}")
     for gap in config.gaps:
         typer.echo(f"  gap: {gap}")
+
+
+def _check_shared_config(config_dir: Path) -> None:
+    """The shared files besides the county's: the 公示 masking (every monthly run), the death list's
+    schema (a run with --deaths) and the bank reason texts (every `returns`), so that check-config finds a
+    mistake in them before a run or an import does."""
+    from subsidy_batch.outputs.gongshi import load_gongshi
+    from subsidy_batch.roster.deaths import load_death_schema
+    from subsidy_batch.roster.schema import SCHEMA_DIR
+    from subsidy_batch.rules.layouts import load_reasons
+
+    load_gongshi(config_dir)
+    load_reasons(config_dir)
+    load_death_schema(SCHEMA_DIR)
 
 
 @app.command()

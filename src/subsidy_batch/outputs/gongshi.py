@@ -86,8 +86,9 @@ def _mask(node: Node, fixed: bool) -> Mask:
     keys = {"keep_first", "keep_last", "mask", *(("stars",) if fixed else ())}
     parts = node.mapping(keys, required=("keep_first", "keep_last", *(("stars",) if fixed else ())))
     mask = parts["mask"].text() if "mask" in parts else "*"
-    if len(mask) != 1:
-        raise parts["mask"].error('mask must be one character, e.g. "*"')
+    # a letter or digit would not read as hidden: 370829 + 77777777 + 1234 is an ID number of 18 digits
+    if len(mask) != 1 or mask.isalnum():
+        raise parts["mask"].error('mask must be one character that is not a letter or digit, e.g. "*"')
     return Mask(
         parts["keep_first"].integer(0, 17),
         parts["keep_last"].integer(0, 17),
