@@ -18,10 +18,16 @@ import polars as pl
 from subsidy_batch.errors import StorageError, UsageError
 from subsidy_batch.masking import mask_text
 from subsidy_batch.runs.manifest import load, now_local
+from subsidy_batch.runs.records import read_record, text_fields
 from subsidy_batch.runs.store import county_dir_of
 
 REFUNDS_DIR = "refunds"
 KEYS = ("id_number", "benefit", "for_period", "paid_by_run")
+# Refusing is right: a record skipped would pay the refunded month again, or list it as owed again.
+DAMAGED = (
+    "it is an accepted refund, which every run reads so as not to pay the refunded month again: restore it "
+    "from a backup (never delete it), then run again"
+)
 
 
 def record_refund(
@@ -77,5 +83,5 @@ def record_refund(
 
 def read_refunds(paths: list[Path]) -> pl.DataFrame:
     """The refund records a run read: one row per refunded month (the KEYS columns)."""
-    rows = [json.loads(p.read_text(encoding="utf-8")) for p in paths]
+    rows = [text_fields(read_record(p, DAMAGED), p, KEYS, DAMAGED) for p in paths]
     return pl.DataFrame([{k: r[k] for k in KEYS} for r in rows], schema={k: pl.String for k in KEYS})

@@ -8,6 +8,7 @@ runs stored before version 2 still verify.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -15,8 +16,9 @@ from typing import Any
 
 from subsidy_batch import __version__
 from subsidy_batch.errors import VerifyError
-from subsidy_batch.runs.store import MANIFEST, read_manifest
+from subsidy_batch.runs.records import damaged, kind_name, kind_of, read_record
 
+MANIFEST = "manifest.json"
 MANIFEST_VERSION = 2
 READABLE_VERSIONS = (1, 2)
 KIND_MONTHLY = "monthly"  # version 1 monthly runs carry no kind
@@ -161,12 +163,8 @@ class Manifest:
 
     @classmethod
     def from_json(cls, data: dict[str, Any], where: str = MANIFEST) -> Manifest:
-        version = data.get("manifest_version")
-        if version not in READABLE_VERSIONS:
-            raise VerifyError(
-                f"{where}: manifest_version {version!r} is not one this tool reads "
-                f"({', '.join(map(str, READABLE_VERSIONS))}); use the subsidy-batch version that made it"
-            )
+        check_shape(data, where)
+        version = data["manifest_version"]
         try:
             schemas = data["schemas"] if "schemas" in data else [data["schema"]]
             return cls(
@@ -211,10 +209,100 @@ class Manifest:
         }
 
 
+# The shape versions 1 and 2 write, checked once when a manifest is read: a field that a hand edit (or a
+# damaged disk) removed or changed in kind is named here, not met as a crash by whichever command reads
+# the run next (verify, release, explain, history, synth-returns, the county's next run).
+_REQUIRED: dict[str, type] = {
+    "run_id": str,
+    "county": str,
+    "period": str,
+    "inputs": list,
+    "config": list,
+    "outputs": list,
+    "totals": dict,
+}
+_OPTIONAL: dict[str, tuple[type, ...]] = {
+    "kind": (str,),
+    "tool_version": (str,),
+    "revision": (int,),
+    "county_name": (str,),
+    "status": (str,),
+    "created_at": (str,),
+    "schema": (dict,),  # version 1's one schema; version 2 lists them in "schemas" too
+    "schemas": (list,),
+    "stages": (list,),
+    "arguments": (dict, type(None)),
+    "supersedes": (dict, type(None)),
+}
+# the text every entry of a list holds (an output also has its rows, a bank file its total)
+_ENTRIES = {
+    "inputs": ("file", "original_name", "sha256"),
+    "schemas": ("file", "sha256"),
+    "config": ("file", "sha256"),
+    "outputs": ("file", "sha256"),
+}
+_PERIODS = {  # the period keys a kind's runs stand under; a kind not listed here (a test's) is not checked
+    KIND_MONTHLY: re.compile(r"\d{4}-(0[1-9]|1[0-2])(-s[1-9]\d*)?"),
+    "facilities": re.compile(r"facilities-\d{4}"),
+}
+DAMAGED = "the manifest was damaged or edited, so this run cannot be read: restore its folder from a backup"
+
+
+def check_shape(data: object, where: str) -> None:
+    """Refuse a manifest that is not what version 1 or 2 writes, naming the first field that is wrong."""
+    if not isinstance(data, dict):
+        raise damaged(where, f"it holds {kind_of(data)}, not an object", DAMAGED)
+    version = data.get("manifest_version")
+    if type(version) is not int or version not in READABLE_VERSIONS:
+        raise VerifyError(
+            f"{where}: manifest_version {version!r} is not one this tool reads "
+            f"({', '.join(map(str, READABLE_VERSIONS))}); use the subsidy-batch version that made it"
+        )
+    for key, wanted in _REQUIRED.items():
+        if key not in data:
+            raise damaged(where, f'"{key}" is missing', DAMAGED)
+        _check_kind(data[key], (wanted,), f'"{key}"', where)
+    for key, allowed in _OPTIONAL.items():
+        if key in data:
+            _check_kind(data[key], allowed, f'"{key}"', where)
+    if "schemas" not in data and "schema" not in data:
+        raise damaged(where, '"schemas" is missing', DAMAGED)
+    for key in ("run_id", "county", "period"):
+        if not data[key].strip():
+            raise damaged(where, f'"{key}" is empty', DAMAGED)
+    pattern = _PERIODS.get(data.get("kind") or KIND_MONTHLY)
+    if pattern is not None and not pattern.fullmatch(data["period"]):
+        raise damaged(where, f'"period" is {data["period"]!r}, not a period key of its kind of run', DAMAGED)
+    if not data["inputs"]:
+        raise damaged(where, '"inputs" is empty', DAMAGED)
+    _check_entries(data, where)
+
+
+def _check_entries(data: dict[str, Any], where: str) -> None:
+    """Every entry of inputs, schemas, config and outputs is an object with its text fields."""
+    lists = {key: data[key] for key in _ENTRIES if key in data} | (
+        {"schema": [data["schema"]]} if "schema" in data else {}
+    )
+    for key, entries in lists.items():
+        for n, entry in enumerate(entries):
+            name = f'"{key}"' if key == "schema" else f'"{key}" entry {n + 1}'
+            _check_kind(entry, (dict,), name, where)
+            needed = _ENTRIES.get(key, _ENTRIES["schemas"])
+            if key == "outputs" and str(entry.get("file")).startswith("bank/"):
+                needed += ("bank_name",)  # which layout the bank file is in (returns, synth-returns)
+            for field_name in needed:
+                if field_name not in entry:
+                    raise damaged(where, f'{name} lacks "{field_name}"', DAMAGED)
+                _check_kind(entry[field_name], (str,), f'{name}: "{field_name}"', where)
+
+
+def _check_kind(value: object, allowed: tuple[type, ...], name: str, where: str) -> None:
+    if type(value) not in allowed:  # json gives exact types: True is not taken for a whole number
+        wanted = " or ".join(kind_name(t) for t in allowed)
+        raise damaged(where, f"{name} is {kind_of(value)}, not {wanted}", DAMAGED)
+
+
 def load(run_dir: Path) -> Manifest:
-    """The manifest of a stored run, version 1 or 2."""
-    try:
-        data = read_manifest(run_dir)
-    except (OSError, ValueError) as exc:
-        raise VerifyError(f"{run_dir / MANIFEST} cannot be read ({exc})") from exc
-    return Manifest.from_json(data, str(run_dir / MANIFEST))
+    """The manifest of a stored run, version 1 or 2; VerifyError naming the file and field if damaged."""
+    path = run_dir / MANIFEST
+    return Manifest.from_json(read_record(path, DAMAGED), str(path))

@@ -68,13 +68,13 @@ from subsidy_batch.runs.lifecycle import (
     RunResult,
     Source,
 )
+from subsidy_batch.runs.manifest import load
 from subsidy_batch.runs.store import (
     MANIFEST,
     SUPPLEMENTS_DIR,
     RunPaths,
     accepted_monthly_runs,
     is_released,
-    read_manifest,
 )
 from subsidy_batch.runs.totals import item_totals, outputs, reconcile
 
@@ -240,10 +240,10 @@ def _read(ctx: Context, rules: Rules) -> Reading[Read]:
     prior, trend = [], []
     for ref in ctx.all_of("prior_run"):
         folder = ctx.resolve(ref).parent
-        manifest = read_manifest(folder)
-        prior.append(Prior(ref.original_name, str(manifest["period"]), folder))
-        if "-s" not in str(manifest["period"]):
-            trend.append((str(manifest["period"]), manifest["totals"]))
+        manifest = load(folder)
+        prior.append(Prior(ref.original_name, manifest.period, folder))
+        if "-s" not in manifest.period:
+            trend.append((manifest.period, manifest.totals))
     returned, answered = [], []
     for ref in ctx.all_of("bank_return"):
         whole = pl.read_parquet(ctx.resolve(ref).parent / RETURNS_PARQUET)

@@ -14,7 +14,7 @@ from typing import Any
 from subsidy_batch.errors import StorageError, UsageError
 from subsidy_batch.outputs import emit
 from subsidy_batch.runs.manifest import load, now_local
-from subsidy_batch.runs.store import MANIFEST, county_dir_of, release_record
+from subsidy_batch.runs.store import MANIFEST, county_dir_of, read_release, release_record
 
 
 def release(run_dir: Path, by: str, note: str | None = None) -> dict[str, Any]:
@@ -52,9 +52,9 @@ def release(run_dir: Path, by: str, note: str | None = None) -> dict[str, Any]:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o444)
     except FileExistsError:
-        earlier = json.loads(path.read_text(encoding="utf-8"))
+        earlier = read_release(path, manifest.run_id)
         raise UsageError(
-            f"{manifest.run_id} was already released by {earlier.get('released_by')} at {earlier.get('released_at')}; "
+            f"{manifest.run_id} was already released by {earlier['released_by']} at {earlier['released_at']}; "
             "a release is recorded once"
         ) from None
     except OSError as exc:

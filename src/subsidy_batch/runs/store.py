@@ -23,13 +23,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from subsidy_batch.errors import RunExistsError, RunLockedError
+from subsidy_batch.errors import RunExistsError, RunLockedError, VerifyError
+from subsidy_batch.runs.manifest import DAMAGED, MANIFEST, Manifest, load
+from subsidy_batch.runs.records import read_record, text_fields
 
-MANIFEST = "manifest.json"
 SUPERSEDED_DIR = "superseded"
 SUPPLEMENTS_DIR = "supplements"
 RELEASED_DIR = "released"
 _MONTH = re.compile(r"^\d{4}-\d{2}$")
+# a process id is a positive C int (pid_t; a Windows DWORD, never as high in practice)
+_MAX_PID = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -62,10 +65,6 @@ class RunPaths:
         return self.county_dir / SUPERSEDED_DIR / self.period / run_id
 
 
-def read_manifest(run_dir: Path) -> dict[str, Any]:
-    return json.loads((run_dir / MANIFEST).read_text(encoding="utf-8"))
-
-
 def superseded_runs(paths: RunPaths) -> list[Path]:
     folder = paths.county_dir / SUPERSEDED_DIR / paths.period
     return sorted(p for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
@@ -96,15 +95,36 @@ def accepted_monthly_runs(county_dir: Path) -> list[StoredRun]:
     found = []
     folders = [p for p in county_dir.iterdir() if _MONTH.match(p.name)] if county_dir.is_dir() else []
     supplements = county_dir / SUPPLEMENTS_DIR
-    folders += sorted(supplements.iterdir()) if supplements.is_dir() else []
+    # (a hidden entry there is no run: a file manager's or an editor's, never this program's)
+    folders += (
+        sorted(p for p in supplements.iterdir() if not p.name.startswith(".")) if supplements.is_dir() else []
+    )
     for folder in folders:
         if not (folder / MANIFEST).is_file():
+            if folder.is_dir() and any(folder.iterdir()):  # skipping it would pay its months again
+                raise VerifyError(not_a_run(folder, county_dir))
             continue
-        manifest = read_manifest(folder)
-        label = str(manifest["period"])
+        manifest = load(folder)
+        label = manifest.period
+        if label != folder.name:  # the ledger keys every month it paid by the run's period
+            raise VerifyError(
+                f'{folder / MANIFEST}: "period" is {label!r}, but the run stands in {folder.name}/; {DAMAGED}'
+            )
         period, _, number = label.partition("-s")
-        found.append(StoredRun(folder, str(manifest["run_id"]), label, period, int(number or 0)))
+        found.append(StoredRun(folder, manifest.run_id, label, period, int(number or 0)))
     return sorted(found, key=lambda r: (r.period, r.supplement))
+
+
+def not_a_run(folder: Path, county_dir: Path) -> str:
+    """What stands where a run folder should, when it holds no manifest, and what to do about it."""
+    if not folder.is_dir():
+        return f"{folder} is a file where a run folder belongs: move it out of {county_dir}, then run again"
+    if not any(folder.iterdir()):
+        return f"{folder} is an empty folder, not an accepted run (no {MANIFEST}): remove it, then run again"
+    return (
+        f"{folder} holds files but no {MANIFEST}, so it is not a finished run (a copy or restore cut short?): "
+        f"restore it from a backup, or move it out of {county_dir} if it is not a run, then run again"
+    )
 
 
 def locate_run(county_dir: Path, run_id: str) -> Path | None:
@@ -113,9 +133,9 @@ def locate_run(county_dir: Path, run_id: str) -> Path | None:
     for manifest in sorted(county_dir.rglob(MANIFEST)):
         if not any(part.startswith(".") for part in manifest.relative_to(county_dir).parts):
             try:
-                if read_manifest(manifest.parent).get("run_id") == run_id:
+                if load(manifest.parent).run_id == run_id:
                     return manifest.parent
-            except (OSError, ValueError):
+            except VerifyError:  # a damaged run is named when it is read, not while searching
                 continue
     return None
 
@@ -125,7 +145,23 @@ def release_record(county_dir: Path, run_id: str) -> Path:
 
 
 def is_released(county_dir: Path, run_id: str) -> bool:
-    return release_record(county_dir, run_id).is_file()
+    path = release_record(county_dir, run_id)
+    if path.is_file():
+        read_release(path, run_id)  # a damaged record is named, not taken as released or as not
+        return True
+    return False
+
+
+def read_release(path: Path, run_id: str) -> dict[str, Any]:
+    """A release record, checked; VerifyError naming the file when it is damaged."""
+    remedy = (
+        f"it records that the bank files of {run_id} went to the bank: restore it from a backup (never "
+        "delete it), then run again"
+    )
+    record = text_fields(read_record(path, remedy), path, ("run_id", "released_by", "released_at"), remedy)
+    if record["run_id"] != run_id:
+        raise VerifyError(f'{path}: "run_id" is {record["run_id"]!r}, not {run_id}; {remedy}')
+    return record
 
 
 def next_revision(paths: RunPaths) -> int:
@@ -135,8 +171,8 @@ def next_revision(paths: RunPaths) -> int:
 
 def supersede(paths: RunPaths, reason: str, new_run_id: str, when: str) -> dict[str, object]:
     """Move the accepted run aside unchanged, with a note saying why; returns what the new manifest records."""
-    old = read_manifest(paths.accepted)
-    old_id = str(old["run_id"])
+    old = load(paths.accepted)
+    old_id = old.run_id
     target = paths.superseded(old_id)
     target.parent.mkdir(parents=True, exist_ok=True)
     note = {
@@ -144,7 +180,7 @@ def supersede(paths: RunPaths, reason: str, new_run_id: str, when: str) -> dict[
         "reason": reason,
         "superseded_at": when,
         "superseded_by": new_run_id,
-        "created_at": old.get("created_at"),
+        "created_at": _made(old),
     }
     target.with_suffix(".json").write_text(
         json.dumps(note, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8"
@@ -154,20 +190,35 @@ def supersede(paths: RunPaths, reason: str, new_run_id: str, when: str) -> dict[
         "run_id": old_id,
         "reason": reason,
         "path": str(target.relative_to(paths.runs_dir)),
-        "created_at": old.get("created_at"),
+        "created_at": _made(old),
     }
 
 
+def _made(manifest: Manifest) -> str | None:
+    return manifest.created_at or None  # a version 1 manifest may lack it: null, as it was
+
+
+def _created_at(run_dir: Path) -> str:
+    """When a run was made, as its manifest says: refusing a re-run reads no more of it (nor needs to)."""
+    try:
+        record = read_record(run_dir / MANIFEST, DAMAGED)
+    except VerifyError:
+        record = None
+    made = record.get("created_at") if isinstance(record, dict) else None
+    return made if isinstance(made, str) and made else "an unknown time"
+
+
 def refuse_if_accepted(paths: RunPaths) -> None:
-    if paths.accepted.exists():
-        try:
-            made = read_manifest(paths.accepted).get("created_at", "an unknown time")
-        except (OSError, ValueError):
-            made = "an unknown time"
-        raise RunExistsError(
-            f"{paths.county} {paths.label} already has an accepted run ({paths.accepted}, made {made}); "
-            f'it is never overwritten. To replace it, run again with --supersede "reason"'
-        )
+    """RunExistsError when the period has an accepted run; VerifyError when its folder holds no run."""
+    if not paths.accepted.exists():
+        return
+    if not (paths.accepted / MANIFEST).is_file():
+        raise VerifyError(not_a_run(paths.accepted, paths.county_dir))
+    made = _created_at(paths.accepted)
+    raise RunExistsError(
+        f"{paths.county} {paths.label} already has an accepted run ({paths.accepted}, made {made}); "
+        f'it is never overwritten. To replace it, run again with --supersede "reason"'
+    )
 
 
 def _pid_alive(pid: int) -> bool:
@@ -194,6 +245,15 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _lock_holder(text: str) -> int:
+    """The process id a lock holds, or 0 when it holds none a process can have (empty, -1, 10**20)."""
+    try:
+        pid = int(text or 0)
+    except ValueError:
+        return 0
+    return pid if 0 < pid <= _MAX_PID else 0
+
+
 @contextmanager
 def locked(paths: RunPaths) -> Iterator[str | None]:
     """Hold the county+period lock; yields a note when a lock left by a dead process was taken over."""
@@ -204,19 +264,27 @@ def locked(paths: RunPaths) -> Iterator[str | None]:
             fd = os.open(paths.lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
         except FileExistsError:
             try:
-                holder = int(paths.lock.read_text().strip() or 0)
-            except (OSError, ValueError):
-                holder = 0
+                text = paths.lock.read_text(errors="replace").strip()
+            except OSError:
+                text = ""
+            holder = _lock_holder(text)
             if holder and _pid_alive(holder):
                 raise RunLockedError(
                     f"another run of {paths.county} is in progress (process {holder} holds {paths.lock}; "
                     "a county's runs read each other, so they go one at a time); wait for it to finish"
                 ) from None
             # the process that held it is gone: its staging folder, if any, is garbage
-            note = (
-                f"removed a stale lock {paths.lock.name} left by process {holder or 'unknown'}, which is no "
-                "longer running (a run was interrupted); its partial files were discarded"
-            )
+            if holder or not text:
+                note = (
+                    f"removed a stale lock {paths.lock.name} left by process {holder or 'unknown'}, which is "
+                    "no longer running (a run was interrupted); its partial files were discarded"
+                )
+            else:  # no process can have written it: a damaged or hand-edited lock holds no run
+                shown = text if len(text) <= 11 else f"{text[:11]}…"  # 12 digits would be masked as an ID
+                note = (
+                    f"removed a stale lock {paths.lock.name} holding {shown!r}, which is not a process id "
+                    "(the file was damaged or edited); the partial files of an interrupted run were discarded"
+                )
             paths.lock.unlink(missing_ok=True)
             for stale in paths.county_dir.glob(".*.tmp-*"):
                 shutil.rmtree(stale, ignore_errors=True)

@@ -12,7 +12,7 @@ from subsidy_batch.errors import VerifyError
 from subsidy_batch.outputs import emit
 from subsidy_batch.runs import facility, monthly
 from subsidy_batch.runs.lifecycle import Kind, reproduce
-from subsidy_batch.runs.manifest import INPUT, load
+from subsidy_batch.runs.manifest import INPUT, Manifest, load
 from subsidy_batch.runs.store import MANIFEST, county_dir_of
 
 # Every kind of run a manifest may name; a kind not listed cannot be reproduced by this version.
@@ -47,6 +47,20 @@ def _files(folder: Path) -> set[str]:
     return {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()}
 
 
+def _refuse_missing_inputs(run_dir: Path, manifest: Manifest) -> None:
+    """A run is re-run from its own copy of every input, config file and schema: without one it cannot be."""
+    wanted = [i.file for i in manifest.inputs if not i.facts.get("reference")]
+    wanted += [f"{INPUT}/config/{c.file}" for c in manifest.config]
+    wanted += [f"{INPUT}/schemas/{s.file}" for s in manifest.schemas]
+    missing = [run_dir / INPUT] if not (run_dir / INPUT).is_dir() else []
+    missing += [run_dir / name for name in wanted if not (run_dir / name).is_file()]
+    if missing:
+        raise VerifyError(
+            f"{missing[0]} is missing, so the run cannot be re-run from its own copy of what it read: "
+            "restore the run folder from a backup"
+        )
+
+
 def verify_run(run_dir: Path) -> Verdict:
     """Re-execute a stored run (manifest version 1 or 2, any kind, any number of inputs) from its own
     input/ folder and compare every file and the manifest's facts."""
@@ -55,6 +69,7 @@ def verify_run(run_dir: Path) -> Verdict:
     kind = KINDS.get(manifest.kind)
     if kind is None:
         raise VerifyError(f"{run_dir}: a run of kind {manifest.kind!r} cannot be reproduced by this version")
+    _refuse_missing_inputs(run_dir, manifest)
     recorded = {e["file"]: e["sha256"] for e in manifest.outputs} | {
         i.file: i.sha256 for i in manifest.inputs if not i.facts.get("reference")
     }

@@ -1,0 +1,63 @@
+"""The JSON records a runs folder keeps (manifests, release and refund records), read so that a damaged
+one is named with what to do: never a traceback, and never skipped (a skipped record can pay twice)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from subsidy_batch.errors import VerifyError
+
+_KINDS: dict[type, str] = {
+    str: "text",
+    int: "a whole number",
+    float: "a number",
+    bool: "true or false",
+    list: "a list",
+    dict: "an object",
+    type(None): "null",
+}
+
+
+def kind_name(kind: type) -> str:
+    """A JSON type in a clerk's words (text, a list, an object, null)."""
+    return _KINDS.get(kind, "an object")
+
+
+def kind_of(value: object) -> str:
+    """What a JSON value is, in a clerk's words."""
+    return kind_name(type(value))
+
+
+def damaged(where: Path | str, problem: str, remedy: str) -> VerifyError:
+    """The error for a stored record that is damaged: the file, what is wrong with it, what to do."""
+    return VerifyError(f"{where}: {problem}; {remedy}")
+
+
+def read_record(path: Path, remedy: str) -> Any:
+    """The JSON a stored record holds; VerifyError naming the file when it cannot be read or parsed."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise VerifyError(
+            f"{path} cannot be read ({exc.strerror or exc}); check that it is a file this user may read"
+        ) from exc
+    except UnicodeDecodeError as exc:
+        raise damaged(path, "it is not UTF-8 text", remedy) from exc
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise damaged(path, f"it is not valid JSON ({exc})", remedy) from exc
+
+
+def text_fields(record: object, where: Path | str, keys: tuple[str, ...], remedy: str) -> dict[str, Any]:
+    """A record that must be a JSON object whose `keys` are text; VerifyError naming the first that is not."""
+    if not isinstance(record, dict):
+        raise damaged(where, f"it holds {kind_of(record)}, not an object", remedy)
+    for key in keys:
+        if key not in record:
+            raise damaged(where, f'"{key}" is missing', remedy)
+        if not isinstance(record[key], str):
+            raise damaged(where, f'"{key}" is {kind_of(record[key])}, not text', remedy)
+    return record

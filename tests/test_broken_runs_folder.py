@@ -1,0 +1,260 @@
+"""A runs folder damaged by a hand edit, a crash or a disk: every command that meets it says which file is
+wrong and what to do, in one sentence with the exit code of its row in the README's table, and no
+traceback. A damaged record is refused, never skipped: a skipped refund or run would pay a month again."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from subsidy_batch.cli import app
+from subsidy_batch.period import Period
+from subsidy_batch.runs.monthly import RunRequest, run_month
+from subsidy_batch.synth import roster, with_broken_rows
+from tests.helpers import CONFIG, make_id
+
+runner = CliRunner()
+RUN = Path("runs") / "jiaxiang" / "2024-05"
+NEXT_RUN = ("run", "2024-06", "--county", "jiaxiang", "--roster", "rosters/jiaxiang/2024-05.csv", "--quiet")
+MANIFEST_DAMAGED = (
+    "the manifest was damaged or edited, so this run cannot be read: restore its folder from a backup"
+)
+REFUND_DAMAGED = (
+    "it is an accepted refund, which every run reads so as not to pay the refunded month again: restore it "
+    "from a backup (never delete it), then run again"
+)
+
+
+def _run(*args: str):
+    return runner.invoke(app, list(args))
+
+
+def _no_traceback(result) -> None:
+    assert "Traceback" not in result.output and "Traceback" not in (result.stderr or "")
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def _only(result, code: int, message: str) -> None:
+    """Exit `code`, and stderr is exactly `message` on one line."""
+    _no_traceback(result)
+    assert result.exit_code == code, result.output
+    assert result.stderr == f"error: {message}\n"
+
+
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """runs/ holding jiaxiang's accepted 2024-05, made once for the module (the workdir fixture's roster)."""
+    office = tmp_path_factory.mktemp("office")
+    (office / "rosters" / "jiaxiang").mkdir(parents=True)
+    frame = with_broken_rows(roster("jiaxiang", 400, Period(2024, 5), seed=11))
+    (office / "rosters" / "jiaxiang" / "2024-05.csv").write_bytes(frame.write_csv().encode("utf-8"))
+    run_month(RunRequest(Period(2024, 5), "jiaxiang", None, office / "runs", CONFIG, office / "rosters"))
+    return office / "runs"
+
+
+@pytest.fixture
+def runs(workdir: Path, stored: Path) -> Path:
+    """The workdir with a copy of the stored runs/ (cwd: the workdir); its files may be edited."""
+    shutil.copytree(stored, workdir / "runs", dirs_exist_ok=True)
+    for path in (workdir / "runs").rglob("*"):
+        path.chmod(path.stat().st_mode | stat.S_IWUSR)
+    return workdir / "runs"
+
+
+def _run_id() -> str:
+    return json.loads((RUN / "manifest.json").read_text(encoding="utf-8"))["run_id"]
+
+
+# --- 1. refund records ------------------------------------------------------------------------------------
+
+
+def test_a_refund_record_that_is_not_json_stops_the_next_run_naming_the_file(runs: Path) -> None:
+    record = runs / "jiaxiang" / "refunds" / "0123456789abcdef.json"
+    record.parent.mkdir()
+    record.write_text('{"id_number": ', encoding="utf-8")  # cut short by a crash
+    _only(
+        _run(*NEXT_RUN),
+        9,
+        f"{record.relative_to(runs.parent)}: it is not valid JSON (Expecting value: line 1 column 15 "
+        f"(char 14)); {REFUND_DAMAGED}",
+    )
+    assert not (runs / "jiaxiang" / "2024-06").exists()  # nothing accepted
+
+
+def test_a_refund_record_missing_a_key_stops_the_next_run_naming_the_key(runs: Path) -> None:
+    record = runs / "jiaxiang" / "refunds" / "0123456789abcdef.json"
+    record.parent.mkdir()
+    record.write_text(json.dumps({"id_number": make_id("1940-01-01"), "for_period": "2024-04"}), "utf-8")
+    _only(_run(*NEXT_RUN), 9, f'{record.relative_to(runs.parent)}: "benefit" is missing; {REFUND_DAMAGED}')
+    assert not (runs / "jiaxiang" / "2024-06").exists()
+
+
+# --- 2. release records -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("release", str(RUN), "--by", "王会计"),
+        ("run", "2024-05", "--county", "jiaxiang", "--supplement", "3 people approved late", "--quiet"),
+        ("run", "2024-05", "--county", "jiaxiang", "--supersede", "corrected accounts", "--quiet"),
+    ],
+    ids=["release-again", "supplement", "supersede"],
+)
+def test_a_release_record_that_is_not_json_is_named_not_taken_as_released_or_not(
+    runs: Path, args: tuple[str, ...]
+) -> None:
+    assert _run("release", str(RUN), "--by", "王会计").exit_code == 0
+    run_id = _run_id()
+    record = Path("runs") / "jiaxiang" / "released" / f"{run_id}.json"
+    record.chmod(0o644)
+    record.write_text("{", encoding="utf-8")
+    _only(
+        _run(*args),
+        9,
+        f"{record}: it is not valid JSON (Expecting property name enclosed in double quotes: line 1 column 2 "
+        f"(char 1)); it records that the bank files of {run_id} went to the bank: restore it from a backup "
+        "(never delete it), then run again",
+    )
+    assert not (runs / "jiaxiang" / "supplements").exists()
+    assert not (runs / "jiaxiang" / "superseded").exists()
+
+
+# --- 3. a lock that holds no process id -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("held", "shown"), [("99999999999999999999", "'99999999999…'"), ("-1", "'-1'"), ("0x1f", "'0x1f'")]
+)
+def test_a_lock_holding_what_cannot_be_a_process_id_is_removed_as_stale_and_said_so(
+    runs: Path, held: str, shown: str
+) -> None:
+    (runs / "jiaxiang" / ".lock").write_text(f"{held}\n", encoding="utf-8")
+    result = _run(*NEXT_RUN[:-1])  # not --quiet: the note is a progress line
+    _no_traceback(result)
+    assert result.exit_code == 0, result.output
+    assert (
+        f"removed a stale lock .lock holding {shown}, which is not a process id (the file was damaged or "
+        "edited); the partial files of an interrupted run were discarded"
+    ) in result.stderr.splitlines()
+    assert sorted(p.name for p in (runs / "jiaxiang").iterdir()) == ["2024-05", "2024-06"]
+
+
+# --- 4. hand-edited manifests -----------------------------------------------------------------------------
+
+ID = make_id("1940-01-01")
+# every command that reads a stored run, and how it reads the manifest's error (returns keeps its own code)
+READERS: list[tuple[tuple[str, ...], int, str]] = [
+    (("verify", str(RUN)), 9, ""),
+    (("release", str(RUN), "--by", "王会计"), 9, ""),
+    (("explain", ID, "--county", "jiaxiang", "--period", "2024-05"), 9, ""),
+    (("history", ID, "--county", "jiaxiang"), 9, ""),
+    (("synth-returns", str(RUN), "--out", "returns"), 12, f"{RUN} is not a stored run: "),
+    (NEXT_RUN, 9, ""),
+]
+
+
+def _del(key: str) -> Callable[[dict[str, Any]], None]:
+    return lambda data: data.pop(key)
+
+
+def _set(key: str, value: object) -> Callable[[dict[str, Any]], None]:
+    return lambda data: data.__setitem__(key, value)
+
+
+@pytest.mark.parametrize(
+    ("edit", "problem"),
+    [
+        (_del("period"), '"period" is missing'),
+        (_set("run_id", 20240501), '"run_id" is a whole number, not text'),
+        (_set("totals", "5000.00"), '"totals" is text, not an object'),
+        (_set("outputs", {"file": "line_items.parquet"}), '"outputs" is an object, not a list'),
+        (lambda data: data["outputs"][0].pop("sha256"), '"outputs" entry 1 lacks "sha256"'),
+        (_set("period", "2024-5"), "\"period\" is '2024-5', not a period key of its kind of run"),
+    ],
+    ids=[
+        "period-deleted",
+        "run_id-a-number",
+        "totals-text",
+        "outputs-not-a-list",
+        "output-sha-gone",
+        "period",
+    ],
+)
+def test_a_hand_edited_manifest_is_named_with_its_field_by_every_command_that_reads_the_run(
+    runs: Path, edit: Callable[[dict[str, Any]], None], problem: str
+) -> None:
+    path = RUN / "manifest.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    edit(data)
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    for args, code, prefix in READERS:
+        _only(_run(*args), code, f"{prefix}{path}: {problem}; {MANIFEST_DAMAGED}")
+    assert not (runs / "jiaxiang" / "released").exists() and not (runs / "jiaxiang" / "2024-06").exists()
+
+
+def test_a_manifest_that_is_not_json_is_named_by_the_next_run(runs: Path) -> None:
+    path = RUN / "manifest.json"
+    path.write_text(path.read_text(encoding="utf-8")[:40], encoding="utf-8")  # a disk that lost its tail
+    result = _run(*NEXT_RUN)
+    _no_traceback(result)
+    assert result.exit_code == 9
+    assert result.stderr.startswith(f"error: {path}: it is not valid JSON (")
+    assert result.stderr.endswith(f"); {MANIFEST_DAMAGED}\n")
+
+
+def test_the_stored_runs_of_the_checkout_all_still_read_and_verify_through_the_checked_manifest() -> None:
+    result = _run("verify", str(Path(__file__).resolve().parents[1] / "runs"))
+    _no_traceback(result)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.count("byte-identical") == 12
+
+
+# --- 5. a run folder that lost its input/ -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lost", ["input", "input/roster.csv", "input/config/counties/jiaxiang.yaml"])
+def test_verify_of_a_run_that_lost_an_input_names_the_file_with_exit_9(runs: Path, lost: str) -> None:
+    target = RUN / lost
+    shutil.rmtree(target) if target.is_dir() else target.unlink()
+    _only(
+        _run("verify", str(RUN)),
+        9,
+        f"{target} is missing, so the run cannot be re-run from its own copy of what it read: restore the "
+        "run folder from a backup",
+    )
+
+
+# --- 6. a period folder with no run in it -----------------------------------------------------------------
+
+
+def test_an_empty_period_folder_is_named_as_empty_not_as_an_accepted_run(runs: Path) -> None:
+    (runs / "jiaxiang" / "2024-06").mkdir()
+    _only(
+        _run(*NEXT_RUN),
+        9,
+        "runs/jiaxiang/2024-06 is an empty folder, not an accepted run (no manifest.json): remove it, then run again",
+    )
+
+
+def test_a_period_folder_with_files_but_no_manifest_stops_every_later_run(runs: Path) -> None:
+    # a run folder without its manifest cannot be left out of the ledger: its months would be paid again
+    (runs / "jiaxiang" / "2024-06").mkdir()
+    (runs / "jiaxiang" / "2024-06" / "line_items.parquet").write_bytes(b"")
+    message = (
+        "runs/jiaxiang/2024-06 holds files but no manifest.json, so it is not a finished run (a copy or "
+        "restore cut short?): restore it from a backup, or move it out of runs/jiaxiang if it is not a run, "
+        "then run again"
+    )
+    _only(_run(*NEXT_RUN), 9, message)
+    later = ("run", "2024-07", "--county", "jiaxiang", "--roster", "rosters/jiaxiang/2024-05.csv", "--quiet")
+    _only(_run(*later), 9, message)
+    assert sorted(os.listdir(runs / "jiaxiang")) == ["2024-05", "2024-06"]  # nothing accepted, no lock
