@@ -29,6 +29,7 @@ from subsidy_batch.outputs import bank, bankformat, emit
 from subsidy_batch.returns.sent import SentFile, SentRun, sent_run
 from subsidy_batch.rules.layouts import REASON_CODES, Layout, Reasons, load_reasons
 from subsidy_batch.runs.manifest import now_local
+from subsidy_batch.runs.store import lock_holder, pid_alive
 
 RECORD = "returns.json"  # not manifest.json: `verify runs` looks for runs by that name
 PARQUET = "returns.parquet"
@@ -375,16 +376,14 @@ def _locked(run: SentRun):  # type: ignore[no-untyped-def]
             break
         except FileExistsError:
             try:
-                holder = int(lock.read_text())
-                if holder <= 0:  # os.kill(0, ...) would ask after this process group, not a process
-                    raise ValueError(holder)
-                os.kill(holder, 0)
-            # no number, or one no process can have (os.kill: OverflowError), or its process is gone
-            except (ValueError, OverflowError, ProcessLookupError, FileNotFoundError):
-                lock.unlink(missing_ok=True)  # its process is gone: take it over
+                holder = lock_holder(lock.read_text(errors="replace").strip())
+            except FileNotFoundError:  # let go of between the open and the read
                 continue
-            except PermissionError:
-                pass
+            except OSError as exc:
+                raise StorageError(f"cannot read the import lock {lock}: {exc.strerror or exc}") from exc
+            if not (holder and pid_alive(holder)):  # its process is gone, or it holds no process id
+                lock.unlink(missing_ok=True)  # take it over
+                continue
             raise RunLockedError(
                 f"another import into {run.run_dir} is in progress (process {holder}); try again"
             ) from None

@@ -221,7 +221,7 @@ def refuse_if_accepted(paths: RunPaths) -> None:
     )
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     """Whether a process is running, without disturbing it."""
     if sys.platform == "win32":  # os.kill(pid, 0) would send it Ctrl-C there: ask for its exit code instead
         import ctypes
@@ -245,7 +245,7 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _lock_holder(text: str) -> int:
+def lock_holder(text: str) -> int:
     """The process id a lock holds, or 0 when it holds none a process can have (empty, -1, 10**20)."""
     try:
         pid = int(text or 0)
@@ -267,8 +267,8 @@ def locked(paths: RunPaths) -> Iterator[str | None]:
                 text = paths.lock.read_text(errors="replace").strip()
             except OSError:
                 text = ""
-            holder = _lock_holder(text)
-            if holder and _pid_alive(holder):
+            holder = lock_holder(text)
+            if holder and pid_alive(holder):
                 raise RunLockedError(
                     f"another run of {paths.county} is in progress (process {holder} holds {paths.lock}; "
                     "a county's runs read each other, so they go one at a time); wait for it to finish"
