@@ -11,7 +11,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
+from typer.testing import CliRunner, Result
 
+from subsidy_batch.cli import app
 from subsidy_batch.period import Period
 from subsidy_batch.roster.read import ROW, RawRoster
 from subsidy_batch.roster.schema import load_schema
@@ -132,3 +134,20 @@ def deflate_levels(path: Path) -> dict[str, set[int]]:
                 if deflate.compress(data) + deflate.flush() == stored:
                     found[info.filename].add(level)
     return found
+
+
+def cli(*args: str) -> Result:
+    """The CLI run in this process (typer's runner), stdout and stderr apart."""
+    return CliRunner().invoke(app, list(args))
+
+
+def no_traceback(result: Result) -> None:
+    assert "Traceback" not in result.output and "Traceback" not in (result.stderr or "")
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def only_error(result: Result, code: int, message: str) -> None:
+    """Exit `code`, and stderr is exactly `message` on one line."""
+    no_traceback(result)
+    assert result.exit_code == code, result.output
+    assert result.stderr == f"error: {message}\n"

@@ -13,15 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from subsidy_batch.cli import app
 from subsidy_batch.period import Period
 from subsidy_batch.runs.monthly import RunRequest, run_month
 from subsidy_batch.synth import roster, with_broken_rows
-from tests.helpers import CONFIG, make_id
+from tests.helpers import CONFIG, cli, make_id, no_traceback, only_error
 
-runner = CliRunner()
 RUN = Path("runs") / "jiaxiang" / "2024-05"
 NEXT_RUN = ("run", "2024-06", "--county", "jiaxiang", "--roster", "rosters/jiaxiang/2024-05.csv", "--quiet")
 MANIFEST_DAMAGED = (
@@ -31,22 +28,6 @@ REFUND_DAMAGED = (
     "it is an accepted refund, which every run reads so as not to pay the refunded month again: restore it "
     "from a backup (never delete it), then run again"
 )
-
-
-def _run(*args: str):
-    return runner.invoke(app, list(args))
-
-
-def _no_traceback(result) -> None:
-    assert "Traceback" not in result.output and "Traceback" not in (result.stderr or "")
-    assert result.exception is None or isinstance(result.exception, SystemExit)
-
-
-def _only(result, code: int, message: str) -> None:
-    """Exit `code`, and stderr is exactly `message` on one line."""
-    _no_traceback(result)
-    assert result.exit_code == code, result.output
-    assert result.stderr == f"error: {message}\n"
 
 
 @pytest.fixture(scope="module")
@@ -80,8 +61,8 @@ def test_a_refund_record_that_is_not_json_stops_the_next_run_naming_the_file(run
     record = runs / "jiaxiang" / "refunds" / "0123456789abcdef.json"
     record.parent.mkdir()
     record.write_text('{"id_number": ', encoding="utf-8")  # cut short by a crash
-    _only(
-        _run(*NEXT_RUN),
+    only_error(
+        cli(*NEXT_RUN),
         9,
         f"{record.relative_to(runs.parent)}: it is not valid JSON (Expecting value: line 1 column 15 "
         f"(char 14)); {REFUND_DAMAGED}",
@@ -93,7 +74,9 @@ def test_a_refund_record_missing_a_key_stops_the_next_run_naming_the_key(runs: P
     record = runs / "jiaxiang" / "refunds" / "0123456789abcdef.json"
     record.parent.mkdir()
     record.write_text(json.dumps({"id_number": make_id("1940-01-01"), "for_period": "2024-04"}), "utf-8")
-    _only(_run(*NEXT_RUN), 9, f'{record.relative_to(runs.parent)}: "benefit" is missing; {REFUND_DAMAGED}')
+    only_error(
+        cli(*NEXT_RUN), 9, f'{record.relative_to(runs.parent)}: "benefit" is missing; {REFUND_DAMAGED}'
+    )
     assert not (runs / "jiaxiang" / "2024-06").exists()
 
 
@@ -112,13 +95,13 @@ def test_a_refund_record_missing_a_key_stops_the_next_run_naming_the_key(runs: P
 def test_a_release_record_that_is_not_json_is_named_not_taken_as_released_or_not(
     runs: Path, args: tuple[str, ...]
 ) -> None:
-    assert _run("release", str(RUN), "--by", "王会计").exit_code == 0
+    assert cli("release", str(RUN), "--by", "王会计").exit_code == 0
     run_id = _run_id()
     record = Path("runs") / "jiaxiang" / "released" / f"{run_id}.json"
     record.chmod(0o644)
     record.write_text("{", encoding="utf-8")
-    _only(
-        _run(*args),
+    only_error(
+        cli(*args),
         9,
         f"{record}: it is not valid JSON (Expecting property name enclosed in double quotes: line 1 column 2 "
         f"(char 1)); it records that the bank files of {run_id} went to the bank: restore it from a backup "
@@ -138,8 +121,8 @@ def test_a_lock_holding_what_cannot_be_a_process_id_is_removed_as_stale_and_said
     runs: Path, held: str, shown: str
 ) -> None:
     (runs / "jiaxiang" / ".lock").write_text(f"{held}\n", encoding="utf-8")
-    result = _run(*NEXT_RUN[:-1])  # not --quiet: the note is a progress line
-    _no_traceback(result)
+    result = cli(*NEXT_RUN[:-1])  # not --quiet: the note is a progress line
+    no_traceback(result)
     assert result.exit_code == 0, result.output
     assert (
         f"removed a stale lock .lock holding {shown}, which is not a process id (the file was damaged or "
@@ -197,23 +180,23 @@ def test_a_hand_edited_manifest_is_named_with_its_field_by_every_command_that_re
     edit(data)
     path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     for args, code, prefix in READERS:
-        _only(_run(*args), code, f"{prefix}{path}: {problem}; {MANIFEST_DAMAGED}")
+        only_error(cli(*args), code, f"{prefix}{path}: {problem}; {MANIFEST_DAMAGED}")
     assert not (runs / "jiaxiang" / "released").exists() and not (runs / "jiaxiang" / "2024-06").exists()
 
 
 def test_a_manifest_that_is_not_json_is_named_by_the_next_run(runs: Path) -> None:
     path = RUN / "manifest.json"
     path.write_text(path.read_text(encoding="utf-8")[:40], encoding="utf-8")  # a disk that lost its tail
-    result = _run(*NEXT_RUN)
-    _no_traceback(result)
+    result = cli(*NEXT_RUN)
+    no_traceback(result)
     assert result.exit_code == 9
     assert result.stderr.startswith(f"error: {path}: it is not valid JSON (")
     assert result.stderr.endswith(f"); {MANIFEST_DAMAGED}\n")
 
 
 def test_the_stored_runs_of_the_checkout_all_still_read_and_verify_through_the_checked_manifest() -> None:
-    result = _run("verify", str(Path(__file__).resolve().parents[1] / "runs"))
-    _no_traceback(result)
+    result = cli("verify", str(Path(__file__).resolve().parents[1] / "runs"))
+    no_traceback(result)
     assert result.exit_code == 0, result.output
     assert result.stdout.count("byte-identical") == 12
 
@@ -225,8 +208,8 @@ def test_the_stored_runs_of_the_checkout_all_still_read_and_verify_through_the_c
 def test_verify_of_a_run_that_lost_an_input_names_the_file_with_exit_9(runs: Path, lost: str) -> None:
     target = RUN / lost
     shutil.rmtree(target) if target.is_dir() else target.unlink()
-    _only(
-        _run("verify", str(RUN)),
+    only_error(
+        cli("verify", str(RUN)),
         9,
         f"{target} is missing, so the run cannot be re-run from its own copy of what it read: restore the "
         "run folder from a backup",
@@ -238,8 +221,8 @@ def test_verify_of_a_run_that_lost_an_input_names_the_file_with_exit_9(runs: Pat
 
 def test_an_empty_period_folder_is_named_as_empty_not_as_an_accepted_run(runs: Path) -> None:
     (runs / "jiaxiang" / "2024-06").mkdir()
-    _only(
-        _run(*NEXT_RUN),
+    only_error(
+        cli(*NEXT_RUN),
         9,
         "runs/jiaxiang/2024-06 is an empty folder, not an accepted run (no manifest.json): remove it, then run again",
     )
@@ -254,7 +237,7 @@ def test_a_period_folder_with_files_but_no_manifest_stops_every_later_run(runs: 
         "restore cut short?): restore it from a backup, or move it out of runs/jiaxiang if it is not a run, "
         "then run again"
     )
-    _only(_run(*NEXT_RUN), 9, message)
+    only_error(cli(*NEXT_RUN), 9, message)
     later = ("run", "2024-07", "--county", "jiaxiang", "--roster", "rosters/jiaxiang/2024-05.csv", "--quiet")
-    _only(_run(*later), 9, message)
+    only_error(cli(*later), 9, message)
     assert sorted(os.listdir(runs / "jiaxiang")) == ["2024-05", "2024-06"]  # nothing accepted, no lock

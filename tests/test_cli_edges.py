@@ -10,31 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from subsidy_batch.cli import app
 from subsidy_batch.period import Period
 from subsidy_batch.synth import MAX_SEED
-from tests.helpers import ROOT
-
-runner = CliRunner()
-
-
-def _run(*args: str):
-    return runner.invoke(app, list(args))
-
-
-def _no_traceback(result) -> None:
-    assert "Traceback" not in result.output and "Traceback" not in (result.stderr or "")
-    assert result.exception is None or isinstance(result.exception, SystemExit)
-
-
-def _only(result, code: int, message: str) -> None:
-    """Exit `code`, and stderr is exactly `message` on one line."""
-    _no_traceback(result)
-    assert result.exit_code == code, result.output
-    assert result.stderr == f"error: {message}\n"
-
+from tests.helpers import ROOT, cli, no_traceback, only_error
 
 # --- 1. periods at the calendar's edges -----------------------------------------------------------------
 
@@ -45,26 +24,26 @@ OUT_OF_RANGE = "year {year} is out of range (1900-2999); give a month like 2024-
 def test_a_scenario_of_a_month_outside_1900_2999_is_refused_with_exit_2(
     workdir: Path, period: str, year: int
 ) -> None:
-    result = _run(
+    result = cli(
         "simulate", period, "--county", "jiaxiang", "--roster", "rosters/jiaxiang/2024-05.csv",
         "--set", "high_age_allowance/county_80_89=50", "--out", str(workdir / "sim"),
     )  # fmt: skip
-    _only(result, 2, f"period {period!r}: " + OUT_OF_RANGE.format(year=year))
+    only_error(result, 2, f"period {period!r}: " + OUT_OF_RANGE.format(year=year))
     assert not (workdir / "sim").exists()
 
 
 def test_a_crosscheck_of_9999_12_is_refused_with_exit_2(workdir: Path) -> None:
     (workdir / "户籍.csv").write_text("公民身份号码,姓名\n", encoding="utf-8")
-    result = _run(
+    result = cli(
         "crosscheck", "9999-12", "--county", "jiaxiang", "--roster", "rosters/jiaxiang/2024-05.csv",
         "--population", "户籍.csv", "--out", str(workdir / "cc"),
     )  # fmt: skip
-    _only(result, 2, "period '9999-12': " + OUT_OF_RANGE.format(year=9999))
+    only_error(result, 2, "period '9999-12': " + OUT_OF_RANGE.format(year=9999))
 
 
 def test_a_run_of_9999_12_is_refused_too_and_writes_nothing(workdir: Path) -> None:
-    result = _run("run", "9999-12", "--county", "jiaxiang", "--quiet")
-    _only(result, 2, "period '9999-12': " + OUT_OF_RANGE.format(year=9999))
+    result = cli("run", "9999-12", "--county", "jiaxiang", "--quiet")
+    only_error(result, 2, "period '9999-12': " + OUT_OF_RANGE.format(year=9999))
     assert not (workdir / "runs" / "jiaxiang").exists()
 
 
@@ -112,15 +91,15 @@ def test_a_subsidy_toml_that_names_no_county_properly_is_a_config_error(
     workdir: Path, content: bytes, message: str
 ) -> None:
     (workdir / "subsidy.toml").write_bytes(content)
-    _only(_run("run", "2024-05", "--quiet"), 4, message)
+    only_error(cli("run", "2024-05", "--quiet"), 4, message)
     # --county is not held up by the file
-    assert _run("run", "2024-05", "--county", "jiaxiang", "--quiet").exit_code == 0
+    assert cli("run", "2024-05", "--county", "jiaxiang", "--quiet").exit_code == 0
 
 
 def test_a_folder_named_subsidy_toml_is_a_config_error(workdir: Path) -> None:
     (workdir / "subsidy.toml").mkdir()
-    _only(
-        _run("run", "2024-05", "--quiet"),
+    only_error(
+        cli("run", "2024-05", "--quiet"),
         4,
         f"subsidy.toml is a folder; it must be a file with a line {ONE_COUNTY}, or absent",
     )
@@ -128,8 +107,8 @@ def test_a_folder_named_subsidy_toml_is_a_config_error(workdir: Path) -> None:
 
 def test_a_subsidy_toml_without_a_county_key_still_says_no_county_given(workdir: Path) -> None:
     (workdir / "subsidy.toml").write_text("quiet = true\n", encoding="utf-8")
-    _only(
-        _run("run", "2024-05"),
+    only_error(
+        cli("run", "2024-05"),
         4,
         'no county given; pass --county SLUG, set SUBSIDY_COUNTY, or write county = "SLUG" in subsidy.toml',
     )
@@ -140,8 +119,8 @@ def test_a_subsidy_toml_without_a_county_key_still_says_no_county_given(workdir:
 
 def test_synth_makes_the_folder_of_its_out_file_as_every_out_does(workdir: Path) -> None:
     out = workdir / "no" / "such" / "dir" / "x.csv"
-    result = _run("synth", "--county", "anqiu", "--people", "5", "--period", "2024-05", "--out", str(out))
-    _no_traceback(result)
+    result = cli("synth", "--county", "anqiu", "--people", "5", "--period", "2024-05", "--out", str(out))
+    no_traceback(result)
     assert result.exit_code == 0, result.output
     assert result.stdout == f"{out}: 5 people\n"
     assert out.is_file()
@@ -150,8 +129,8 @@ def test_synth_makes_the_folder_of_its_out_file_as_every_out_does(workdir: Path)
 def test_synth_to_a_folder_that_cannot_be_made_is_one_sentence_and_exit_10(workdir: Path) -> None:
     (workdir / "afile").write_text("a file where a folder should be\n", encoding="utf-8")
     out = workdir / "afile" / "x.parquet"
-    result = _run("synth", "--county", "anqiu", "--people", "5", "--period", "2024-05", "--out", str(out))
-    _only(result, 10, f"cannot write the roster to {out}: File exists")
+    result = cli("synth", "--county", "anqiu", "--people", "5", "--period", "2024-05", "--out", str(out))
+    only_error(result, 10, f"cannot write the roster to {out}: File exists")
 
 
 @pytest.mark.parametrize(
@@ -159,18 +138,18 @@ def test_synth_to_a_folder_that_cannot_be_made_is_one_sentence_and_exit_10(workd
     [("-1", "-1"), (str(MAX_SEED + 1), "4294967296"), ("999999999999999999999999999", "999999********9999")],
 )
 def test_a_synth_seed_out_of_range_is_refused_with_exit_2(workdir: Path, seed: str, shown: str) -> None:
-    result = _run(
+    result = cli(
         "synth", "--county", "anqiu", "--people", "5", "--period", "2024-05", "--out", "x.csv", "--seed", seed
     )
-    _only(result, 2, f"seed {shown} is out of range; give a --seed from 0 to 4294967295")
+    only_error(result, 2, f"seed {shown} is out of range; give a --seed from 0 to 4294967295")
     assert not (workdir / "x.csv").exists()
 
 
 def test_the_largest_synth_seed_works_and_the_help_gives_the_range(workdir: Path) -> None:
-    ok = _run("synth", "--county", "anqiu", "--people", "5", "--period", "2024-05", "--out", "x.csv",
+    ok = cli("synth", "--county", "anqiu", "--people", "5", "--period", "2024-05", "--out", "x.csv",
               "--seed", str(MAX_SEED))  # fmt: skip
     assert ok.exit_code == 0, ok.output
-    assert f"0 to {MAX_SEED}" in " ".join(_run("synth", "--help").stdout.split())
+    assert f"0 to {MAX_SEED}" in " ".join(cli("synth", "--help").stdout.split())
 
 
 # --- 4. schemas/roster.yaml edits that check-config must catch, not the run ----------------------------
