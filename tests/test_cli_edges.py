@@ -267,3 +267,15 @@ def test_the_program_computes_each_persons_id_key_and_birth_date_without_the_che
     accepted = validate(raw_roster([person("1922-02-02")]), schema, "2024-05", "jiaxiang").accepted
     assert accepted.get_column("birth_date").to_list()[0].isoformat() == "1922-02-02"
     assert accepted.get_column("id_key").null_count() == 0
+
+
+def test_a_folder_given_as_the_roster_is_named_as_a_folder_not_as_missing(workdir: Path) -> None:
+    """A clerk gives the county's roster folder instead of the month's file: it exists, so "does not
+    exist" (the message before) sent the clerk looking for the wrong mistake."""
+    result = cli("run", "2024-05", "--county", "jiaxiang", "--roster", "rosters/jiaxiang", "--quiet")
+    only_error(
+        result,
+        3,
+        "roster rosters/jiaxiang is a folder, not a file; give the path of the month's roster file in it",
+    )
+    assert not (workdir / "runs" / "jiaxiang").exists()  # refused before any run folder is made

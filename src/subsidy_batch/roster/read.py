@@ -352,6 +352,16 @@ def _empty_rows_dropped(path: Path, frame: pl.DataFrame) -> pl.DataFrame:
     return frame.filter(~pl.all_horizontal(pl.all().is_null()))
 
 
+def refuse_missing(path: Path) -> None:
+    """A roster path that names no file: missing, or a folder given where the month's file is wanted."""
+    if path.is_dir():
+        raise RosterError(
+            f"roster {path} is a folder, not a file; give the path of the month's roster file in it"
+        )
+    if not path.is_file():
+        raise RosterError(f"roster file {path} does not exist")
+
+
 def refuse_empty(path: Path) -> None:
     """A roster with a header but no data row has nothing to pay: refuse it before a run is started.
 
@@ -359,8 +369,7 @@ def refuse_empty(path: Path) -> None:
     has rows (a header alone is never a megabyte), and the run checks what it read again.
     """
     name = path.name
-    if not path.is_file():
-        raise RosterError(f"roster file {path} does not exist")
+    refuse_missing(path)
     if path.suffix.lower() == ".parquet":
         try:
             rows = pl.scan_parquet(path).select(pl.len()).collect().item()
@@ -521,8 +530,7 @@ def read_roster(path: Path, schema: RosterSchema, name: str | None = None) -> Ra
     """Read every column as text, map English or Chinese headers, and number the data rows from 1.
 
     A workbook whose roster rows stand on several sheets is read as one roster (read_sheets)."""
-    if not path.is_file():
-        raise RosterError(f"roster file {path} does not exist")
+    refuse_missing(path)
     name = name or path.name  # the clerk's own file name, in every message
     sheet, skipped_sheets = 0, tuple[str, ...]()
     # a workbook of several sheets: which hold roster rows; one sheet is simply read (calamine parses a
