@@ -12,9 +12,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
 
 from subsidy_batch.period import Period
+from subsidy_batch.returns.record import import_returns
+from subsidy_batch.returns.synth import synth_returns
 from subsidy_batch.runs.manifest import MANIFEST
 from subsidy_batch.runs.monthly import RunRequest, run_month
 from subsidy_batch.synth import roster, with_broken_rows
@@ -110,6 +113,81 @@ def test_a_release_record_that_is_not_json_is_named_not_taken_as_released_or_not
     )
     assert not (runs / "jiaxiang" / "supplements").exists()
     assert not (runs / "jiaxiang" / "superseded").exists()
+
+
+# --- 2b. a bank's accepted answer (returns.json and returns.parquet beside the run) ----------------------
+
+ANSWER_DAMAGED = (
+    "it is a bank's accepted answer, which every later run reads to hold and reissue the lines that failed: "
+    "restore its folder from a backup (never delete it), then run again"
+)
+
+
+def _answered(runs: Path) -> Path:
+    """Import a synthetic answer (every line failed) to the first bank file of 2024-05; its record folder."""
+    (result, *_) = synth_returns(RUN, 1.0, 3, runs.parent / "from-bank")
+    return import_returns(RUN, result.path, config_dir=CONFIG).record_dir
+
+
+def _edit_lines(folder: Path) -> None:  # every failed line turned into a success: nothing would be held
+    path = folder / "returns.parquet"
+    pl.read_parquet(path).with_columns(
+        status=pl.lit("succeeded"), reason=pl.lit(None, pl.String)
+    ).write_parquet(path)
+
+
+@pytest.mark.parametrize(
+    ("damage", "file", "problem"),
+    [
+        (
+            lambda f: (f / "returns.json").write_text('{"kind": ', "utf-8"),
+            "returns.json",
+            "it is not valid JSON (Expecting value: line 1 column 10 (char 9))",
+        ),
+        (lambda f: (f / "returns.json").unlink(), "returns.json", "it is missing"),
+        (lambda f: (f / "returns.parquet").unlink(), "returns.parquet", "it is missing"),
+        (_edit_lines, "returns.parquet", "it does not match its checksum in returns.json"),
+        (
+            lambda f: (f / "returns.json").write_text(json.dumps({"kind": "bank_returns"}), "utf-8"),
+            "returns.json",
+            '"run_id" is missing',
+        ),
+    ],
+    ids=["not-json", "record-gone", "lines-gone", "lines-edited", "fields-gone"],
+)
+def test_a_damaged_bank_answer_stops_the_next_run_naming_the_file_never_read_or_skipped(
+    runs: Path, damage: Callable[[Path], object], file: str, problem: str
+) -> None:
+    folder = _answered(runs)
+    damage(folder)
+    # read or skipped, the failed lines would be paid again without a reissue check, or held for nothing
+    only_error(cli(*NEXT_RUN), 9, f"{folder / file}: {problem}; {ANSWER_DAMAGED}")
+    assert not (runs / "jiaxiang" / "2024-06").exists()
+
+
+def test_a_damaged_bank_answer_stops_the_import_of_the_next_one(runs: Path) -> None:
+    """The duplicate checks read every recorded answer: a damaged one is named, not taken as absent."""
+    folder = _answered(runs)
+    (folder / "returns.json").write_text("[]", "utf-8")
+    (_, second, *_) = synth_returns(RUN, 0.5, 3, runs.parent / "from-bank")
+    only_error(
+        cli("returns", str(RUN), str(second.path)),
+        9,
+        f"{folder / 'returns.json'}: it holds a list, not an object; {ANSWER_DAMAGED}",
+    )
+    assert len(list(folder.parent.iterdir())) == 1  # the second answer was not recorded
+
+
+def test_an_intact_bank_answer_is_read_by_the_next_run(runs: Path) -> None:
+    """The control for the test above: the same answer, undamaged, is read and holds its failed lines."""
+    folder = _answered(runs)
+    failed = pl.read_parquet(folder / "returns.parquet").get_column("id_number")  # fail rate 1.0: all lines
+    items = pl.read_parquet(RUN / "line_items.parquet")
+    # the same roster again: each failed person's 2024-05 paid items come back held, as sent, in 2024-06
+    owed = items.filter(pl.col("status") == "paid", pl.col("id_number").is_in(failed.implode())).height
+    assert cli(*NEXT_RUN).exit_code == 0
+    summary = json.loads((runs / "jiaxiang" / "2024-06" / "manifest.json").read_text("utf-8"))
+    assert failed.len() > 0 and summary["totals"]["held_items_by_reason"]["bank_returned"] == owed > 0
 
 
 # --- 3. a lock that holds no process id -------------------------------------------------------------------

@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from subsidy_batch.cli import app
-from subsidy_batch.errors import ReturnsError
+from subsidy_batch.errors import ReturnsError, VerifyError
 from subsidy_batch.period import Period
 from subsidy_batch.returns.record import RETURNS, import_returns, returned_items, returns_of
 from subsidy_batch.returns.synth import synth_returns
@@ -338,8 +338,13 @@ def test_a_recorded_result_that_was_altered_afterwards_is_not_listed(jiaxiang: P
     frame = pl.read_parquet(parquet).with_columns(status=pl.lit("succeeded"), reason=pl.lit(None, pl.String))
     frame = frame.with_columns(name=pl.lit("改写"))  # what anyone editing the record could do
     frame.write_parquet(parquet)
-    with pytest.raises(ReturnsError, match=r"returns\.parquet does not match its checksum"):
+    with pytest.raises(VerifyError) as refused:  # a damaged record (exit 9), not a refused bank file
         returns_of(jiaxiang)
+    assert str(refused.value) == (
+        f"{parquet}: it does not match its checksum in returns.json; it is a bank's accepted answer, which "
+        "every later run reads to hold and reissue the lines that failed: restore its folder from a backup "
+        "(never delete it), then run again"
+    )
 
 
 def test_a_facility_runs_results_name_the_facilities_line_items(tmp_path: Path) -> None:

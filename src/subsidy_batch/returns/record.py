@@ -10,7 +10,6 @@ and so its verify, never changes.
 from __future__ import annotations
 
 import errno
-import json
 import os
 import re
 import shutil
@@ -29,6 +28,7 @@ from subsidy_batch.outputs import bank, bankformat, emit
 from subsidy_batch.returns.sent import SentFile, SentRun, sent_run
 from subsidy_batch.rules.layouts import REASON_CODES, Layout, Reasons, load_reasons
 from subsidy_batch.runs.manifest import now_local
+from subsidy_batch.runs.records import damaged, read_record, text_fields
 from subsidy_batch.runs.store import lock_holder, pid_alive
 
 RECORD = "returns.json"  # not manifest.json: `verify runs` looks for runs by that name
@@ -283,13 +283,53 @@ def summary(frame: pl.DataFrame) -> dict[str, Any]:
 
 def records(run: SentRun) -> list[tuple[Path, dict[str, Any]]]:
     """Every accepted result of the run: its folder and returns.json, in folder name order."""
-    root = run.returns_dir
+    return [(path.parent, read_answer_record(path)) for path in record_paths(run.returns_dir)]
+
+
+def record_paths(root: Path) -> list[Path]:
+    """The returns.json of every answer recorded under root (one folder each, in name order), whether or
+    not the file is still there; a folder being written (a dot name) is not an answer yet."""
     if not root.is_dir():
         return []
-    found = []
-    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        found.append((folder, json.loads((folder / RECORD).read_text(encoding="utf-8"))))
-    return found
+    return sorted(p / RECORD for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+# Refusing is right: an answer skipped would leave its failed lines neither held nor reissued.
+DAMAGED = (
+    "it is a bank's accepted answer, which every later run reads to hold and reissue the lines that failed: "
+    "restore its folder from a backup (never delete it), then run again"
+)
+_RECORD_TEXT = ("run_id", "bank_file", "file", "file_sha256", "imported_at")
+
+
+def read_answer_record(path: Path) -> dict[str, Any]:
+    """A returns.json, checked for the fields the program reads; VerifyError naming the file and field
+    when it cannot be read, is not JSON or has lost one (a missing record is named the same way)."""
+    if not path.is_file():
+        raise damaged(path, "it is missing", DAMAGED)
+    record = text_fields(read_record(path, DAMAGED), path, _RECORD_TEXT, DAMAGED)
+    outputs = record.get("outputs")
+    if (
+        not isinstance(outputs, list)
+        or len(outputs) != 1
+        or not isinstance(outputs[0], dict)
+        or outputs[0].get("file") != PARQUET
+        or not isinstance(outputs[0].get("sha256"), str)
+    ):
+        raise damaged(path, f'"outputs" is not the one entry for {PARQUET} with its sha256', DAMAGED)
+    return record
+
+
+def read_answer(path: Path) -> pl.DataFrame:
+    """The lines of one accepted answer (returns.parquet beside the returns.json at `path`), after checking
+    it against the checksum its record holds: a damaged or edited answer is refused (VerifyError), never read."""
+    record = read_answer_record(path)
+    lines = path.parent / PARQUET
+    if not lines.is_file():
+        raise damaged(lines, "it is missing", DAMAGED)
+    if emit.sha256_file(lines) != record["outputs"][0]["sha256"]:
+        raise damaged(lines, f"it does not match its checksum in {RECORD}", DAMAGED)
+    return pl.read_parquet(lines)
 
 
 def import_returns(
@@ -410,11 +450,8 @@ def returns_of(run_dir: Path) -> pl.DataFrame:
     """
     run = sent_run(run_dir)
     frames = []
-    for folder, done in records(run):
-        (entry,) = done["outputs"]
-        if emit.sha256_file(folder / entry["file"]) != entry["sha256"]:
-            raise ReturnsError(f"{folder / entry['file']} does not match its checksum in {folder / RECORD}")
-        frames.append(pl.read_parquet(folder / entry["file"]).with_columns(record=pl.lit(folder.name)))
+    for folder, _ in records(run):
+        frames.append(read_answer(folder / RECORD).with_columns(record=pl.lit(folder.name)))
     if not frames:
         return pl.DataFrame(schema=RETURNS | {"record": pl.String})
     return pl.concat(frames).sort("bank_file", "reference")

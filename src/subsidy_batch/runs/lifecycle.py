@@ -124,7 +124,7 @@ class Context:
             return self.staging / source.file
         assert self.county_dir is not None
         path = self.county_dir / source.file
-        if path.is_file():
+        if path.is_file() or path.name != MANIFEST:  # only a run moves (aside, when superseded)
             return path
         found = locate_run(self.county_dir, source.original_name)  # moved aside since (superseded)
         if found is None:

@@ -39,8 +39,7 @@ from subsidy_batch.outputs.documents import write_documents, write_rejected_work
 from subsidy_batch.outputs.gongshi import GONGSHI_CONFIG, load_gongshi
 from subsidy_batch.outputs.workbook import REJECTED_XLSX
 from subsidy_batch.period import Period
-from subsidy_batch.returns.record import PARQUET as RETURNS_PARQUET
-from subsidy_batch.returns.record import RECORD as RETURNS_RECORD
+from subsidy_batch.returns.record import read_answer, record_paths
 from subsidy_batch.roster.deaths import (
     SCHEMA_NAME as DEATHS_SCHEMA,
 )
@@ -201,7 +200,7 @@ def prior_runs(paths: RunPaths, period: Period, request: RunRequest) -> tuple[So
     answers = []  # the banks' answers recorded beside those runs (subsidy returns), each by its record
     for r in read:
         root = county_dir / f"{r.label}.returns" / r.run_id
-        for record in sorted(root.glob(f"*/{RETURNS_RECORD}")) if root.is_dir() else []:
+        for record in record_paths(root):  # a folder that lost its record stops the run when read
             rel = record.relative_to(county_dir).as_posix()
             answers.append(Source("bank_return", record, rel, reference=True, original_name=r.run_id))
     refunds = tuple(  # every refund recorded for the county (subsidy recovered)
@@ -246,7 +245,7 @@ def _read(ctx: Context, rules: Rules) -> Reading[Read]:
             trend.append((manifest.period, manifest.totals))
     returned, answered = [], []
     for ref in ctx.all_of("bank_return"):
-        whole = pl.read_parquet(ctx.resolve(ref).parent / RETURNS_PARQUET)
+        whole = read_answer(ctx.resolve(ref))  # checked against its record's checksum
         answered.append(whole.select("run_id", "bank_name", "status", "reason", "amount"))
         answer = whole.filter(pl.col("status") == "failed")
         returned.append(
