@@ -84,11 +84,36 @@ RULE = r"jiaxiang\.yaml: benefits\.low_income_care\.rows\[0\] \(rule low_income_
         ({"age": {"prefix": "8"}}, RULE + r"\.age\.prefix: prefix does not apply to age, an integer column"),
         ({"income_status": []}, RULE + r"\.income_status\.one_of: the list is empty"),
         ({"age": {"min": 90, "max": 80}}, RULE + r": the conditions on age can never hold together"),
+        # conditions deleted but `when: {}` left behind: the row would have paid everyone on the roster
+        (
+            {},
+            RULE + r": names no condition, and a rule with none would match everyone; write at least one "
+            r"test, a column and an operator \(columns: ability_grade, age, bank_account, ",
+        ),
+        # 600 for 60 would pay nobody, -5 for 65 everyone: neither is an age
+        ({"age": {"min": 600}}, RULE + r"\.age\.min: 600 is not a possible age; it is from 0 to 150$"),
+        ({"age": {"min": -5}}, RULE + r"\.age\.min: -5 is not a possible age; it is from 0 to 150$"),
+        ({"age": {"max": 151}}, RULE + r"\.age\.max: 151 is not a possible age; it is from 0 to 150$"),
     ],
 )
 def test_a_config_mistake_in_a_condition_is_a_load_error(config_dir: Path, when: dict, message: str) -> None:
     _set_when(config_dir, when)
     with pytest.raises(ConfigError, match=message):
+        load_county(config_dir, "jiaxiang")
+
+
+def test_the_edges_of_a_possible_age_load(config_dir: Path) -> None:
+    _set_when(config_dir, {"income_status": ["dibao"], "age": {"min": 0, "max": 150}})
+    (rule,) = [r for r in load_county(config_dir, "jiaxiang").rules if r.benefit == "low_income_care"]
+    assert rule.when.bounds("age") == (0, 150)
+
+
+def test_a_row_without_when_is_a_load_error_not_a_rule_for_everyone(config_dir: Path) -> None:
+    path = config_dir / "counties" / "jiaxiang.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    del data["benefits"]["low_income_care"]["rows"][0]["when"]
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ConfigError, match=RULE.removesuffix(r"\.when") + ": missing 'when'"):
         load_county(config_dir, "jiaxiang")
 
 

@@ -275,11 +275,16 @@ scenarios:
             r"add\[0\] \(scenario 'a'\): unknown key 'citation'",
         ),
         (
-            "{benefit: high_age_allowance, id: x, amount: {monthly: 1.5}}",
+            "{benefit: high_age_allowance, id: x, when: {age: {min: 100}}, amount: {monthly: 1.5}}",
             r"amount\.monthly: expected an amount in yuan",
         ),
+        # a row with no conditions would cost what paying everyone on the roster costs
         (
-            '{benefit: high_age_allowance, id: county_100_plus, amount: {monthly: "1.00"}}',
+            '{benefit: high_age_allowance, id: x, amount: {monthly: "1.00"}}',
+            r"add\[0\] \(scenario 'a'\) \(rule high_age_allowance/x\): missing 'when'",
+        ),
+        (
+            '{benefit: high_age_allowance, id: county_100_plus, when: {age: {min: 100}}, amount: {monthly: "1.00"}}',
             r"jiaxiang already has a row high_age_allowance/county_100_plus; change it with `change:`",
         ),
     ],

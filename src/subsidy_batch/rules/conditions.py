@@ -38,6 +38,7 @@ class Field:
     allowed: tuple[Any, ...] | None = None  # the column's only values (codes, typed), when it has a list
     aliases: Mapping[str, str] = field(default_factory=dict)  # roster word -> code (低保 -> dibao)
     terms: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)  # a county's words for several values
+    span: tuple[int, int] | None = None  # the lowest and highest value a number of this field can be
 
     def value(self, node: Node) -> Any:
         """One value of a condition, typed for this field and checked against its allowed values."""
@@ -51,6 +52,10 @@ class Field:
             found = self.aliases.get(text, text)
         else:
             raise node.error(f"{self.name} is a {self.type} column; conditions on it are not supported")
+        if self.span is not None and not self.span[0] <= found <= self.span[1]:
+            raise node.error(
+                f"{found} is not a possible {self.name}; it is from {self.span[0]} to {self.span[1]}"
+            )
         if self.allowed is not None and found not in self.allowed:
             raise node.error(
                 f"{found!r} is not a value of {self.name} ({self.zh}); allowed: {self.choices()}"
@@ -209,11 +214,17 @@ class Condition:
 
 
 def parse_condition(node: Node, fields: Mapping[str, Field], failure_codes: bool = False) -> Condition:
-    """A `when:` mapping into a Condition; any mistake is a ConfigError naming the place and what is allowed."""
-    if node.value is None:
-        return Condition()
+    """A `when:` mapping into a Condition; any mistake is a ConfigError naming the place and what is allowed.
+    It names at least one test: an empty `when:` (its conditions deleted, or never written) would match
+    everyone."""
+    entries = node.entries() if node.value is not None else {}
+    if not entries:
+        raise node.error(
+            "names no condition, and a rule with none would match everyone; write at least one test, "
+            f"a column and an operator (columns: {', '.join(sorted(fields))})"
+        )
     tests: list[Clause] = []
-    for name, spec in node.entries().items():
+    for name, spec in entries.items():
         if name not in fields:
             raise spec.error(f"{name!r} is not a roster column (known: {', '.join(sorted(fields))})")
         column = fields[name]

@@ -23,7 +23,7 @@ ENCODINGS = ("gb18030", "utf-8")
 RESIDENCES = ("urban", "rural")
 # Age is not a roster column: it is counted from the date of birth in the ID number, on the day the
 # county's age basis names (compute.reference_date).
-AGE = Field("age", "年龄（周岁）", "integer")
+AGE = Field("age", "年龄（周岁）", "integer", span=(0, 150))  # a typo (600 for 60) would pay nobody
 
 _COUNTY_KEYS = {
     "county",
@@ -262,13 +262,13 @@ def _rule(
     given = row_node.value.get("id") if isinstance(row_node.value, dict) else None
     if isinstance(given, str):
         row_node = row_node.named(f"rule {benefit}/{given}")
-    row = row_node.mapping(_ROW_KEYS, required=("id", "description", "amount", "citation"))
+    row = row_node.mapping(_ROW_KEYS, required=("id", "description", "when", "amount", "citation"))
     start, end = _effective(row.get("effective"))
     return Rule(
         benefit=benefit,
         id=row["id"].text(),
         description=row["description"].text(),
-        when=parse_condition(row["when"], fields) if "when" in row else Condition(),
+        when=parse_condition(row["when"], fields),
         amount=_amount(row["amount"], standards),
         start=start,
         end=end,
