@@ -190,6 +190,38 @@ def test_an_intact_bank_answer_is_read_by_the_next_run(runs: Path) -> None:
     assert failed.len() > 0 and summary["totals"]["held_items_by_reason"]["bank_returned"] == owed > 0
 
 
+# --- 2c. a disk that fills while a record is written -------------------------------------------------------
+
+
+def test_a_release_cut_off_by_a_full_disk_leaves_no_record_and_can_be_made_again(
+    runs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A half-written release record would stop every later command on a damaged file (exit 9); written
+    whole or not at all, the clerk frees space and releases again."""
+    import errno
+
+    from subsidy_batch.runs import records
+
+    real = os.fsync
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(records.os, "fsync", full)
+    result = cli("release", str(RUN), "--by", "王会计")
+    only_error(
+        result,
+        10,
+        f"cannot write the release record {RUN.parent / 'released' / _run_id()}.json: No space left on device; "
+        "check that the runs folder is writable and has free space, then release again",
+    )
+    assert list((RUN.parent / "released").iterdir()) == []  # neither the record nor its hidden draft
+    monkeypatch.setattr(records.os, "fsync", real)
+    assert cli("release", str(RUN), "--by", "王会计").exit_code == 0
+    record = json.loads((RUN.parent / "released" / f"{_run_id()}.json").read_text("utf-8"))
+    assert record["released_by"] == "王会计"
+
+
 # --- 3. a lock that holds no process id -------------------------------------------------------------------
 
 

@@ -181,7 +181,9 @@ def test_a_release_a_refund_and_a_bank_answer_in_a_read_only_folder_are_exit_10(
 
     release = _cli(read_only, "release", str(month), "--by", "王会计")
     _refused(
-        release, rf"error: cannot write the release record {runs}/jiaxiang/released/.+\.json: {_REFUSED}"
+        release,
+        rf"error: cannot write the release record {runs}/jiaxiang/released/.+\.json: {_REFUSED}; check that "
+        "the runs folder is writable and has free space, then release again",
     )
 
     # 郑迟报's January, paid after her death on 2023-12-10, refunded by the family
@@ -189,7 +191,11 @@ def test_a_release_a_refund_and_a_bank_answer_in_a_read_only_folder_are_exit_10(
         read_only, "recovered", str(month), "--id", "37082919500601903X", "--benefit", "low_income_living",
         "--for-period", "2024-01", "--by", "王会计",
     )  # fmt: skip
-    _refused(refund, rf"error: cannot write the refund record {runs}/jiaxiang/.+\.json: {_REFUSED}")
+    _refused(
+        refund,
+        rf"error: cannot write the refund record {runs}/jiaxiang/.+\.json: {_REFUSED}; check that the runs "
+        "folder is writable and has free space, then record the refund again",
+    )
 
     answer = sorted(answers.iterdir())[0]
     returned = _cli(read_only, "returns", str(month), str(answer))

@@ -8,17 +8,15 @@ record as an input (role `refund`) and reports the recovery as refunded, then no
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from subsidy_batch.errors import StorageError, UsageError
+from subsidy_batch.errors import UsageError
 from subsidy_batch.masking import mask_text
 from subsidy_batch.runs.manifest import load, now_local
-from subsidy_batch.runs.records import read_record, text_fields
+from subsidy_batch.runs.records import read_record, text_fields, write_once
 from subsidy_batch.runs.store import county_dir_of
 
 REFUNDS_DIR = "refunds"
@@ -66,18 +64,11 @@ def record_refund(
     key = "|".join(str(record[k]) for k in KEYS)
     path = county_dir_of(run_dir) / REFUNDS_DIR / f"{hashlib.sha256(key.encode()).hexdigest()[:16]}.json"
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o444)
+        write_once(path, record, "refund record", "record the refund again")
     except FileExistsError:
         raise UsageError(
             f"the refund of {benefit} for {for_period} of {mask_text(wanted)} is already recorded"
         ) from None
-    except OSError as exc:
-        raise StorageError(f"cannot write the refund record {path}: {exc.strerror or exc}") from exc
-    with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
-        out.write(json.dumps(record, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
-        out.flush()
-        os.fsync(out.fileno())
     return record
 
 

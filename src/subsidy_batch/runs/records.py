@@ -4,10 +4,12 @@ one is named with what to do: never a traceback, and never skipped (a skipped re
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from subsidy_batch.errors import VerifyError
+from subsidy_batch.errors import StorageError, VerifyError
 
 _KINDS: dict[type, str] = {
     str: "text",
@@ -61,3 +63,40 @@ def text_fields(record: object, where: Path | str, keys: tuple[str, ...], remedy
         if not isinstance(record[key], str):
             raise damaged(where, f'"{key}" is {kind_of(record[key])}, not text', remedy)
     return record
+
+
+def write_once(path: Path, record: Mapping[str, Any], what: str, again: str) -> None:
+    """Write a record that is written once and never changed, whole or not at all: into a hidden file
+    beside it, fsynced and made read-only, then linked into place. The link refuses a record that exists
+    (FileExistsError, for the caller to word); a folder that cannot be written or a disk that fills is a
+    StorageError naming `what` and saying to `again`, and leaves no half-written record that every
+    later run would stop on."""
+    text = json.dumps(record, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+    hidden = path.parent / f".{path.name}.tmp-{os.getpid()}"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(hidden, "x", encoding="utf-8", newline="\n") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        hidden.chmod(0o444)
+        os.link(hidden, path)
+        folder = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(folder)  # the new name is on the disk too
+        finally:
+            os.close(folder)
+    except FileExistsError:
+        if path.exists():
+            raise
+        raise StorageError(f"cannot write the {what} {path}: {path.parent} is not a folder") from None
+    except OSError as exc:
+        raise StorageError(
+            f"cannot write the {what} {path}: {exc.strerror or exc}; check that the runs folder is writable "
+            f"and has free space, then {again}"
+        ) from exc
+    finally:
+        try:
+            hidden.unlink(missing_ok=True)
+        except OSError:
+            pass  # a folder that cannot be written holds no hidden file either

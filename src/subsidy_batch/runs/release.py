@@ -6,14 +6,13 @@ next month's arrears and recoveries, or a supplementary run (--supplement) for i
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 from typing import Any
 
-from subsidy_batch.errors import StorageError, UsageError
+from subsidy_batch.errors import UsageError
 from subsidy_batch.outputs import emit
 from subsidy_batch.runs.manifest import load, now_local
+from subsidy_batch.runs.records import write_once
 from subsidy_batch.runs.store import MANIFEST, county_dir_of, read_release, release_record
 
 
@@ -49,18 +48,11 @@ def release(run_dir: Path, by: str, note: str | None = None) -> dict[str, Any]:
     }
     path = release_record(county_dir, manifest.run_id)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o444)
+        write_once(path, record, "release record", "release again")
     except FileExistsError:
         earlier = read_release(path, manifest.run_id)
         raise UsageError(
             f"{manifest.run_id} was already released by {earlier['released_by']} at {earlier['released_at']}; "
             "a release is recorded once"
         ) from None
-    except OSError as exc:
-        raise StorageError(f"cannot write the release record {path}: {exc.strerror or exc}") from exc
-    with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
-        out.write(json.dumps(record, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
-        out.flush()
-        os.fsync(out.fileno())
     return record
