@@ -242,16 +242,27 @@ def test_a_lock_holding_what_cannot_be_a_process_id_is_removed_as_stale_and_said
     assert sorted(p.name for p in (runs / "jiaxiang").iterdir()) == ["2024-05", "2024-06"]
 
 
+def test_a_folder_that_is_not_a_run_is_named_as_such_for_the_bank_answers(runs: Path) -> None:
+    only_error(
+        cli("synth-returns", str(RUN.parent), "--out", "returns"),
+        12,
+        f"{RUN.parent} is not a stored run (it holds no manifest.json); name a run's folder, "
+        "runs/<county>/<period>",
+    )
+
+
 # --- 4. hand-edited manifests -----------------------------------------------------------------------------
 
 ID = make_id("1940-01-01")
-# every command that reads a stored run, and how it reads the manifest's error (returns keeps its own code)
+# every command that reads a stored run: each says exit 9 and the manifest's error (synth-returns and
+# returns once said exit 12, "not a stored run", for a run that is one but is damaged)
 READERS: list[tuple[tuple[str, ...], int, str]] = [
     (("verify", str(RUN)), 9, ""),
     (("release", str(RUN), "--by", "王会计"), 9, ""),
     (("explain", ID, "--county", "jiaxiang", "--period", "2024-05"), 9, ""),
     (("history", ID, "--county", "jiaxiang"), 9, ""),
-    (("synth-returns", str(RUN), "--out", "returns"), 12, f"{RUN} is not a stored run: "),
+    (("synth-returns", str(RUN), "--out", "returns"), 9, ""),
+    (("returns", str(RUN), str(RUN / "manifest.json")), 9, ""),  # the answer file is never reached
     (NEXT_RUN, 9, ""),
 ]
 

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import polars as pl
 
-from subsidy_batch.errors import ConfigError, ReturnsError, VerifyError
+from subsidy_batch.errors import ConfigError, ReturnsError
 from subsidy_batch.outputs import bank, emit
 from subsidy_batch.roster.schema import load_schema
 from subsidy_batch.rules.config import load_county
 from subsidy_batch.rules.layouts import Layout
 from subsidy_batch.runs.manifest import INPUT, Manifest, load
-from subsidy_batch.runs.store import county_dir_of
+from subsidy_batch.runs.store import MANIFEST, county_dir_of
 
 
 @dataclass(frozen=True)
@@ -51,10 +51,11 @@ class SentRun:
 
 def sent_run(run_dir: Path) -> SentRun:
     """The run's bank files, each checked against its manifest checksum, with the layout it was written in."""
-    try:
-        manifest = load(run_dir)
-    except VerifyError as exc:
-        raise ReturnsError(f"{run_dir} is not a stored run: {exc}") from exc
+    if not (run_dir / MANIFEST).is_file():
+        raise ReturnsError(
+            f"{run_dir} is not a stored run (it holds no {MANIFEST}); name a run's folder, runs/<county>/<period>"
+        )
+    manifest = load(run_dir)  # a damaged manifest: VerifyError (exit 9), restore it from a backup
     inputs = run_dir / INPUT
     try:
         config = load_county(inputs / "config", manifest.county, load_schema(schema_dir=inputs / "schemas"))
