@@ -222,6 +222,51 @@ def test_a_release_cut_off_by_a_full_disk_leaves_no_record_and_can_be_made_again
     assert record["released_by"] == "王会计"
 
 
+def test_a_file_system_without_hard_links_is_named_and_nothing_is_left(
+    runs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    from subsidy_batch.runs import records
+
+    def no_links(src: object, dst: object) -> None:  # what FAT/exFAT and some network shares answer
+        raise OSError(errno.EPERM, os.strerror(errno.EPERM))
+
+    monkeypatch.setattr(records.os, "link", no_links)
+    only_error(
+        cli("release", str(RUN), "--by", "王会计"),
+        10,
+        f"cannot write the release record {RUN.parent / 'released' / _run_id()}.json: the file system of "
+        f"{RUN.parent / 'released'} has no hard links, which records written once need; keep the runs folder "
+        "on a local disk (ext4, NTFS, APFS)",
+    )
+    assert list((RUN.parent / "released").iterdir()) == []
+
+
+def test_a_folder_that_cannot_be_fsynced_after_the_link_still_has_its_record(
+    runs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once linked the record is written: saying otherwise would send the clerk to release again."""
+    import errno
+
+    from subsidy_batch.runs import records
+
+    real = os.fsync
+    calls: list[int] = []
+
+    def file_only(fd: int) -> None:  # the draft's fsync works, the folder's fails (Windows opens none)
+        calls.append(fd)
+        if len(calls) > 1:
+            raise OSError(errno.EINVAL, os.strerror(errno.EINVAL))
+        real(fd)
+
+    monkeypatch.setattr(records.os, "fsync", file_only)
+    assert cli("release", str(RUN), "--by", "王会计").exit_code == 0
+    assert len(calls) == 2
+    names = [p.name for p in (RUN.parent / "released").iterdir()]
+    assert names == [f"{_run_id()}.json"]  # the record, and no draft beside it
+
+
 # --- 3. a lock that holds no process id -------------------------------------------------------------------
 
 

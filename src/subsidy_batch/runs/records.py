@@ -3,8 +3,10 @@ one is named with what to do: never a traceback, and never skipped (a skipped re
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -66,37 +68,53 @@ def text_fields(record: object, where: Path | str, keys: tuple[str, ...], remedy
 
 
 def write_once(path: Path, record: Mapping[str, Any], what: str, again: str) -> None:
-    """Write a record that is written once and never changed, whole or not at all: into a hidden file
-    beside it, fsynced and made read-only, then linked into place. The link refuses a record that exists
-    (FileExistsError, for the caller to word); a folder that cannot be written or a disk that fills is a
-    StorageError naming `what` and saying to `again`, and leaves no half-written record that every
-    later run would stop on."""
+    """Write a record that is written once and never changed, whole or not at all: into a hidden draft
+    beside it (a name of its own, tempfile.mkstemp), fsynced and made read-only, then linked into place.
+    The link refuses a record that exists (FileExistsError, for the caller to word); a folder that cannot
+    be written or a disk that fills is a StorageError naming `what` and saying to `again`, and leaves no
+    half-written record that every later run would stop on. Once linked, the record is written: the
+    folder's own fsync is then a best effort (a file system without it does not undo the record)."""
     text = json.dumps(record, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
-    hidden = path.parent / f".{path.name}.tmp-{os.getpid()}"
+    draft: Path | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with open(hidden, "x", encoding="utf-8", newline="\n") as out:
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
+        draft = Path(name)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
             out.write(text)
             out.flush()
             os.fsync(out.fileno())
-        hidden.chmod(0o444)
-        os.link(hidden, path)
-        folder = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(folder)  # the new name is on the disk too
-        finally:
-            os.close(folder)
+        draft.chmod(0o444)
+        os.link(draft, path)
     except FileExistsError:
         if path.exists():
             raise
         raise StorageError(f"cannot write the {what} {path}: {path.parent} is not a folder") from None
     except OSError as exc:
+        if (
+            exc.errno in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP)
+            and draft is not None
+            and draft.exists()
+        ):
+            raise StorageError(
+                f"cannot write the {what} {path}: the file system of {path.parent} has no hard links, which "
+                "records written once need; keep the runs folder on a local disk (ext4, NTFS, APFS)"
+            ) from exc
         raise StorageError(
             f"cannot write the {what} {path}: {exc.strerror or exc}; check that the runs folder is writable "
             f"and has free space, then {again}"
         ) from exc
     finally:
+        if draft is not None:
+            try:
+                draft.unlink(missing_ok=True)
+            except OSError:
+                pass  # it stays as a hidden file, which no reader of the folder takes for a record
+    try:
+        folder = os.open(path.parent, os.O_RDONLY)
         try:
-            hidden.unlink(missing_ok=True)
-        except OSError:
-            pass  # a folder that cannot be written holds no hidden file either
+            os.fsync(folder)  # the new name on the disk too
+        finally:
+            os.close(folder)
+    except OSError:
+        pass  # Windows opens no folder; the record is in place either way
