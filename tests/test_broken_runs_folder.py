@@ -165,6 +165,29 @@ def test_a_damaged_bank_answer_stops_the_next_run_naming_the_file_never_read_or_
     assert not (runs / "jiaxiang" / "2024-06").exists()
 
 
+def test_an_answer_folder_turned_into_a_file_stops_the_next_run(runs: Path) -> None:
+    """A restore that made a file of an answer's folder: skipped, its failed lines would go unheld."""
+    folder = _answered(runs)
+    shutil.rmtree(folder)
+    folder.write_bytes(b"PK\x03\x04")  # e.g. the zip a backup tool gave back
+    only_error(
+        cli(*NEXT_RUN),
+        9,
+        f"{folder}: it is a file where the bank's answers are kept as folders; {ANSWER_DAMAGED}",
+    )
+    assert not (runs / "jiaxiang" / "2024-06").exists()
+
+
+def test_a_run_folder_that_lost_its_manifest_is_damaged_for_the_bank_answers_too(runs: Path) -> None:
+    (RUN / "manifest.json").unlink()
+    only_error(
+        cli("synth-returns", str(RUN), "--out", "returns"),
+        9,
+        f"{RUN} holds files but no manifest.json, so it is not a finished run (a copy or restore cut short?): "
+        f"restore it from a backup, or move it out of {RUN.parent} if it is not a run, then run again",
+    )
+
+
 def test_a_damaged_bank_answer_stops_the_import_of_the_next_one(runs: Path) -> None:
     """The duplicate checks read every recorded answer: a damaged one is named, not taken as absent."""
     folder = _answered(runs)

@@ -288,10 +288,15 @@ def records(run: SentRun) -> list[tuple[Path, dict[str, Any]]]:
 
 def record_paths(root: Path) -> list[Path]:
     """The returns.json of every answer recorded under root (one folder each, in name order), whether or
-    not the file is still there; a folder being written (a dot name) is not an answer yet."""
-    if not root.is_dir():
+    not the file is still there; a folder being written (a dot name) is not an answer yet. Anything else
+    where answers are kept (a file) is refused as damaged: it may be an answer a restore cut short."""
+    if not root.exists():
         return []
-    return sorted(p / RECORD for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    entries = sorted(root.iterdir()) if root.is_dir() else [root]
+    for entry in entries:
+        if not entry.is_dir() and not entry.name.startswith("."):
+            raise damaged(entry, "it is a file where the bank's answers are kept as folders", DAMAGED)
+    return [p / RECORD for p in entries if p.is_dir() and not p.name.startswith(".")]
 
 
 # Refusing is right: an answer skipped would leave its failed lines neither held nor reissued.

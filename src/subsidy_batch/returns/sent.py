@@ -8,13 +8,13 @@ from pathlib import Path
 
 import polars as pl
 
-from subsidy_batch.errors import ConfigError, ReturnsError
+from subsidy_batch.errors import ConfigError, ReturnsError, VerifyError
 from subsidy_batch.outputs import bank, emit
 from subsidy_batch.roster.schema import load_schema
 from subsidy_batch.rules.config import load_county
 from subsidy_batch.rules.layouts import Layout
 from subsidy_batch.runs.manifest import INPUT, Manifest, load
-from subsidy_batch.runs.store import MANIFEST, county_dir_of
+from subsidy_batch.runs.store import MANIFEST, county_dir_of, not_a_run
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,8 @@ class SentRun:
 def sent_run(run_dir: Path) -> SentRun:
     """The run's bank files, each checked against its manifest checksum, with the layout it was written in."""
     if not (run_dir / MANIFEST).is_file():
+        if (run_dir / INPUT).is_dir():  # a run's folder that lost its manifest: damaged, exit 9
+            raise VerifyError(not_a_run(run_dir, county_dir_of(run_dir)))
         raise ReturnsError(
             f"{run_dir} is not a stored run (it holds no {MANIFEST}); name a run's folder, runs/<county>/<period>"
         )
