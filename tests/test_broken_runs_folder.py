@@ -136,6 +136,31 @@ def _edit_lines(folder: Path) -> None:  # every failed line turned into a succes
     ).write_parquet(path)
 
 
+def _rewrite_lines(folder: Path, data: bytes) -> None:
+    """returns.parquet replaced by `data` and its checksum in returns.json rewritten to match: an edit
+    the checksum alone cannot catch."""
+    import hashlib
+
+    (folder / "returns.parquet").write_bytes(data)
+    record = json.loads((folder / "returns.json").read_text("utf-8"))
+    record["outputs"][0]["sha256"] = hashlib.sha256(data).hexdigest()
+    (folder / "returns.json").write_text(json.dumps(record), "utf-8")
+
+
+def _drop_a_column(folder: Path) -> None:
+    import io
+
+    buffer = io.BytesIO()
+    pl.read_parquet(folder / "returns.parquet").drop("status").write_parquet(buffer)
+    _rewrite_lines(folder, buffer.getvalue())
+
+
+def _moved_from_another_run(folder: Path) -> None:
+    record = json.loads((folder / "returns.json").read_text("utf-8"))
+    record["run_id"] = "2024-05-r0000000000"  # an answer to another run, copied into this one's folder
+    (folder / "returns.json").write_text(json.dumps(record), "utf-8")
+
+
 @pytest.mark.parametrize(
     ("damage", "file", "problem"),
     [
@@ -152,14 +177,35 @@ def _edit_lines(folder: Path) -> None:  # every failed line turned into a succes
             "returns.json",
             '"run_id" is missing',
         ),
+        (
+            lambda f: _rewrite_lines(f, b"PAR1 not really"),
+            "returns.parquet",
+            "it is not a Parquet file this program can read",
+        ),
+        (_drop_a_column, "returns.parquet", "its columns are not those of a recorded answer"),
+        (
+            _moved_from_another_run,
+            "returns.json",
+            "it records an answer to run 2024-05-r0000000000, but it is kept under run {run_id}",
+        ),
     ],
-    ids=["not-json", "record-gone", "lines-gone", "lines-edited", "fields-gone"],
+    ids=[
+        "not-json",
+        "record-gone",
+        "lines-gone",
+        "lines-edited",
+        "fields-gone",
+        "lines-not-parquet",
+        "lines-lost-a-column",
+        "another-runs-answer",
+    ],
 )
 def test_a_damaged_bank_answer_stops_the_next_run_naming_the_file_never_read_or_skipped(
     runs: Path, damage: Callable[[Path], object], file: str, problem: str
 ) -> None:
     folder = _answered(runs)
     damage(folder)
+    problem = problem.format(run_id=_run_id())
     # read or skipped, the failed lines would be paid again without a reissue check, or held for nothing
     only_error(cli(*NEXT_RUN), 9, f"{folder / file}: {problem}; {ANSWER_DAMAGED}")
     assert not (runs / "jiaxiang" / "2024-06").exists()

@@ -283,7 +283,8 @@ def summary(frame: pl.DataFrame) -> dict[str, Any]:
 
 def records(run: SentRun) -> list[tuple[Path, dict[str, Any]]]:
     """Every accepted result of the run: its folder and returns.json, in folder name order."""
-    return [(path.parent, read_answer_record(path)) for path in record_paths(run.returns_dir)]
+    run_id = run.manifest.run_id
+    return [(path.parent, read_answer_record(path, run_id)) for path in record_paths(run.returns_dir)]
 
 
 def record_paths(root: Path) -> list[Path]:
@@ -307,9 +308,10 @@ DAMAGED = (
 _RECORD_TEXT = ("run_id", "bank_file", "file", "file_sha256", "imported_at")
 
 
-def read_answer_record(path: Path) -> dict[str, Any]:
+def read_answer_record(path: Path, run_id: str | None = None) -> dict[str, Any]:
     """A returns.json, checked for the fields the program reads; VerifyError naming the file and field
-    when it cannot be read, is not JSON or has lost one (a missing record is named the same way)."""
+    when it cannot be read, is not JSON or has lost one (a missing record is named the same way), or, given
+    `run_id` (the run whose folder it is kept under), when it records an answer to another run."""
     if not path.is_file():
         raise damaged(path, "it is missing", DAMAGED)
     record = text_fields(read_record(path, DAMAGED), path, _RECORD_TEXT, DAMAGED)
@@ -322,19 +324,30 @@ def read_answer_record(path: Path) -> dict[str, Any]:
         or not isinstance(outputs[0].get("sha256"), str)
     ):
         raise damaged(path, f'"outputs" is not the one entry for {PARQUET} with its sha256', DAMAGED)
+    if run_id is not None and record["run_id"] != run_id:  # copied from another run's folder
+        raise damaged(
+            path, f"it records an answer to run {record['run_id']}, but it is kept under run {run_id}", DAMAGED
+        )
     return record
 
 
-def read_answer(path: Path) -> pl.DataFrame:
+def read_answer(path: Path, run_id: str | None = None) -> pl.DataFrame:
     """The lines of one accepted answer (returns.parquet beside the returns.json at `path`), after checking
-    it against the checksum its record holds: a damaged or edited answer is refused (VerifyError), never read."""
-    record = read_answer_record(path)
+    it against the checksum its record holds: a damaged or edited answer is refused (VerifyError), never read.
+    `run_id`: the run it is kept under (read_answer_record)."""
+    record = read_answer_record(path, run_id)
     lines = path.parent / PARQUET
     if not lines.is_file():
         raise damaged(lines, "it is missing", DAMAGED)
     if emit.sha256_file(lines) != record["outputs"][0]["sha256"]:
         raise damaged(lines, f"it does not match its checksum in {RECORD}", DAMAGED)
-    return pl.read_parquet(lines)
+    try:
+        frame = pl.read_parquet(lines)
+    except (pl.exceptions.PolarsError, OSError) as exc:  # its record was rewritten to match a bad file
+        raise damaged(lines, "it is not a Parquet file this program can read", DAMAGED) from exc
+    if frame.schema != RETURNS:
+        raise damaged(lines, "its columns are not those of a recorded answer", DAMAGED)
+    return frame
 
 
 def import_returns(

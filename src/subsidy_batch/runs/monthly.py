@@ -245,7 +245,7 @@ def _read(ctx: Context, rules: Rules) -> Reading[Read]:
             trend.append((manifest.period, manifest.totals))
     returned, answered = [], []
     for ref in ctx.all_of("bank_return"):
-        whole = read_answer(ctx.resolve(ref))  # checked against its record's checksum
+        whole = read_answer(ctx.resolve(ref), ref.original_name)  # checked: its checksum, its run
         answered.append(whole.select("run_id", "bank_name", "status", "reason", "amount"))
         answer = whole.filter(pl.col("status") == "failed")
         returned.append(
