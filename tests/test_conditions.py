@@ -113,7 +113,12 @@ def test_a_row_without_when_is_a_load_error_not_a_rule_for_everyone(config_dir: 
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     del data["benefits"]["low_income_care"]["rows"][0]["when"]
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    with pytest.raises(ConfigError, match=RULE.removesuffix(r"\.when") + ": missing 'when'"):
+    # it says what to write, not only that a key is missing
+    with pytest.raises(
+        ConfigError,
+        match=RULE + r": names no condition, and a rule with none would match everyone; write at least "
+        r"one test, a column and an operator \(columns: ability_grade, age, ",
+    ):
         load_county(config_dir, "jiaxiang")
 
 
@@ -180,6 +185,19 @@ def test_a_facility_benefit_missing_a_key_is_a_load_error(config_dir: Path) -> N
     del data["facility_benefits"]["benefits"]["canteen_operation"]["citation"]
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     with pytest.raises(ConfigError, match=r"benefits\.canteen_operation: missing 'citation'"):
+        load_facility_config(config_dir, "anqiu")
+
+
+def test_a_facility_benefit_without_when_says_what_to_write(config_dir: Path) -> None:
+    path = config_dir / "counties" / "anqiu.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    del data["facility_benefits"]["benefits"]["canteen_operation"]["when"]
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(
+        ConfigError,
+        match=r"benefits\.canteen_operation\.when: names no condition, and a rule with none would match "
+        r"everyone; write at least one test, a column and an operator \(columns: ",
+    ):
         load_facility_config(config_dir, "anqiu")
 
 

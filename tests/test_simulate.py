@@ -281,7 +281,8 @@ scenarios:
         # a row with no conditions would cost what paying everyone on the roster costs
         (
             '{benefit: high_age_allowance, id: x, amount: {monthly: "1.00"}}',
-            r"add\[0\] \(scenario 'a'\) \(rule high_age_allowance/x\): missing 'when'",
+            r"add\[0\] \(scenario 'a'\) \(rule high_age_allowance/x\)\.when: names no condition, and a "
+            r"rule with none would match everyone; write at least one test",
         ),
         (
             '{benefit: high_age_allowance, id: county_100_plus, when: {age: {min: 100}}, amount: {monthly: "1.00"}}',

@@ -262,13 +262,14 @@ def _rule(
     given = row_node.value.get("id") if isinstance(row_node.value, dict) else None
     if isinstance(given, str):
         row_node = row_node.named(f"rule {benefit}/{given}")
-    row = row_node.mapping(_ROW_KEYS, required=("id", "description", "when", "amount", "citation"))
+    # `when` left out is refused by parse_condition, which says what to write (not just "missing 'when'")
+    row = row_node.mapping(_ROW_KEYS, required=("id", "description", "amount", "citation"))
     start, end = _effective(row.get("effective"))
     return Rule(
         benefit=benefit,
         id=row["id"].text(),
         description=row["description"].text(),
-        when=parse_condition(row["when"], fields),
+        when=parse_condition(row.get("when", row_node.child("when", None)), fields),
         amount=_amount(row["amount"], standards),
         start=start,
         end=end,

@@ -128,9 +128,8 @@ def _tiers(node: Node) -> tuple[Tier, ...]:
 def _rule(
     node: Node, benefit: str, factors: dict[str, dict[str, int] | None], fields: dict[str, Field]
 ) -> FacilityRule:
-    spec = node.mapping(
-        _BENEFIT_KEYS, required=("title", "kind", "description", "when", "amount", "citation")
-    )
+    # `when` left out is refused by parse_condition, which says what to write
+    spec = node.mapping(_BENEFIT_KEYS, required=("title", "kind", "description", "amount", "citation"))
     kind = spec["kind"].choice(KINDS)
     amount = spec["amount"].mapping(_AMOUNT_KEYS)
     bases = [k for k in ("per_resident_year", "yearly", "tiers") if k in amount]
@@ -148,7 +147,7 @@ def _rule(
         kind=kind,
         title=spec["title"].text(),
         citation=spec["citation"].text(),
-        when=parse_condition(spec["when"], fields, failure_codes=True),
+        when=parse_condition(spec.get("when", node.child("when", None)), fields, failure_codes=True),
         per_resident_fen=per_resident,
         yearly_fen=amount["yearly"].money() if "yearly" in amount else None,
         tiers=_tiers(amount["tiers"]) if "tiers" in amount else (),
