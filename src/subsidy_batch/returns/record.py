@@ -326,7 +326,9 @@ def read_answer_record(path: Path, run_id: str | None = None) -> dict[str, Any]:
         raise damaged(path, f'"outputs" is not the one entry for {PARQUET} with its sha256', DAMAGED)
     if run_id is not None and record["run_id"] != run_id:  # copied from another run's folder
         raise damaged(
-            path, f"it records an answer to run {record['run_id']}, but it is kept under run {run_id}", DAMAGED
+            path,
+            f"it records an answer to run {record['run_id']}, but it is kept under run {run_id}",
+            DAMAGED,
         )
     return record
 
