@@ -47,6 +47,14 @@ def test_a_run_of_9999_12_is_refused_too_and_writes_nothing(workdir: Path) -> No
     assert not (workdir / "runs" / "jiaxiang").exists()
 
 
+@pytest.mark.parametrize("year", ["1899", "3000", "0"])
+def test_a_facility_year_outside_1900_2999_is_refused_like_a_period(workdir: Path, year: str) -> None:
+    """The same years as a monthly period (it was 2000-2100 in typer's own words before)."""
+    result = cli("run-facilities", year, "--county", "anqiu", "--quiet")
+    only_error(result, 2, f"year {int(year)} is out of range (1900-2999); give the year to pay, e.g. 2024")
+    assert not (workdir / "runs" / "anqiu").exists()
+
+
 def test_the_first_and_last_months_in_range_reach_every_month_a_command_computes_with() -> None:
     # the month before (age basis month_after_birthday) and 24 ahead (crosscheck --within 24) are dates
     first, last = Period.parse_loose("1900-01"), Period.parse_loose("2999年12月")

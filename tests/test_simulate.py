@@ -81,6 +81,15 @@ def test_the_command_prints_the_table_and_writes_scenario_files_never_under_runs
     assert not (tmp_path / "runs").exists()
     refused = runner.invoke(app, [*args, "--out", "runs/x"])
     assert refused.exit_code == 2 and "never writes where accepted runs are" in refused.stderr
+    # a runs folder of another name, given as --runs-dir (the office keeps its runs in 发放记录/)
+    kept = tmp_path / "发放记录"
+    refused = runner.invoke(app, [*args, "--runs-dir", str(kept), "--out", str(kept / "costing")])
+    assert refused.exit_code == 2
+    assert refused.stderr == (
+        f"error: --out {kept / 'costing'} is under a runs folder; a scenario never writes where accepted "
+        "runs are\n"
+    )
+    assert not kept.exists()
 
 
 def test_a_scenario_names_only_rows_the_county_has(roster: Path) -> None:

@@ -652,11 +652,19 @@ def run(
     typer.echo(f"  written to      {result.run_dir}")
 
 
+def _facility_year(year: int) -> None:
+    """A facility run's year, within the years a monthly period may have (period.FIRST_YEAR-LAST_YEAR)."""
+    from subsidy_batch.period import FIRST_YEAR, LAST_YEAR
+
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise UsageError(
+            f"year {year} is out of range ({FIRST_YEAR}-{LAST_YEAR}); give the year to pay, e.g. 2024"
+        )
+
+
 @app.command("run-facilities")
 def run_facilities_command(
-    year: Annotated[
-        int, typer.Argument(help="The year to pay, e.g. 2024.", min=2000, max=2100, show_default=False)
-    ],
+    year: Annotated[int, typer.Argument(help="The year to pay, e.g. 2024.", show_default=False)],
     county: CountyOpt = None,
     roster: Annotated[
         Path | None,
@@ -675,6 +683,7 @@ def run_facilities_command(
     """Compute and write the yearly operating subsidies of a county's institutions, day-care centres and canteens."""
     _Output.json = as_json
     with _guard():
+        _facility_year(year)
         reason = _reason(supersede)
         given = _given_county(county)
         _counties_dir(config_dir)
@@ -942,12 +951,14 @@ def simulate(
         Path | None,
         typer.Option(
             "--out",
-            help="Folder for the scenario's .json, .xlsx (and .html for --scenario), never under runs/.",
+            help="Folder for the scenario's .json, .xlsx (and .html for --scenario), never under a runs "
+            "folder (any folder named runs, or --runs-dir).",
             show_default=False,
         ),
     ] = None,
     config_dir: ConfigDirOpt = Path("config"),
     rosters_dir: RostersDirOpt = Path("rosters"),
+    runs_dir: RunsDirOpt = Path("runs"),
     as_json: JsonOpt = False,
 ) -> None:
     """What would it cost? The month and the next 12 under changed rules, against the rules as they stand."""
@@ -956,6 +967,7 @@ def simulate(
         given = _given_county(county)
         month = _period(period)
         slug = resolve_county(given, config_dir)
+        from subsidy_batch.outputs.folders import side_folder
         from subsidy_batch.roster.read import default_roster
         from subsidy_batch.simulate import (
             compare,
@@ -966,16 +978,18 @@ def simulate(
         )
         from subsidy_batch.simulate import simulate as run_scenario
 
+        if out is not None:
+            side_folder(out, "a scenario", runs_dir)  # refused before the roster is read
         given_roster = roster or default_roster(rosters_dir, slug, str(month))
         if scenario is not None:
             if change:
                 raise UsageError("give the changes either with --set or in --scenario FILE, not both")
             compared = compare(config_dir, slug, month, given_roster, load_scenarios(scenario))
-            shown = write_comparison(compared, out) if out is not None else []
+            shown = write_comparison(compared, out, runs_dir) if out is not None else []
         else:
             changes = [parse_set(c) for c in change]
             result = run_scenario(config_dir, slug, month, given_roster, changes)
-            written = write_scenario(result, out) if out is not None else []
+            written = write_scenario(result, out, runs_dir) if out is not None else []
     if scenario is not None:
         if as_json:
             _emit_json(compared | {"written": [str(p) for p in shown]})

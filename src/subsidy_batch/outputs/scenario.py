@@ -22,9 +22,10 @@ from subsidy_batch.outputs.workbook import Cell, Column, Sheet, Table, write_she
 NOT_POLICY = "情景测算 scenario（非政策 not policy）"
 
 
-def _scenario_folder(out: Path) -> None:
-    """Make the --out folder; never one under a runs folder, where accepted runs are."""
-    side_folder(out, "a scenario")
+def _scenario_folder(out: Path, runs_dir: Path | None) -> None:
+    """Make the --out folder; never one under a runs folder (any named runs, or `runs_dir`), where
+    accepted runs are."""
+    side_folder(out, "a scenario", runs_dir)
 
 
 def _json(result: dict[str, Any], path: Path) -> None:
@@ -80,9 +81,9 @@ def _body(rows: list[dict[str, Any]], key: str, people: str) -> list[list[Cell]]
     ]
 
 
-def write_scenario(result: dict[str, Any], out: Path) -> list[Path]:
-    """scenario-<county>-<period>.json and .xlsx in `out` (never under runs/)."""
-    _scenario_folder(out)
+def write_scenario(result: dict[str, Any], out: Path, runs_dir: Path | None = None) -> list[Path]:
+    """scenario-<county>-<period>.json and .xlsx in `out` (never under runs/ or `runs_dir`)."""
+    _scenario_folder(out, runs_dir)
     stem = f"scenario-{result['county']}-{result['period']}"
     paths = [out / f"{stem}.json", out / f"{stem}.xlsx"]
     _json(result, paths[0])
@@ -119,10 +120,10 @@ def write_scenario(result: dict[str, Any], out: Path) -> list[Path]:
     return paths
 
 
-def write_comparison(result: dict[str, Any], out: Path) -> list[Path]:
+def write_comparison(result: dict[str, Any], out: Path, runs_dir: Path | None = None) -> list[Path]:
     """scenario-<county>-<period>-comparison .json, .xlsx (汇总 with the 乡镇 table, and a sheet per
-    scenario) and .html (charts and the 乡镇 table, offline)."""
-    _scenario_folder(out)
+    scenario) and .html (charts and the 乡镇 table, offline), in `out` (never under runs/ or `runs_dir`)."""
+    _scenario_folder(out, runs_dir)
     stem = out / f"scenario-{result['county']}-{result['period']}-comparison"
     paths = [stem.with_suffix(".json"), stem.with_suffix(".xlsx"), stem.with_suffix(".html")]
     _json(result, paths[0])
