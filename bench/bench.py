@@ -4,6 +4,7 @@
     uv run python bench/bench.py --sizes 100000 1000000 --repeat 3
     uv run python bench/bench.py --sizes 300000 --formats xlsx csv-gb18030 csv-utf8 parquet-text
     uv run python bench/bench.py --sizes 1000000 10000000 --formats parquet-text --against 5e14638 --repeat 3
+    uv run python bench/bench.py --sizes 1000000 10000000 --formats parquet-text --against 5e14638 --like-for-like
 
 For each size it generates a synthetic roster (cached in --data, default bench/data/, not committed),
 then measures, each as its own process so that start-up counts on both sides:
@@ -18,6 +19,9 @@ then measures, each as its own process so that start-up counts on both sides:
 - against: with --against REV, the same `subsidy run` of an earlier tree of this repository (a git commit,
          checked out in a temporary worktree, with its own config/ and schemas/, on this venv's packages),
          each repeat beside the others: a before/after comparison in one invocation, as issue 10 asks;
+- like for like: with --like-for-like, this tree's run with the documents of issue 14 left out (report.xlsx,
+         report.html, the 公示 lists; write_documents replaced by a no-op in a -c wrapper, nothing else
+         changed): what a tree from before them writes, so that --against compares the same work;
 - modules are compiled to bytecode first (as a first run would), then, once per size: the same command again (refused: the period already has an accepted run) and
   `subsidy --help`, medians of 5, which should take about as long as each other.
 
@@ -85,6 +89,18 @@ def command(source: Path, runs_dir: Path) -> list[str]:
         *[sys.executable, "-m", "subsidy_batch", "run", "2024-05", "--county", "jiaxiang"],
         *["--roster", str(source), "--runs-dir", str(runs_dir), "--quiet"],
     ]
+
+
+# main's run with write_documents (issue 14's report.xlsx, report.html and 公示 lists) a no-op: the same
+# outputs as a tree from before issue 14, for a like-for-like comparison with --against (--like-for-like)
+NO_DOCUMENTS = (
+    "import sys; import subsidy_batch.runs.monthly as m; m.write_documents = lambda *a, **k: {}; "
+    "from subsidy_batch.cli import main; sys.argv[0] = 'subsidy'; main()"
+)
+
+
+def without_documents(source: Path, runs_dir: Path) -> list[str]:
+    return [sys.executable, "-c", NO_DOCUMENTS, *command(source, runs_dir)[3:]]
 
 
 def timed(cmd: list[str], expect: int) -> float:
@@ -183,7 +199,13 @@ def drop_tree(tree: Path) -> None:
 
 
 def bench(
-    people: int, fmt: str, data: Path, repeat: int, peer: bool, against: Path | None = None
+    people: int,
+    fmt: str,
+    data: Path,
+    repeat: int,
+    peer: bool,
+    against: Path | None = None,
+    like_for_like: bool = False,
 ) -> dict[str, object]:
     source = variant(roster(data, people), fmt)
     with source.open("rb") as handle:  # into the page cache: every side then reads it warm
@@ -196,6 +218,8 @@ def bench(
     peer_mem: list[float] = []
     earlier: list[float] = []
     earlier_mem: list[float] = []
+    bare: list[float] = []
+    bare_mem: list[float] = []
     stages: dict[str, list[float]] = {}
     for _ in range(repeat):
         with tempfile.TemporaryDirectory(prefix="subsidy-bench-") as tmp:
@@ -218,6 +242,10 @@ def bench(
                 seconds, mem = measure(command(source, Path(tmp) / "earlier-runs"), env=env, cwd=against)
                 earlier.append(seconds)
                 earlier_mem.append(mem)
+            if like_for_like:
+                seconds, mem = measure(without_documents(source, Path(tmp) / "bare-runs"))
+                bare.append(seconds)
+                bare_mem.append(mem)
             runs_dir = Path(tmp) / "runs"
             seconds, mem = measure(command(source, runs_dir))
             runs.append(seconds)
@@ -245,6 +273,9 @@ def bench(
         "against_s": round(statistics.median(earlier), 2) if earlier else None,
         "against_ratio": round(statistics.median(earlier) / floor, 2) if earlier else None,
         "against_peak_mib": round(max(earlier_mem)) if earlier_mem else None,
+        "without_documents_s": round(statistics.median(bare), 2) if bare else None,
+        "without_documents_ratio": round(statistics.median(bare) / floor, 2) if bare else None,
+        "without_documents_peak_mib": round(max(bare_mem)) if bare_mem else None,
         "floor_s": round(floor, 2),
         "ratio": round(run / floor, 2),
         "run_peak_mib": round(max(run_mem)),
@@ -268,6 +299,12 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument(
         "--against", metavar="REV", help="also time the run of an earlier commit (a temporary worktree)"
+    )
+    parser.add_argument(
+        "--like-for-like",
+        action="store_true",
+        help="also time this tree's run without the documents of issue 14 (report.xlsx, report.html, "
+        "the 公示 lists): the outputs a tree from before them writes, to compare with --against",
     )
     args = parser.parse_args()
     label, tree = earlier_tree(args.against) if args.against else ("", None)
@@ -300,15 +337,17 @@ def run_all(args: argparse.Namespace, label: str, tree: Path | None) -> None:
         "| people | format | run s | floor s | run / floor | run peak MiB | floor peak MiB | people/s | "
         "OpenFisca s (x floor) | refused re-run s | --help s | "
         + (f"{label} s (x floor) | {label} peak MiB | " if tree is not None else "")
+        + ("without documents s (x floor) | its peak MiB | " if args.like_for_like else "")
         + " | ".join(stage_names)
         + " |"
     )
-    print("|---:|---|" + "---:|" * (11 + len(stage_names) - 2 + (2 if tree is not None else 0)))
+    extra = (2 if tree is not None else 0) + (2 if args.like_for_like else 0)
+    print("|---:|---|" + "---:|" * (11 + len(stage_names) - 2 + extra))
     if args.peer and not (PEER / ".venv" / "bin" / "python").exists():
         raise SystemExit("the OpenFisca peer has no venv yet: run bash bench/openfisca/setup.sh first")
     for people in args.sizes:
         for fmt in args.formats:
-            r = bench(people, fmt, args.data, args.repeat, bool(args.peer), tree)
+            r = bench(people, fmt, args.data, args.repeat, bool(args.peer), tree, args.like_for_like)
             if tree is not None:
                 r["against"] = label  # which commit the against_* figures are of, in --json too
             results.append(r)
@@ -320,6 +359,12 @@ def run_all(args: argparse.Namespace, label: str, tree: Path | None) -> None:
                 + (f"{r['peer_s']} ({r['peer_ratio']}x) | " if r["peer_s"] is not None else "| ")
                 + f"{r['refused_rerun_s']} | {r['help_s']} | "
                 + (f"{r['against_s']} ({r['against_ratio']}x) | {r['against_peak_mib']} | " if tree else "")
+                + (
+                    f"{r['without_documents_s']} ({r['without_documents_ratio']}x) | "
+                    f"{r['without_documents_peak_mib']} | "
+                    if args.like_for_like
+                    else ""
+                )
                 + " | ".join(str(s.get(k, "")) for k in stage_names)
                 + " |",
                 flush=True,
