@@ -46,6 +46,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import cast
 
 ROOT = Path(__file__).resolve().parents[1]
 PEER = ROOT / "bench" / "openfisca"
@@ -371,7 +372,8 @@ def run_all(args: argparse.Namespace, label: str, tree: Path | None) -> None:
             )
     if len(results) >= 2 and len(args.formats) == 1:
         a, b = results[-2], results[-1]
-        growth = (float(b["run_s"]) / float(a["run_s"])) / (int(b["people"]) / int(a["people"]))  # type: ignore[arg-type]
+        run_a, run_b = cast(float, a["run_s"]), cast(float, b["run_s"])
+        growth = (run_b / run_a) / (cast(int, b["people"]) / cast(int, a["people"]))
         print(f"time growth from {a['people']:,} to {b['people']:,} relative to linear: {growth:.2f}")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
