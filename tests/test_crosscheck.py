@@ -323,6 +323,7 @@ def test_a_missing_population_file_is_one_sentence_without_a_traceback(
     )
     assert "Traceback" not in result.output
     assert json.loads(result.stdout)["error"] == "roster"
+    assert not (tmp_path / "out").exists()  # nothing was written, so no empty --out folder is left
 
 
 def test_the_bundled_sample_population_list_crosschecks(tmp_path: Path) -> None:

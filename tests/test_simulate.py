@@ -90,6 +90,11 @@ def test_the_command_prints_the_table_and_writes_scenario_files_never_under_runs
         "runs are\n"
     )
     assert not kept.exists()
+    # a roster that cannot be read leaves no empty --out folder behind
+    missing = runner.invoke(
+        app, [*args[:4], "--roster", str(tmp_path / "nowhere.csv"), *args[6:], "--out", "costing-2"]
+    )
+    assert missing.exit_code != 0 and not (tmp_path / "costing-2").exists()
 
 
 def test_a_scenario_names_only_rows_the_county_has(roster: Path) -> None:

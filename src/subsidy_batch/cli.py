@@ -967,7 +967,7 @@ def simulate(
         given = _given_county(county)
         month = _period(period)
         slug = resolve_county(given, config_dir)
-        from subsidy_batch.outputs.folders import side_folder
+        from subsidy_batch.outputs.folders import refuse_runs_folder
         from subsidy_batch.roster.read import default_roster
         from subsidy_batch.simulate import (
             compare,
@@ -979,7 +979,7 @@ def simulate(
         from subsidy_batch.simulate import simulate as run_scenario
 
         if out is not None:
-            side_folder(out, "a scenario", runs_dir)  # refused before the roster is read
+            refuse_runs_folder(out, "a scenario", runs_dir)  # before the roster is read; made when written
         given_roster = roster or default_roster(rosters_dir, slug, str(month))
         if scenario is not None:
             if change:
@@ -1094,10 +1094,10 @@ def crosscheck(
         from subsidy_batch.crosscheck import FINDINGS
         from subsidy_batch.crosscheck import crosscheck as run_crosscheck
         from subsidy_batch.outputs.crosscheck import write_crosscheck
-        from subsidy_batch.outputs.folders import side_folder
+        from subsidy_batch.outputs.folders import refuse_runs_folder
         from subsidy_batch.roster.read import default_roster
 
-        side_folder(out, "a crosscheck", runs_dir)  # refused before the lists are read
+        refuse_runs_folder(out, "a crosscheck", runs_dir)  # before the lists are read; made when written
         try:
             given_roster = roster or default_roster(rosters_dir, slug, str(month))
         except RosterError as exc:
