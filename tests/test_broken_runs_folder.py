@@ -234,6 +234,23 @@ def test_a_run_folder_that_lost_its_manifest_is_damaged_for_the_bank_answers_too
     )
 
 
+def test_an_answer_folder_deleted_whole_after_a_run_read_it_stops_the_next_run(runs: Path) -> None:
+    """Gone without a trace, its failed lines would be neither held nor reissued: the run that read it
+    recorded it among its inputs, and the next run finds it missing."""
+    folder = _answered(runs)
+    assert cli(*NEXT_RUN).exit_code == 0  # 2024-06 reads the answer (and holds its failed lines)
+    june = json.loads((runs / "jiaxiang" / "2024-06" / "manifest.json").read_text("utf-8"))
+    shutil.rmtree(folder)
+    july = ("run", "2024-07", *NEXT_RUN[2:])
+    only_error(
+        cli(*july),
+        9,
+        f"{RUN.parent / '2024-05.returns' / _run_id() / folder.name / 'returns.json'}: it is missing, "
+        f"but {june['run_id']} read it ({RUN.parent / '2024-06' / 'manifest.json'}); {ANSWER_DAMAGED}",
+    )
+    assert not (runs / "jiaxiang" / "2024-07").exists()
+
+
 def test_a_damaged_bank_answer_stops_the_import_of_the_next_one(runs: Path) -> None:
     """The duplicate checks read every recorded answer: a damaged one is named, not taken as absent."""
     folder = _answered(runs)

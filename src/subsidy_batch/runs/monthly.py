@@ -39,6 +39,7 @@ from subsidy_batch.outputs.documents import write_documents, write_rejected_work
 from subsidy_batch.outputs.gongshi import GONGSHI_CONFIG, load_gongshi
 from subsidy_batch.outputs.workbook import REJECTED_XLSX
 from subsidy_batch.period import Period
+from subsidy_batch.returns.record import DAMAGED as ANSWER_DAMAGED
 from subsidy_batch.returns.record import read_answer, record_paths
 from subsidy_batch.roster.deaths import (
     SCHEMA_NAME as DEATHS_SCHEMA,
@@ -68,10 +69,12 @@ from subsidy_batch.runs.lifecycle import (
     Source,
 )
 from subsidy_batch.runs.manifest import load
+from subsidy_batch.runs.records import damaged
 from subsidy_batch.runs.store import (
     MANIFEST,
     SUPPLEMENTS_DIR,
     RunPaths,
+    StoredRun,
     accepted_monthly_runs,
     is_released,
 )
@@ -155,6 +158,19 @@ def run_month(request: RunRequest, progress: Progress = lambda _: None) -> RunRe
     return lifecycle.run(plan, progress)
 
 
+def _refuse_lost_answers(county_dir: Path, read: list[StoredRun], found: set[str]) -> None:
+    """Every bank answer an accepted run read must still be there: one deleted whole (its folder gone)
+    would let its failed lines go unheld and never reissued, with nothing else to show it ever existed."""
+    for r in read:
+        for recorded in load(r.folder).inputs:
+            if recorded.role == "bank_return" and recorded.file not in found:
+                raise damaged(
+                    county_dir / recorded.file,
+                    f"it is missing, but {r.run_id} read it ({r.folder / MANIFEST})",
+                    ANSWER_DAMAGED,
+                )
+
+
 def prior_runs(paths: RunPaths, period: Period, request: RunRequest) -> tuple[Source, ...]:
     """Refuse what would break the record, then name the county's accepted runs this run reads.
 
@@ -203,6 +219,7 @@ def prior_runs(paths: RunPaths, period: Period, request: RunRequest) -> tuple[So
         for record in record_paths(root):  # a folder that lost its record stops the run when read
             rel = record.relative_to(county_dir).as_posix()
             answers.append(Source("bank_return", record, rel, reference=True, original_name=r.run_id))
+    _refuse_lost_answers(county_dir, read, {a.name for a in answers})
     refunds = tuple(  # every refund recorded for the county (subsidy recovered)
         Source(
             "refund", path, path.relative_to(county_dir).as_posix(), reference=True, original_name=path.stem
