@@ -150,33 +150,47 @@ def roster(data: Path, people: int) -> Path:
     return path
 
 
+# the synthetic roster in another format (argv: source, target, format), in a process of its own: see variant
+VARIANT = """
+import sys, polars as pl
+source, path, fmt = sys.argv[1:]
+frame = pl.read_parquet(source)
+if fmt == "parquet-typed":
+    frame.with_columns(
+        pl.col("能力评估等级").cast(pl.Int8, strict=False),
+        pl.col("死亡日期").str.to_date("%Y-%m-%d", strict=False),
+    ).write_parquet(path)
+elif fmt == "csv-utf8":
+    frame.write_csv(path)
+elif fmt == "csv-gb18030":
+    with open(path, "wb") as handle:
+        handle.write(frame.write_csv().encode("gb18030"))
+elif fmt == "xlsx":
+    import xlsxwriter
+
+    book = xlsxwriter.Workbook(path, {"constant_memory": True, "strings_to_numbers": False})
+    sheet = book.add_worksheet("花名册")
+    sheet.write_row(0, 0, frame.columns)
+    for r, row in enumerate(frame.iter_rows(), start=1):
+        sheet.write_row(r, 0, ["" if v is None else v for v in row])
+    book.close()
+"""
+
+
 def variant(source: Path, fmt: str) -> Path:
-    """The synthetic (all-text Parquet) roster in another format, made once and cached beside it."""
+    """The synthetic (all-text Parquet) roster in another format, made once and cached beside it.
+
+    It is made by a child process: had this process read the roster itself, every process it starts
+    afterwards would report this one's peak memory as its own (Linux records the memory of the process
+    image an exec replaces in the new program's max RSS, and subprocess starts children with vfork).
+    """
     path = source.with_name(source.name.removesuffix(".parquet") + SUFFIX[fmt])
     if path.exists() or fmt == "parquet-text":
         return path
-    import polars as pl
-
     print(f"writing {path.name}", flush=True)
-    frame = pl.read_parquet(source)
-    if fmt == "parquet-typed":
-        frame.with_columns(
-            pl.col("能力评估等级").cast(pl.Int8, strict=False),
-            pl.col("死亡日期").str.to_date("%Y-%m-%d", strict=False),
-        ).write_parquet(path)
-    elif fmt == "csv-utf8":
-        frame.write_csv(path)
-    elif fmt == "csv-gb18030":
-        path.write_bytes(frame.write_csv().encode("gb18030"))
-    elif fmt == "xlsx":
-        import xlsxwriter
-
-        book = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_numbers": False})
-        sheet = book.add_worksheet("花名册")
-        sheet.write_row(0, 0, frame.columns)
-        for r, row in enumerate(frame.iter_rows(), start=1):
-            sheet.write_row(r, 0, ["" if v is None else v for v in row])
-        book.close()
+    partial = path.with_name(path.name + ".partial")
+    measure([sys.executable, "-c", VARIANT, str(source), str(partial), fmt])
+    partial.rename(path)  # a variant cut short is never taken for a whole one
     return path
 
 
