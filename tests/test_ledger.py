@@ -408,6 +408,61 @@ def test_a_returned_payment_is_held_while_unchanged_and_reissued_once_after_the_
         assert verify_run(run.run_dir).identical
 
 
+def _all_lines_failed(run_dir: Path, office: Path, answers: Path) -> None:
+    """The bank answers every line of the run's bank files as failed, and the answer is imported."""
+    from subsidy_batch.returns.record import import_returns
+    from subsidy_batch.returns.synth import synth_returns
+
+    for written in synth_returns(run_dir, fail_rate=1.0, seed=3, out_dir=answers):
+        import_returns(run_dir, written.path, config_dir=office / "config")
+
+
+def test_a_bank_answer_after_the_recovery_was_listed_ends_it_as_bank_returned(tmp_path: Path) -> None:
+    office = _office(tmp_path)
+    for month in ("2024-01", "2024-02"):
+        _roster(office, month, [DIBAO, EIGHTY_FIVE])
+        february = _run(office, month)
+    # March: died 2024-01-20, so February's 80.00 was paid after the death month and is owed back
+    _roster(office, "2024-03", [DIBAO | {"death_date": "2024-01-20"}, EIGHTY_FIVE])
+    march = _run(office, "2024-03")
+    assert march.manifest["totals"]["recoveries_amount"] == "80.00"
+    # then the bank's answer to February arrives: the line failed (the account was closed), so the 80.00
+    # never reached the family. Nothing is owed back, and the month is not paid again either
+    _all_lines_failed(february.run_dir, office, tmp_path / "answers")
+    _roster(office, "2024-04", [DIBAO | {"death_date": "2024-01-20"}, EIGHTY_FIVE])
+    april = _run(office, "2024-04")
+    owed = pl.read_parquet(april.run_dir / "recoveries.parquet")
+    assert owed.select("for_period", "amount", "paid_by_run", "status").rows() == [
+        ("2024-02", Decimal("80.00"), february.manifest["run_id"], "bank_returned")
+    ]
+    totals = april.manifest["totals"]
+    assert (totals["recoveries_outstanding"], totals["recoveries_amount"]) == (0, "0.00")
+    items = pl.read_parquet(april.run_dir / "line_items.parquet").filter(pl.col("name") == "甲")
+    assert items.height == 0  # no regular month (dead since January) and no reissue of February
+    _roster(office, "2024-05", [DIBAO | {"death_date": "2024-01-20"}, EIGHTY_FIVE])
+    may = _run(office, "2024-05")
+    assert pl.read_parquet(may.run_dir / "recoveries.parquet").height == 0  # reported once, then not carried
+    for run in (april, may):
+        assert verify_run(run.run_dir).identical
+
+
+def test_a_returned_month_after_the_death_is_never_reissued_but_the_death_month_is(tmp_path: Path) -> None:
+    office = _office(tmp_path)
+    for month in ("2024-01", "2024-02"):
+        _roster(office, month, [DIBAO])
+        run = _run(office, month)
+        _all_lines_failed(run.run_dir, office, tmp_path / "answers" / month)  # both months came back
+    # March: died 2024-01-20, and the family gives the heir's account. January (the death month, paid in
+    # Jiaxiang: pay_death_month) is still owed and is reissued to it: 80.00. February is after the death:
+    # owed to no one, and as the bank returned it nothing is to recover either
+    _roster(office, "2024-03", [DIBAO | {"death_date": "2024-01-20", "bank_account": "6228480099999999"}])
+    march = _run(office, "2024-03")
+    assert _items(march.run_dir, "甲") == [("low_income_living", "reissue", "2024-01", Decimal("80.00"))]
+    assert march.manifest["totals"]["bank_returns"]["reissued_amount"] == "80.00"
+    assert pl.read_parquet(march.run_dir / "recoveries.parquet").height == 0
+    assert verify_run(march.run_dir).identical
+
+
 def test_a_recorded_refund_is_reported_once_then_no_longer_carried(tmp_path: Path) -> None:
     from subsidy_batch.ledger.refunds import record_refund
 

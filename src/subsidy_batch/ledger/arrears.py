@@ -10,7 +10,8 @@ nor before the window (ledger.arrears_window_months before this month), nor for 
 
 Recoveries: months paid after a person's death (the ledger's paid items for months after the death
 month, or from it where the county does not pay the death month) are owed back by the family; they are
-listed, carried forward by every later run, and never netted against another payment.
+listed, carried forward by every later run, and never netted against another payment. A month whose bank
+line failed (the bank's answer, however late) reached no one: it is never owed back, and never reissued.
 """
 
 from __future__ import annotations
@@ -149,13 +150,7 @@ def recoveries(
             .agg(pl.col("death_date").min())
         )
     paid = ledger.items.filter(pl.col("status") == "paid").join(deaths, on="id_number", how="inner")
-    death_month = pl.col("death_date").dt.strftime("%Y-%m")
-    after = (
-        pl.col("for_period") > death_month
-        if config.ledger.pay_death_month
-        else pl.col("for_period") >= death_month
-    )
-    found = paid.filter(after).select(
+    found = paid.filter(after_death(config)).select(
         "id_number",
         "name",
         "township",
@@ -176,8 +171,35 @@ def recoveries(
         .with_columns(status=pl.when(pl.col("refunded")).then(pl.lit("refunded")).otherwise(pl.col("status")))
         .drop("refunded")
     )
+    # the bank's answer to the run that paid it came after the recovery was listed, and says the line
+    # failed: nothing reached the family, nothing is owed back. Reported once as bank_returned, like a
+    # refund, then no longer carried (a refund recorded before the answer stays refunded)
+    returned = (
+        ledger.items.filter(pl.col("status") == "returned")
+        .select("id_number", "benefit", "for_period", paid_by_run="run_id")
+        .unique()
+        .with_columns(returned=pl.lit(True))
+    )
+    carried = (
+        carried.join(returned, on=keys, how="left")
+        .with_columns(
+            status=pl.when(pl.col("returned") & (pl.col("status") == "outstanding"))
+            .then(pl.lit(BANK_RETURNED))
+            .otherwise(pl.col("status"))
+        )
+        .drop("returned")
+    )
     fresh = found.join(carried, on=keys, how="anti").join(ledger.refunded, on=keys, how="anti")
     return pl.concat([carried, fresh.select(*RECOVERY_SCHEMA)]).sort("id_number", "benefit", "for_period")
+
+
+def after_death(config: CountyConfig) -> pl.Expr:
+    """A month (for_period) no longer owed to a person who died on death_date: after the death month, or
+    from it where the county does not pay the death month (ledger.pay_death_month)."""
+    death_month = pl.col("death_date").dt.strftime("%Y-%m")
+    if config.ledger.pay_death_month:
+        return pl.col("for_period") > death_month
+    return pl.col("for_period") >= death_month
 
 
 def paid_twice(items: pl.DataFrame, ledger: Ledger) -> list[str]:
@@ -204,7 +226,8 @@ def paid_twice(items: pl.DataFrame, ledger: Ledger) -> list[str]:
 def reissues(people: pl.DataFrame, config: CountyConfig, ledger: Ledger, columns: list[str]) -> pl.DataFrame:
     """Items a bank returned (its answer said the line failed), not paid since: paid again for their own
     month as kind = reissue once the roster's name or account for the person changed; held as
-    bank_returned while both are as sent (a payment is never resent blindly). Frame in `columns`."""
+    bank_returned while both are as sent (a payment is never resent blindly). A month after the person's
+    death (after_death) is not owed and never reissued. Frame in `columns`."""
     returned = ledger.items.filter(pl.col("status") == "returned").join(
         ledger.paid_keys(), on=["id_number", "benefit", "for_period"], how="anti"
     )
@@ -215,6 +238,7 @@ def reissues(people: pl.DataFrame, config: CountyConfig, ledger: Ledger, columns
     )
     now = people.select(
         "id_number",
+        "death_date",
         "id_key",
         "row",
         "bank_name",
@@ -226,6 +250,8 @@ def reissues(people: pl.DataFrame, config: CountyConfig, ledger: Ledger, columns
         returned.unique(["id_number", "benefit", "for_period"], keep="last", maintain_order=True)
         .join(sent, on=["run_id", "id_number"], how="left")
         .join(now, on="id_number", how="inner")  # someone no longer on the roster is not paid
+        # a month after the death is owed to no one: the bank returned it, so nothing is to recover either
+        .filter(~after_death(config).fill_null(False))
     )
     changed = (pl.col("bank_account") != pl.col("sent_account")) | (pl.col("new_name") != pl.col("sent_name"))
     return (

@@ -47,7 +47,7 @@ RECOVERY_SCHEMA = {
     "paid_by_run": pl.String,  # the run (and bank batch) that paid the month
     "death_date": pl.Date,
     "found_in": pl.String,  # the period whose run first found it
-    "status": pl.String,  # outstanding / refunded
+    "status": pl.String,  # outstanding / refunded / bank_returned
 }
 
 

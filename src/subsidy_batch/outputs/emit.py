@@ -68,7 +68,7 @@ RECOVERIES = pl.Schema(
         ("paid_by_run", pl.String),  # the run, and so the bank batch id, that paid the month
         ("death_date", pl.Date),
         ("found_in", pl.String),  # the period whose run first found it
-        ("status", pl.String),  # outstanding / refunded
+        ("status", pl.String),  # outstanding / refunded / bank_returned
     ]
 )
 DEATHS = pl.Schema(  # one row per person on the run's death list (run --deaths), README "Death lists"
@@ -206,7 +206,7 @@ DESCRIPTIONS = {
     "benefit": "the benefit's key in the county config",
     "amount": "yuan, decimal(18,2), exact; null only when the standard is not set",
     "base_amount": "yuan before the rating factor, decimal(18,2)",
-    "status": "paid / held (line items); succeeded / failed (bank answers); outstanding / refunded (recoveries)",
+    "status": "paid / held (line items); succeeded / failed (bank answers); outstanding / refunded / bank_returned (recoveries)",
     "hold_reason": "why a held item is not paid: standard_not_set / account_stored_as_number / no_bank_account / bank_returned",
     "rule": "the config row that decided the item: <file>#<benefit>/<row id>",
     "citation": "the policy document and item the rule row cites",
