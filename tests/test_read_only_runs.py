@@ -9,6 +9,7 @@ neither can be had the tests are skipped, saying why."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import stat
@@ -198,10 +199,11 @@ def test_a_release_a_refund_and_a_bank_answer_in_a_read_only_folder_are_exit_10(
     )
 
     answer = sorted(answers.iterdir())[0]
+    run_id = json.loads((month / "manifest.json").read_text(encoding="utf-8"))["run_id"]
     returned = _cli(read_only, "returns", str(month), str(answer))
     _refused(
         returned,
-        rf"error: cannot record the result under {runs}/jiaxiang/2024-04\.returns/jiaxiang-2024-04-1-136876d6a9: "
+        rf"error: cannot record the result under {runs}/jiaxiang/2024-04\.returns/{run_id}: "
         rf"{_REFUSED}; check that the runs folder is writable and has free space, then import again",
     )
     assert _tree(runs) == before

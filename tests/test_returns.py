@@ -367,7 +367,8 @@ def test_an_import_lock_no_process_can_hold_is_taken_over(
 ) -> None:
     """A lock left with a number no process can have (os.kill raised OverflowError: exit 70), or no
     number, is a stale lock: the import takes it over, records the result and removes the lock."""
-    returns_dir = jiaxiang.parent / f"{jiaxiang.name}.returns" / "jiaxiang-2024-04-1-136876d6a9"
+    run_id = json.loads((jiaxiang / "manifest.json").read_text(encoding="utf-8"))["run_id"]
+    returns_dir = jiaxiang.parent / f"{jiaxiang.name}.returns" / run_id
     returns_dir.mkdir(parents=True)
     (returns_dir / ".lock").write_text(holder)
     import_returns(jiaxiang, _result(jiaxiang, tmp_path), config_dir=CONFIG)
