@@ -463,6 +463,42 @@ def test_a_returned_month_after_the_death_is_never_reissued_but_the_death_month_
     assert verify_run(march.run_dir).identical
 
 
+def test_a_run_the_bank_answered_is_never_superseded_even_without_a_release(tmp_path: Path) -> None:
+    from subsidy_batch.returns.record import import_returns
+    from subsidy_batch.returns.synth import synth_returns
+
+    office = _office(tmp_path)
+    _roster(office, "2024-01", [DIBAO])
+    january = _run(office, "2024-01")
+    # the clerk sent the files without `subsidy release`; the bank paid the line (80.00) and answered
+    (answer,) = synth_returns(january.run_dir, fail_rate=0.0, seed=3, out_dir=tmp_path / "answers")
+    import_returns(january.run_dir, answer.path, config_dir=office / "config")
+    with pytest.raises(UsageError, match=r"jiaxiang 2024-01 was answered by the bank .* never superseded"):
+        _run(office, "2024-01", supersede_reason="a corrected name")  # would send the 80.00 again
+    assert (
+        json.loads((january.run_dir / "manifest.json").read_text(encoding="utf-8"))["run_id"]
+        == (january.manifest["run_id"])
+    )
+    assert not (office / "runs" / "jiaxiang" / "superseded").exists()
+
+
+def test_an_answer_to_a_superseded_runs_bank_files_is_refused_and_not_recorded(tmp_path: Path) -> None:
+    from subsidy_batch.errors import ReturnsError
+    from subsidy_batch.returns.record import import_returns
+    from subsidy_batch.returns.synth import synth_returns
+
+    office = _office(tmp_path)
+    _roster(office, "2024-01", [DIBAO])
+    first = _run(office, "2024-01")
+    old_id = first.manifest["run_id"]
+    second = _run(office, "2024-01", supersede_reason="a corrected name")
+    moved = office / "runs" / "jiaxiang" / "superseded" / "2024-01" / old_id
+    (answer,) = synth_returns(moved, fail_rate=0.0, seed=3, out_dir=tmp_path / "answers")
+    with pytest.raises(ReturnsError, match=rf"{old_id} was superseded by {second.manifest['run_id']} on "):
+        import_returns(moved, answer.path, config_dir=office / "config")
+    assert not (office / "runs" / "jiaxiang" / "2024-01.returns" / old_id).exists()
+
+
 def test_a_recorded_refund_is_reported_once_then_no_longer_carried(tmp_path: Path) -> None:
     from subsidy_batch.ledger.refunds import record_refund
 

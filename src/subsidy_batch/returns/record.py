@@ -29,7 +29,7 @@ from subsidy_batch.returns.sent import SentFile, SentRun, sent_run
 from subsidy_batch.rules.layouts import REASON_CODES, Layout, Reasons, load_reasons
 from subsidy_batch.runs.manifest import now_local
 from subsidy_batch.runs.records import damaged, read_record, text_fields
-from subsidy_batch.runs.store import lock_holder, pid_alive
+from subsidy_batch.runs.store import county_dir_of, lock_holder, pid_alive, superseded_note
 
 RECORD = "returns.json"  # not manifest.json: `verify runs` looks for runs by that name
 PARQUET = "returns.parquet"
@@ -359,6 +359,7 @@ def import_returns(
     run = sent_run(run_dir)
     if not path.is_file():
         raise ReturnsError(f"result file {path} does not exist")
+    _refuse_superseded(run)
     digest = emit.sha256_file(path)
     reasons = load_reasons(config_dir)
     with _locked(run):
@@ -377,6 +378,19 @@ def import_returns(
                 )
         frame = _frame(run, sent, joined, reasons)
         return _write(run, sent, path, digest, frame, reasons)
+
+
+def _refuse_superseded(run: SentRun) -> None:
+    """A superseded run's bank files were replaced before they were released and are never to be paid:
+    an answer to them means they reached the bank beside, or instead of, the accepted run's files."""
+    m = run.manifest
+    note = superseded_note(county_dir_of(run.run_dir), m.period, m.run_id)
+    if note is not None:
+        raise ReturnsError(
+            f"{m.run_id} was superseded by {note['superseded_by']} on {note['superseded_at']}: its bank files "
+            "were replaced and must never be paid, so this answer was not recorded. Ask the bank which batch "
+            f"it paid, and do not send {note['superseded_by']}'s files for lines it already paid"
+        )
 
 
 def _write(

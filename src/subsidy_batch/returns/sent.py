@@ -14,7 +14,7 @@ from subsidy_batch.roster.schema import load_schema
 from subsidy_batch.rules.config import load_county
 from subsidy_batch.rules.layouts import Layout
 from subsidy_batch.runs.manifest import INPUT, Manifest, load
-from subsidy_batch.runs.store import MANIFEST, county_dir_of, not_a_run
+from subsidy_batch.runs.store import MANIFEST, answers_dir, county_dir_of, not_a_run
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ class SentRun:
     def returns_dir(self) -> Path:
         """<runs>/<county>/<period>.returns/<run id>/: beside the run, never inside it (verify compares the
         run's own folder), and keyed by run id so a superseding run never sees another run's returns."""
-        return county_dir_of(self.run_dir) / f"{self.manifest.period}.returns" / self.manifest.run_id
+        return answers_dir(county_dir_of(self.run_dir), self.manifest.period, self.manifest.run_id)
 
 
 def sent_run(run_dir: Path) -> SentRun:

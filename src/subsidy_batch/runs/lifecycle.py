@@ -34,6 +34,7 @@ from subsidy_batch.runs.store import (
     next_revision,
     publish,
     refuse_if_accepted,
+    refuse_if_answered,
     supersede,
     sync_files,
 )
@@ -399,6 +400,8 @@ def _locked_run(plan: Plan, progress: Progress, what: str) -> RunResult:
             refuse_if_accepted(paths)
         elif not paths.accepted.exists():
             raise UsageError(f"there is no accepted run of {what} to supersede; run without --supersede")
+        else:
+            refuse_if_answered(paths)  # the bank paid its files: replacing it would pay the month again
         staging = paths.staging()
         shutil.rmtree(staging, ignore_errors=True)
         try:

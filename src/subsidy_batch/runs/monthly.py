@@ -76,6 +76,7 @@ from subsidy_batch.runs.store import (
     RunPaths,
     StoredRun,
     accepted_monthly_runs,
+    answers_dir,
     is_released,
 )
 from subsidy_batch.runs.totals import item_totals, outputs, reconcile
@@ -215,7 +216,7 @@ def prior_runs(paths: RunPaths, period: Period, request: RunRequest) -> tuple[So
     )
     answers = []  # the banks' answers recorded beside those runs (subsidy returns), each by its record
     for r in read:
-        root = county_dir / f"{r.label}.returns" / r.run_id
+        root = answers_dir(county_dir, r.label, r.run_id)
         for record in record_paths(root):  # a folder that lost its record stops the run when read
             rel = record.relative_to(county_dir).as_posix()
             answers.append(Source("bank_return", record, rel, reference=True, original_name=r.run_id))

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from subsidy_batch.errors import RunExistsError, RunLockedError, VerifyError
+from subsidy_batch.errors import RunExistsError, RunLockedError, UsageError, VerifyError
 from subsidy_batch.runs.manifest import DAMAGED, MANIFEST, Manifest, load
 from subsidy_batch.runs.records import read_record, text_fields
 
@@ -206,6 +206,37 @@ def _created_at(run_dir: Path) -> str:
         record = None
     made = record.get("created_at") if isinstance(record, dict) else None
     return made if isinstance(made, str) and made else "an unknown time"
+
+
+def superseded_note(county_dir: Path, label: str, run_id: str) -> dict[str, Any] | None:
+    """The note a supersede left beside the run it moved aside (who replaced it, when, why), or None
+    when the run was never superseded."""
+    path = county_dir / SUPERSEDED_DIR / label / f"{run_id}.json"
+    if not path.is_file():
+        return None
+    remedy = f"it records that {run_id} was replaced: restore it from a backup (never delete it)"
+    return text_fields(read_record(path, remedy), path, ("superseded_by", "superseded_at"), remedy)
+
+
+def answers_dir(county_dir: Path, label: str, run_id: str) -> Path:
+    """Where the banks' answers to a run's bank files are recorded (subsidy returns), one folder each."""
+    return county_dir / f"{label}.returns" / run_id
+
+
+def refuse_if_answered(paths: RunPaths) -> None:
+    """UsageError when a bank has answered a bank file of the period's accepted run: its files reached
+    the bank, which paid the lines that succeeded, so a run replacing it would send that month again.
+    A released run is refused on its own (monthly.py); this also covers a run answered but never released."""
+    run_id = load(paths.accepted).run_id
+    folder = answers_dir(paths.county_dir, paths.label, run_id)
+    answered = folder.is_dir() and any(not p.name.startswith(".") for p in folder.iterdir())
+    if answered:
+        raise UsageError(
+            f"{paths.county} {paths.label} was answered by the bank ({folder}): its bank files reached the bank, "
+            "which paid the lines that succeeded, so it is never superseded. If they were handed over without a release record, record it "
+            f"(subsidy release {paths.accepted} --by NAME); then correct the month through the next month's "
+            'arrears and recoveries, or pay what it still owes with --supplement "reason"'
+        )
 
 
 def refuse_if_accepted(paths: RunPaths) -> None:
