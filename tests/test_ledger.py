@@ -269,9 +269,24 @@ def test_months_go_forward_and_supplements_need_a_release(tmp_path: Path) -> Non
         _run(office, "2024-02", supersede_reason="redo")
     with pytest.raises(UsageError, match="already released by 王会计"):
         release(office / "runs" / "jiaxiang" / "2024-02", by="李会计")
-    # the supplement of a released month with nothing new pays nothing: 甲 was paid for February
-    extra = _run(office, "2024-02", supplement_reason="nothing new")
-    assert extra.manifest["totals"]["paid_items"] == 0
+    # a supplement of a released month with nothing new would pay nothing (甲 was paid for February):
+    # refused, and nothing is written (no supplements/2024-02-s1 taking a number, no empty bank batch)
+    with pytest.raises(UsageError, match="a supplement of jiaxiang 2024-02 would pay nothing"):
+        _run(office, "2024-02", supplement_reason="nothing new")
+    assert not (office / "runs" / "jiaxiang" / "supplements").exists()
+    # 乙 approved late for February: 85 in 2024, only the high-age allowance, whose standard is not set in
+    # Jiaxiang: the supplement would hold it and pay nothing, so it is refused too, saying so
+    _roster(office, "2024-02", [DIBAO, EIGHTY_FIVE])
+    with pytest.raises(UsageError, match=r"would pay nothing: .*; 1 item\(s\) it owes are still held"):
+        _run(office, "2024-02", supplement_reason="乙 approved late")
+    # 丙, a 低保 elder approved late: the supplement pays her February, 80.00, as supplements/2024-02-s1
+    late = person("1952-07-07", income="dibao", name="丙") | {"id_number": make_id("1952-07-07", seq=13)}
+    _roster(office, "2024-02", [DIBAO, late])
+    extra = _run(office, "2024-02", supplement_reason="丙 approved late")
+    assert extra.run_dir == office / "runs" / "jiaxiang" / "supplements" / "2024-02-s1"
+    assert _items(extra.run_dir, "丙") == [("low_income_living", "regular", "2024-02", Decimal("80.00"))]
+    assert (extra.manifest["totals"]["paid_items"], extra.manifest["totals"]["paid_amount"]) == (1, "80.00")
+    assert verify_run(extra.run_dir).identical
 
 
 def test_the_double_payment_guard_refuses_a_month_already_paid_whatever_chose_it(

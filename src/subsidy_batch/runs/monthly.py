@@ -152,11 +152,26 @@ def run_month(request: RunRequest, progress: Progress = lambda _: None) -> RunRe
         {
             "accept_foreign_roster": request.accept_foreign_roster,
             "counties_dir": request.config_dir,  # the other counties, read to name one if a roster is refused
+            # a new supplement must pay something (verify reproduces a stored one without asking)
+            "refuse_empty_supplement": True,
         },
         request.supersede_reason,
         under_lock=lambda: prior_runs(paths, period, request),
     )
     return lifecycle.run(plan, progress)
+
+
+def _refuse_empty_supplement(items: pl.DataFrame, county: str, period: Period) -> None:
+    """A supplement is a bank batch of its own: one that would pay nothing is not written (it would
+    take a number, a report to sign and a 公示 list, and say nothing)."""
+    if items.filter(pl.col("status") == "paid").height:
+        return
+    held = items.height
+    still = f"; {held} item(s) it owes are still held, and are paid once their hold is lifted" if held else ""
+    raise UsageError(
+        f"a supplement of {county} {period} would pay nothing: everything the month owes was paid by the "
+        f"runs accepted for it{still}. No supplement was written"
+    )
 
 
 def _refuse_lost_answers(county_dir: Path, read: list[StoredRun], found: set[str]) -> None:
@@ -397,6 +412,8 @@ def _compute(ctx: Context, rules: Rules, read: Read) -> Outcome:
             items = pl.concat([regular, *extra]).sort("id_key", "benefit", "for_period", maintain_order=True)
         else:
             items = regular
+        if supplement and ctx.options.get("refuse_empty_supplement"):
+            _refuse_empty_supplement(regular, ctx.county, period)
         items = aligned(items)  # every output, document and bank file queries these frames again
         pays = aligned(payments(items))
         facts.update(
