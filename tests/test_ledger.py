@@ -514,6 +514,56 @@ def test_an_answer_to_a_superseded_runs_bank_files_is_refused_and_not_recorded(t
     assert not (office / "runs" / "jiaxiang" / "2024-01.returns" / old_id).exists()
 
 
+def test_an_answer_imported_while_a_supersede_runs_stops_the_supersede(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from subsidy_batch.returns.record import import_returns
+    from subsidy_batch.returns.synth import synth_returns
+    from subsidy_batch.runs import lifecycle
+
+    office = _office(tmp_path)
+    _roster(office, "2024-01", [DIBAO])
+    january = _run(office, "2024-01")
+    (answer,) = synth_returns(january.run_dir, fail_rate=0.0, seed=3, out_dir=tmp_path / "answers")
+    execute = lifecycle.execute
+
+    def answered_meanwhile(*args, **kwargs):  # type: ignore[no-untyped-def]
+        import_returns(january.run_dir, answer.path, config_dir=office / "config")  # another clerk
+        return execute(*args, **kwargs)
+
+    monkeypatch.setattr(lifecycle, "execute", answered_meanwhile)
+    with pytest.raises(UsageError, match="was answered by the bank"):
+        _run(office, "2024-01", supersede_reason="a corrected name")
+    county = office / "runs" / "jiaxiang"
+    assert not (county / "superseded").exists()
+    assert [p.name for p in county.iterdir() if p.name.startswith(".") and p.name != ".lock"] == []
+
+
+def test_a_supersede_while_an_answer_is_imported_leaves_the_answer_unrecorded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from subsidy_batch.errors import ReturnsError
+    from subsidy_batch.returns import record as returns_record
+    from subsidy_batch.returns.synth import synth_returns
+
+    office = _office(tmp_path)
+    _roster(office, "2024-01", [DIBAO])
+    first = _run(office, "2024-01")
+    old_id = first.manifest["run_id"]
+    (answer,) = synth_returns(first.run_dir, fail_rate=0.0, seed=3, out_dir=tmp_path / "answers")
+    now_local = returns_record.now_local
+
+    def superseded_meanwhile() -> str:  # the record is being drafted when another clerk supersedes
+        _run(office, "2024-01", supersede_reason="a corrected name")
+        return now_local()
+
+    monkeypatch.setattr(returns_record, "now_local", superseded_meanwhile)
+    with pytest.raises(ReturnsError, match=rf"{old_id} was superseded by "):
+        returns_record.import_returns(first.run_dir, answer.path, config_dir=office / "config")
+    answers = office / "runs" / "jiaxiang" / "2024-01.returns" / old_id
+    assert [p.name for p in answers.iterdir() if p.name != ".lock"] == []  # no record, no draft left
+
+
 def test_a_recorded_refund_is_reported_once_then_no_longer_carried(tmp_path: Path) -> None:
     from subsidy_batch.ledger.refunds import record_refund
 

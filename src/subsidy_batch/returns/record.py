@@ -428,6 +428,9 @@ def _write(
             "imported_at": now_local(),
         }
         emit.write_json(record, staging / RECORD)
+        if superseded_note(county_dir_of(run.run_dir), m.period, m.run_id) is not None:  # while importing
+            shutil.rmtree(staging, ignore_errors=True)
+            _refuse_superseded(run)
         os.rename(staging, target)
     except OSError as exc:
         shutil.rmtree(staging, ignore_errors=True)

@@ -422,6 +422,7 @@ def _locked_run(plan: Plan, progress: Progress, what: str) -> RunResult:
             )
             manifest = execute(plan.kind, ctx, sync_early=True)
             if plan.supersede_reason is not None:
+                refuse_if_answered(paths)  # again: an answer may have been imported while this run ran
                 manifest.supersedes = supersede(
                     paths, plan.supersede_reason, manifest.run_id, manifest.created_at
                 )
