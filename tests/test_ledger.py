@@ -12,15 +12,20 @@ import os
 import shutil
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from subsidy_batch.errors import ReconciliationError, RunLockedError, UsageError
+from subsidy_batch.errors import ReconciliationError, ReturnsError, RunLockedError, UsageError
 from subsidy_batch.ledger import arrears as arrears_module
 from subsidy_batch.period import Period
+from subsidy_batch.returns import record as returns_record
+from subsidy_batch.returns.record import import_returns
+from subsidy_batch.returns.synth import synth_returns
+from subsidy_batch.runs import lifecycle
 from subsidy_batch.runs.monthly import RunRequest, run_month
 from subsidy_batch.runs.release import release
 from subsidy_batch.runs.verify import verify_run
@@ -425,9 +430,6 @@ def test_a_returned_payment_is_held_while_unchanged_and_reissued_once_after_the_
 
 def _all_lines_failed(run_dir: Path, office: Path, answers: Path) -> None:
     """The bank answers every line of the run's bank files as failed, and the answer is imported."""
-    from subsidy_batch.returns.record import import_returns
-    from subsidy_batch.returns.synth import synth_returns
-
     for written in synth_returns(run_dir, fail_rate=1.0, seed=3, out_dir=answers):
         import_returns(run_dir, written.path, config_dir=office / "config")
 
@@ -478,16 +480,19 @@ def test_a_returned_month_after_the_death_is_never_reissued_but_the_death_month_
     assert verify_run(march.run_dir).identical
 
 
-def test_a_run_the_bank_answered_is_never_superseded_even_without_a_release(tmp_path: Path) -> None:
-    from subsidy_batch.returns.record import import_returns
-    from subsidy_batch.returns.synth import synth_returns
-
+def _answered_january(tmp_path: Path) -> tuple[Path, Any, Path]:
+    """An office whose January run paid 甲 80.00, and the bank's answer to it (every line paid)."""
     office = _office(tmp_path)
     _roster(office, "2024-01", [DIBAO])
     january = _run(office, "2024-01")
-    # the clerk sent the files without `subsidy release`; the bank paid the line (80.00) and answered
     (answer,) = synth_returns(january.run_dir, fail_rate=0.0, seed=3, out_dir=tmp_path / "answers")
-    import_returns(january.run_dir, answer.path, config_dir=office / "config")
+    return office, january, answer.path
+
+
+def test_a_run_the_bank_answered_is_never_superseded_even_without_a_release(tmp_path: Path) -> None:
+    office, january, answer = _answered_january(tmp_path)
+    # the clerk sent the files without `subsidy release`; the bank paid the line and answered
+    import_returns(january.run_dir, answer, config_dir=office / "config")
     with pytest.raises(UsageError, match=r"jiaxiang 2024-01 was answered by the bank .* never superseded"):
         _run(office, "2024-01", supersede_reason="a corrected name")  # would send the 80.00 again
     assert (
@@ -498,37 +503,23 @@ def test_a_run_the_bank_answered_is_never_superseded_even_without_a_release(tmp_
 
 
 def test_an_answer_to_a_superseded_runs_bank_files_is_refused_and_not_recorded(tmp_path: Path) -> None:
-    from subsidy_batch.errors import ReturnsError
-    from subsidy_batch.returns.record import import_returns
-    from subsidy_batch.returns.synth import synth_returns
-
-    office = _office(tmp_path)
-    _roster(office, "2024-01", [DIBAO])
-    first = _run(office, "2024-01")
+    office, first, answer = _answered_january(tmp_path)
     old_id = first.manifest["run_id"]
-    second = _run(office, "2024-01", supersede_reason="a corrected name")
+    second = _run(office, "2024-01", supersede_reason="a corrected name")  # before any answer: allowed
     moved = office / "runs" / "jiaxiang" / "superseded" / "2024-01" / old_id
-    (answer,) = synth_returns(moved, fail_rate=0.0, seed=3, out_dir=tmp_path / "answers")
     with pytest.raises(ReturnsError, match=rf"{old_id} was superseded by {second.manifest['run_id']} on "):
-        import_returns(moved, answer.path, config_dir=office / "config")
+        import_returns(moved, answer, config_dir=office / "config")  # the old files reached the bank
     assert not (office / "runs" / "jiaxiang" / "2024-01.returns" / old_id).exists()
 
 
 def test_an_answer_imported_while_a_supersede_runs_stops_the_supersede(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from subsidy_batch.returns.record import import_returns
-    from subsidy_batch.returns.synth import synth_returns
-    from subsidy_batch.runs import lifecycle
-
-    office = _office(tmp_path)
-    _roster(office, "2024-01", [DIBAO])
-    january = _run(office, "2024-01")
-    (answer,) = synth_returns(january.run_dir, fail_rate=0.0, seed=3, out_dir=tmp_path / "answers")
+    office, january, answer = _answered_january(tmp_path)
     execute = lifecycle.execute
 
     def answered_meanwhile(*args, **kwargs):  # type: ignore[no-untyped-def]
-        import_returns(january.run_dir, answer.path, config_dir=office / "config")  # another clerk
+        import_returns(january.run_dir, answer, config_dir=office / "config")  # another clerk
         return execute(*args, **kwargs)
 
     monkeypatch.setattr(lifecycle, "execute", answered_meanwhile)
@@ -542,15 +533,8 @@ def test_an_answer_imported_while_a_supersede_runs_stops_the_supersede(
 def test_a_supersede_while_an_answer_is_imported_leaves_the_answer_unrecorded(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from subsidy_batch.errors import ReturnsError
-    from subsidy_batch.returns import record as returns_record
-    from subsidy_batch.returns.synth import synth_returns
-
-    office = _office(tmp_path)
-    _roster(office, "2024-01", [DIBAO])
-    first = _run(office, "2024-01")
+    office, first, answer = _answered_january(tmp_path)
     old_id = first.manifest["run_id"]
-    (answer,) = synth_returns(first.run_dir, fail_rate=0.0, seed=3, out_dir=tmp_path / "answers")
     now_local = returns_record.now_local
 
     def superseded_meanwhile() -> str:  # the record is being drafted when another clerk supersedes
@@ -559,7 +543,7 @@ def test_a_supersede_while_an_answer_is_imported_leaves_the_answer_unrecorded(
 
     monkeypatch.setattr(returns_record, "now_local", superseded_meanwhile)
     with pytest.raises(ReturnsError, match=rf"{old_id} was superseded by "):
-        returns_record.import_returns(first.run_dir, answer.path, config_dir=office / "config")
+        import_returns(first.run_dir, answer, config_dir=office / "config")
     answers = office / "runs" / "jiaxiang" / "2024-01.returns" / old_id
     assert [p.name for p in answers.iterdir() if p.name != ".lock"] == []  # no record, no draft left
 
