@@ -14,11 +14,12 @@ import pytest
 from typer.testing import CliRunner
 
 from subsidy_batch.cli import app
-from subsidy_batch.errors import ReturnsError, VerifyError
+from subsidy_batch.errors import ReturnsError, UsageError, VerifyError
 from subsidy_batch.period import Period
 from subsidy_batch.returns.record import RETURNS, import_returns, returned_items, returns_of
 from subsidy_batch.returns.synth import synth_returns
 from subsidy_batch.rules.layouts import load_reasons
+from subsidy_batch.runs.facility import FacilityRunRequest, run_facilities
 from subsidy_batch.runs.monthly import RunRequest, run_month
 from subsidy_batch.runs.verify import verify_run
 from tests.helpers import CONFIG, ROOT
@@ -359,6 +360,13 @@ def test_a_facility_runs_results_name_the_facilities_line_items(tmp_path: Path) 
     assert items.get_column("amount").sum() == failed.get_column("amount").sum()
     verdict = verify_run(run_dir)
     assert verdict.identical, verdict.differing
+    # the bank paid half of its lines: the year is never superseded (it would send them again)
+    request = FacilityRunRequest(
+        2024, "anqiu", runs_dir=tmp_path / "runs", rosters_dir=ROOT / "rosters", supersede_reason="again"
+    )
+    with pytest.raises(UsageError, match="anqiu facilities-2024 was answered by the bank"):
+        run_facilities(request)
+    assert not (tmp_path / "runs" / "anqiu" / "superseded").exists()
 
 
 @pytest.mark.parametrize("holder", ["99999999999999999999", "not a number", ""])
