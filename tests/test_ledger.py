@@ -29,7 +29,7 @@ from subsidy_batch.runs import lifecycle
 from subsidy_batch.runs.monthly import RunRequest, run_month
 from subsidy_batch.runs.release import release
 from subsidy_batch.runs.verify import verify_run
-from tests.helpers import CONFIG, ROOT, make_id, person
+from tests.helpers import CONFIG, ROOT, cli, make_id, person
 
 J = ROOT / "runs" / "jiaxiang"
 
@@ -546,6 +546,31 @@ def test_a_supersede_while_an_answer_is_imported_leaves_the_answer_unrecorded(
         import_returns(first.run_dir, answer, config_dir=office / "config")
     answers = office / "runs" / "jiaxiang" / "2024-01.returns" / old_id
     assert [p.name for p in answers.iterdir() if p.name != ".lock"] == []  # no record, no draft left
+
+
+def test_a_bank_answer_saying_the_holder_died_is_named_in_the_next_runs_summary(tmp_path: Path) -> None:
+    office = _office(tmp_path)
+    _roster(office, "2024-01", [DIBAO])
+    january = _run(office, "2024-01")
+    (answer,) = synth_returns(january.run_dir, fail_rate=1.0, seed=3, out_dir=tmp_path / "answers")
+    text = answer.path.read_bytes().decode("gb18030")
+    assert "户名不符" in text  # seed 3 fails 甲's line as a name mismatch: the bank says instead she died
+    answer.path.write_bytes(text.replace("户名不符", "客户已死亡").encode("gb18030"))
+    import_returns(january.run_dir, answer.path, config_dir=office / "config")
+    roster = _roster(office, "2024-02", [DIBAO])
+    shown = cli(
+        "run", "2024-02", "--county", "jiaxiang", "--roster", str(roster), "--runs-dir", str(office / "runs"),
+        "--config-dir", str(office / "config"),
+    )  # fmt: skip
+    assert shown.exit_code == 0, shown.output
+    assert "failed lines read (holder_deceased 1)" in shown.stdout
+    assert "holder_deceased: the bank says 1 account holder(s) died; their returned months stay held" in (
+        shown.stdout
+    )
+    items = pl.read_parquet(office / "runs" / "jiaxiang" / "2024-02" / "line_items.parquet")
+    assert items.filter(pl.col("kind") == "reissue").select("for_period", "status", "hold_reason").rows() == [
+        ("2024-01", "held", "bank_returned")
+    ]
 
 
 def test_a_recorded_refund_is_reported_once_then_no_longer_carried(tmp_path: Path) -> None:

@@ -288,6 +288,10 @@ def test_synthetic_results_are_the_same_for_a_seed(jiaxiang: Path, tmp_path: Pat
         ("账户冻结", "account_frozen"),
         ("账户状态异常", "account_frozen"),
         ("该账户已被司法冻结", "account_frozen"),
+        ("身份证号码不符", "id_mismatch"),
+        ("户名与证件号不符", "id_mismatch"),
+        ("客户已死亡", "holder_deceased"),
+        ("账户已销户（客户已故）", "holder_deceased"),  # the death wins over the closed account
         ("交易失败，请联系开户行", "other"),
     ],
 )

@@ -546,6 +546,13 @@ def _summary(manifest: dict[str, Any]) -> str:
                 f"{bank_answer['succeeded_amount']} yuan, failed {bank_answer['failed']} {bank_answer['failed_amount']} yuan "
                 + " ".join(f"{k} {v}" for k, v in bank_answer["failed_by_reason"].items())
             )
+        if answers["by_reason"].get("holder_deceased"):
+            lines.append(
+                f"  holder_deceased: the bank says {answers['by_reason']['holder_deceased']} account holder(s) died; "
+                "their returned months stay held. Check each against the death records (run --deaths, "
+                "subsidy crosscheck) and record the death on the roster: later months are then stopped and "
+                "any paid after the death recovered"
+            )
     lines.append(f"  bank files      {sum(1 for o in manifest['outputs'] if o['file'].startswith('bank/'))}")
     if t["held_items_by_reason"].get("account_stored_as_number"):
         lines.append(

@@ -22,7 +22,15 @@ QUOTING = ("necessary",)  # RFC 4180: only fields holding the delimiter, a quote
 ALIGN = ("left", "right")
 PADS = (" ", "0")
 STATUSES = ("succeeded", "failed")
-REASON_CODES = ("name_mismatch", "no_such_account", "account_closed", "account_frozen", "other")
+REASON_CODES = (
+    "name_mismatch",
+    "no_such_account",
+    "account_closed",
+    "account_frozen",
+    "id_mismatch",
+    "holder_deceased",
+    "other",
+)
 LAYOUT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 DEFAULT_LAYOUT = "csv"
 
