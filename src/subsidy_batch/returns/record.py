@@ -428,9 +428,11 @@ def _write(
             "imported_at": now_local(),
         }
         emit.write_json(record, staging / RECORD)
-        if superseded_note(county_dir_of(run.run_dir), m.period, m.run_id) is not None:  # while importing
+        try:
+            _refuse_superseded(run)  # again: the run may have been superseded while this was drafted
+        except ReturnsError:
             shutil.rmtree(staging, ignore_errors=True)
-            _refuse_superseded(run)
+            raise
         os.rename(staging, target)
     except OSError as exc:
         shutil.rmtree(staging, ignore_errors=True)
