@@ -500,6 +500,14 @@ def test_a_run_the_bank_answered_is_never_superseded_even_without_a_release(tmp_
         == (january.manifest["run_id"])
     )
     assert not (office / "runs" / "jiaxiang" / "superseded").exists()
+    # nor is it "not paid yet": the supplement asks for the release record, which then lets it run
+    with pytest.raises(UsageError, match="answered by the bank but has no release record: record that"):
+        _run(office, "2024-01", supplement_reason="丙 approved late")
+    release(january.run_dir, by="王会计")
+    late = person("1952-07-07", income="dibao", name="丙") | {"id_number": make_id("1952-07-07", seq=13)}
+    _roster(office, "2024-01", [DIBAO, late])
+    extra = _run(office, "2024-01", supplement_reason="丙 approved late")
+    assert _items(extra.run_dir, "丙") == [("low_income_living", "regular", "2024-01", Decimal("80.00"))]
 
 
 def test_an_answer_to_a_superseded_runs_bank_files_is_refused_and_not_recorded(tmp_path: Path) -> None:

@@ -77,6 +77,7 @@ from subsidy_batch.runs.store import (
     StoredRun,
     accepted_monthly_runs,
     answers_dir,
+    is_answered,
     is_released,
 )
 from subsidy_batch.runs.totals import item_totals, outputs, reconcile
@@ -203,6 +204,11 @@ def prior_runs(paths: RunPaths, period: Period, request: RunRequest) -> tuple[So
         if not own:
             raise UsageError(f"{what} has no accepted run to supplement; run it without --supplement")
         if not is_released(county_dir, own[0].run_id):
+            if is_answered(answers_dir(county_dir, own[0].label, own[0].run_id)):
+                raise UsageError(
+                    f"{what} was answered by the bank but has no release record: record that its bank files "
+                    f"were handed over (subsidy release {own[0].folder} --by NAME), then run the supplement"
+                )
             raise UsageError(
                 f"{what} has not been released to the bank, so nothing was paid yet; correct it with "
                 '--supersede "reason" instead of a supplement'

@@ -223,14 +223,17 @@ def answers_dir(county_dir: Path, label: str, run_id: str) -> Path:
     return county_dir / f"{label}.returns" / run_id
 
 
+def is_answered(folder: Path) -> bool:
+    """Whether a run's answers folder (answers_dir) holds an answer (a folder being written is not one)."""
+    return folder.is_dir() and any(not p.name.startswith(".") for p in folder.iterdir())
+
+
 def refuse_if_answered(paths: RunPaths) -> None:
     """UsageError when a bank has answered a bank file of the period's accepted run: its files reached
     the bank, which paid the lines that succeeded, so a run replacing it would send that month again.
     A released run is refused on its own (monthly.py); this also covers a run answered but never released."""
-    run_id = load(paths.accepted).run_id
-    folder = answers_dir(paths.county_dir, paths.label, run_id)
-    answered = folder.is_dir() and any(not p.name.startswith(".") for p in folder.iterdir())
-    if answered:
+    folder = answers_dir(paths.county_dir, paths.label, load(paths.accepted).run_id)
+    if is_answered(folder):
         raise UsageError(
             f"{paths.county} {paths.label} was answered by the bank ({folder}): its bank files reached the bank, "
             "which paid the lines that succeeded, so it is never superseded. If they were handed over without a release record, record it "
