@@ -116,23 +116,29 @@ def benefits_of(county: str, period: str, row: dict[str, str], config: Path = CO
     return {benefit: item for (_, benefit), item in found.items()}
 
 
-def deflate_levels(path: Path) -> dict[str, set[int]]:
-    """Each part of a zip (a workbook) and the zlib levels (of 1-9) whose deflate gives its stored bytes
-    exactly: a small part may come out the same at several levels."""
-    found: dict[str, set[int]] = {}
+def stored_parts(path: Path) -> dict[str, tuple[bytes, bytes]]:
+    """Each part of a zip (a workbook): (its bytes as stored in the zip, its contents)."""
+    found: dict[str, tuple[bytes, bytes]] = {}
     with zipfile.ZipFile(path) as archive, path.open("rb") as raw:
         for info in archive.infolist():
             raw.seek(info.header_offset)
             header = raw.read(30)  # the local file header; the part follows its name and extra field
             name_length, extra_length = struct.unpack("<HH", header[26:30])
             raw.seek(info.header_offset + 30 + name_length + extra_length)
-            stored = raw.read(info.compress_size)
-            data = archive.read(info)
-            found[info.filename] = set()
-            for level in range(1, 10):
-                deflate = zlib.compressobj(level, zlib.DEFLATED, -15)
-                if deflate.compress(data) + deflate.flush() == stored:
-                    found[info.filename].add(level)
+            found[info.filename] = (raw.read(info.compress_size), archive.read(info))
+    return found
+
+
+def deflate_levels(path: Path) -> dict[str, set[int]]:
+    """Each part of a zip (a workbook) and the zlib levels (of 1-9) whose deflate gives its stored bytes
+    exactly: a small part may come out the same at several levels."""
+    found: dict[str, set[int]] = {}
+    for name, (stored, data) in stored_parts(path).items():
+        found[name] = set()
+        for level in range(1, 10):
+            deflate = zlib.compressobj(level, zlib.DEFLATED, -15)
+            if deflate.compress(data) + deflate.flush() == stored:
+                found[name].add(level)
     return found
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import tempfile
 import zipfile
+import zlib
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
@@ -17,6 +18,7 @@ import pytest
 import xlsxwriter.worksheet
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from isal import isal_zlib
 
 from subsidy_batch.errors import StorageError
 from subsidy_batch.outputs import emit, xlsxzip
@@ -24,7 +26,7 @@ from subsidy_batch.outputs.workbook import Column, Sheet, write_rejected_xlsx, w
 from subsidy_batch.roster.read import SheetRead
 from subsidy_batch.roster.schema import load_schema
 from subsidy_batch.roster.validate import validate
-from tests.helpers import deflate_levels, make_id, person, raw_roster
+from tests.helpers import deflate_levels, make_id, person, raw_roster, stored_parts
 
 ZH = {spec.name: spec.zh for spec in load_schema().columns.values()}
 FULL_ID = re.compile(r"\d{17}[\dXx]")
@@ -103,15 +105,40 @@ def test_writing_twice_gives_the_same_bytes(tmp_path: Path) -> None:
     assert "2000-01-01T00:00:00Z" in _xml(first)  # the fixed created time, not the clock's
 
 
-def test_every_part_of_a_workbook_is_deflated_at_level_3(tmp_path: Path) -> None:
-    # outputs/xlsxzip.py: zlib's level 3, not xlsxwriter's default 6; the rows go in by the bulk writer
+def test_every_part_of_a_workbook_is_deflated_by_isal(tmp_path: Path) -> None:
+    # outputs/xlsxzip.py: ISA-L's deflate at its level 2, not zipfile's zlib at xlsxwriter's default 6;
+    # the rows go in by the bulk writer
     frame = pl.DataFrame({"name": [f"张{i}" for i in range(3000)], "amount": [Decimal("85.00")] * 3000})
     path = tmp_path / "list.xlsx"
     write_sheets(path, [Sheet("s", "t", (Column("姓名"), Column("金额")), frame)])
-    levels = deflate_levels(path)
-    assert "xl/worksheets/sheet1.xml" in levels and "xl/styles.xml" in levels
-    assert all(3 in found for found in levels.values()), levels
-    assert 6 not in levels["xl/worksheets/sheet1.xml"]  # 3000 rows come out otherwise at zlib's default
+    parts = stored_parts(path)
+    assert "xl/worksheets/sheet1.xml" in parts and "xl/styles.xml" in parts
+    for name, (stored, data) in parts.items():
+        assert stored == isal_zlib.compress(data, 2, -15), name
+        assert zlib.decompress(stored, -15) == data, name  # zlib reads what ISA-L wrote
+    # the sheet (3000 rows) is not what zlib makes of it at any level: the deflate really is ISA-L's
+    assert deflate_levels(path)["xl/worksheets/sheet1.xml"] == set()
+
+
+def test_isal_deflates_a_part_the_same_however_zipfile_hands_it_over(tmp_path: Path) -> None:
+    # ZipFile.write gives an entry its file in pieces of 8 KiB, writestr in one: ISA-L's streaming would
+    # make other bytes of the pieces, so LevelZip deflates the whole part when the entry is closed
+    row = '<row r="{0}"><c r="B{0}" t="inlineStr"><is><t>张{1}</t></is></c><c><v>{2}.00</v></c></row>'
+    data = "".join(row.format(i, i * 7919 % 10007, i * 31 % 997) for i in range(20_000)).encode()
+    assert len(data) == 1_893_368  # 20,000 rows of 93-96 bytes: 231 pieces of 8 KiB
+    source = tmp_path / "part.xml"
+    source.write_bytes(data)
+    for how in ("write", "writestr"):
+        with xlsxzip.LevelZip(tmp_path / f"{how}.zip", "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            if how == "write":
+                archive.write(source, "part.xml")
+            else:
+                archive.writestr("part.xml", data)
+        stored, back = stored_parts(tmp_path / f"{how}.zip")["part.xml"]
+        assert back == data and stored == xlsxzip.deflate(data), how
+    pieces = isal_zlib.compressobj(2, isal_zlib.DEFLATED, -15)
+    streamed = b"".join(pieces.compress(data[i : i + 8192]) for i in range(0, len(data), 8192))
+    assert streamed + pieces.flush() != xlsxzip.deflate(data)  # why the whole part is deflated at once
 
 
 def _in_memory_and_file_mode(tmp_path: Path, sheets: list[Sheet]) -> tuple[bytes, bytes, int, int]:

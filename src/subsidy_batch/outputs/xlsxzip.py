@@ -1,20 +1,29 @@
 """How every workbook this program writes is put together (two optimisations of xlsxwriter's last step).
 
-1. The zip is deflated at zlib level 3.
+1. The zip is deflated by ISA-L (the `isal` package) at its level 2, not by zlib.
 
-xlsxwriter zips a workbook's parts with zipfile at zlib's default level, 6. The parts are XML, and at
-level 6 their compression is most of a workbook's cost: at 1M people the run's workbooks hold 39 MB of
-XML, 0.49 s of one core at level 6 and 0.18 s at level 3, for 12 % more bytes (3.82 MB against 3.40 MB).
-Level 3 is the smallest of zlib's greedy levels (1-3), within 10 % of the fastest of them (2); from
-level 4 zlib searches lazily, and pays for it (level 4: 0.27 s).
+xlsxwriter zips a workbook's parts with zipfile at zlib's default level, 6. The parts are XML, and their
+compression is most of a workbook's cost: at 10M people the 公示 lists alone hold 261 MB of sheet XML,
+which zlib deflates in 1.76 s of one core at level 3 (28.4 MB) and 1.01 s at level 1 (30.2 MB), and
+ISA-L in 0.24 s at its level 2 (28.3 MB, as small as zlib's level 3). Its level 1 is as fast and 0.7 %
+larger; its level 3 searches lazily and takes 0.75 s. ISA-L lets go of the interpreter while it deflates,
+as zlib does. The stored bytes are ISA-L's, as the wheel pinned in uv.lock makes them: any deflate reader
+(Excel, WPS, LibreOffice, zipfile) reads them; another version of ISA-L may make other bytes, as
+another zlib may (Python's zlib module is the system's library, ISA-L is inside the wheel). ISA-L picks
+its code for the processor at run time. By its dispatch table (igzip/igzip_multibinary.asm) its level 2
+finds matches by one hash on every processor with SSE4.2 (a CRC32C instruction; the SSE, AVX and AVX2
+bodies are one source assembled three times) and by another, in C, below it; AVX-512 only writes the
+chosen codes faster. So a run is the same bytes on any x86-64 processor with SSE4.2 (Intel since 2008,
+AMD since 2011); one without would write other, equally valid, bytes.
 
-xlsxwriter takes no compression level: its `_store_workbook` makes `ZipFile(filename, "w",
-compression=ZIP_DEFLATED, ...)` from its own module's name and adds each part with `ZipFile.write`, which
-takes the archive's level. That name is bound, once, to a ZipFile whose level is 3: every workbook is the
-same bytes for the same rows, as before, at another level. Every workbook is made by workbook() below,
-so that the binding is in place whichever module writes first; none is made in xlsxwriter's in_memory
-mode, whose `writestr` would take zlib's default. tests/test_workbook.py checks each part of a written
-workbook, of report.xlsx and of a bank's workbook: its stored bytes are what zlib deflates at level 3.
+xlsxwriter takes no compressor: its `_store_workbook` makes `ZipFile(filename, "w",
+compression=ZIP_DEFLATED, ...)` from its own module's name and adds each part with `ZipFile.writestr`
+(or `ZipFile.write` in its file mode). That name is bound, once, to LevelZip, whose entries opened for
+writing deflate what they are given with ISA-L in one piece when they are closed (_Deflater): the same
+bytes however the part arrives (zipfile's file mode hands it over in pieces of 8 KiB, and ISA-L's
+streaming gives other bytes for other pieces). Every workbook is made by workbook() below, so that the
+binding is in place whichever module writes first. tests/test_workbook.py checks each part of a written
+workbook, of report.xlsx and of a bank's workbook: its stored bytes are ISA-L's deflate of it at LEVEL.
 
 2. A sheet's rows are copied into its XML as bytes. In constant_memory mode xlsxwriter writes the rows to
 a temporary UTF-8 file and, when the workbook is closed, copies that file into the sheet's XML file in
@@ -31,7 +40,7 @@ and the copy in small pieces let go of the interpreter and took it back thousand
 thread ran Python. Book keeps each part in memory as UTF-8 bytes (a sheet's rows go in as the bytes of
 2., only its rows' own file is still on disk, as constant_memory needs) and puts it into the zip in one
 piece, with the entry a file would have had: the date xlsxwriter sets on its files (31 January 1980),
-a file's permissions (-rw-------) and LEVEL. The zip is the same bytes as xlsxwriter's file mode gives:
+a file's permissions (-rw-------) and ISA-L's deflate. The zip is the same bytes as xlsxwriter's file mode gives:
 tests/test_workbook.py checks it on a workbook of bulk, cell-by-cell and empty sheets and for any text (a
 hypothesis property), and `subsidy verify runs` on every stored run's report, lists and bank workbooks.
 Part stands in for the StringIO of xlsxwriter's in_memory mode, which only ever writes to it.
@@ -58,22 +67,49 @@ import xlsxwriter
 import xlsxwriter.packager
 import xlsxwriter.workbook
 import xlsxwriter.worksheet
+from isal import isal_zlib
 
 from subsidy_batch.errors import InternalError
 
-LEVEL = 3
+LEVEL = 2  # ISA-L's (0-3), see 1. above
 # the entry of a part as xlsxwriter's file mode makes it: its temporary file dated 31 January 1980 (local
 # time, read back as local time) and created by tempfile.mkstemp (a regular file, -rw-------)
 PART_DATE = (1980, 1, 31, 0, 0, 0)
 PART_ATTRIBUTES = (stat.S_IFREG | 0o600) << 16
 
 
-class LevelZip(zipfile.ZipFile):
-    """zipfile.ZipFile at LEVEL unless a level is given; a part given as bytes gets a file's entry."""
+def deflate(data: bytes) -> bytes:
+    """A part's stored bytes: raw deflate (no zlib header, as a zip holds it) by ISA-L at LEVEL."""
+    return isal_zlib.compress(data, LEVEL, -15)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("compresslevel", LEVEL)
-        super().__init__(*args, **kwargs)
+
+class _Deflater:
+    """What zipfile asks of a compressor, deflating everything it was given in one piece at the end."""
+
+    def __init__(self) -> None:
+        self._pieces: list[bytes] = []
+
+    def compress(self, data: bytes) -> bytes:
+        self._pieces.append(bytes(data))
+        return b""
+
+    def flush(self) -> bytes:
+        data = b"".join(self._pieces)
+        self._pieces = []
+        return deflate(data)
+
+
+class LevelZip(zipfile.ZipFile):
+    """zipfile.ZipFile whose deflated entries are deflated by ISA-L (1. above); a part given as bytes gets
+    a file's entry."""
+
+    def open(self, name: Any, mode: Any = "r", pwd: Any = None, *, force_zip64: bool = False) -> Any:
+        handle: Any = super().open(name, mode, pwd, force_zip64=force_zip64)
+        if mode == "w" and handle._zinfo.compress_type == zipfile.ZIP_DEFLATED:
+            if not hasattr(handle, "_compressor"):  # zipfile of another Python: found by the tests
+                raise InternalError("zipfile's entry writer has no _compressor to replace")
+            handle._compressor = _Deflater()
+        return handle
 
     def writestr(
         self,
@@ -89,9 +125,7 @@ class LevelZip(zipfile.ZipFile):
         zinfo = zipfile.ZipInfo(name, PART_DATE)
         zinfo.external_attr = PART_ATTRIBUTES
         zinfo.compress_type = self.compression if compress_type is None else compress_type
-        super().writestr(
-            zinfo, data, compresslevel=self.compresslevel if compresslevel is None else compresslevel
-        )
+        super().writestr(zinfo, data, compresslevel=compresslevel)
 
 
 xlsxwriter.workbook.ZipFile = LevelZip  # type: ignore[misc]
@@ -200,7 +234,7 @@ class Book(xlsxwriter.Workbook):
 
 
 def workbook(path: Path, options: dict[str, Any]) -> xlsxwriter.Workbook:
-    """Book(str(path), options): its sheets are Sheet, its parts zipped from memory at LEVEL when closed."""
+    """Book(str(path), options): its sheets are Sheet, its parts zipped from memory by ISA-L when closed."""
     book = Book(str(path), options)
     book.worksheet_class = Sheet
     return book
