@@ -45,7 +45,7 @@ def write_documents(
     titles = benefit_titles(config.files)
     changes_frame, recoveries_frame = out["changes.parquet"], out["recoveries.parquet"]
     arrears_frame = out["line_items.parquet"].filter(pl.col("kind") == "arrears")
-    # each document a job on two threads, report.xlsx (the longest) beside the 公示 lists: polars, zlib
+    # each document a job on two threads, report.xlsx (the longest) beside the 公示 lists: polars, deflate
     # and file writes let go of the interpreter, so one job's Python runs while another's compresses
     with ThreadPoolExecutor(max_workers=2) as pool:
         jobs = [

@@ -239,7 +239,7 @@ def write_gongshi(
         done = [executor.submit(write_list, *job) for job in jobs]
         return [name for job in done for name in job.result()]
 
-    # two lists at a time: polars, zlib and file writes let go of the interpreter, so a second core helps
+    # two lists at a time: polars, deflate and file writes let go of the interpreter, so a second core helps
     if pool is not None:
         return write_all(pool)
     with ThreadPoolExecutor(max_workers=2) as own:
