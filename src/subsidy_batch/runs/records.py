@@ -6,7 +6,6 @@ from __future__ import annotations
 import errno
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -74,6 +73,8 @@ def write_once(path: Path, record: Mapping[str, Any], what: str, again: str) -> 
     be written or a disk that fills is a StorageError naming `what` and saying to `again`, and leaves no
     half-written record that every later run would stop on. Once linked, the record is written: the
     folder's own fsync is then a best effort (a file system without it does not undo the record)."""
+    import tempfile  # here: a refused re-run reads records and never writes one (1 ms of its start-up)
+
     text = json.dumps(record, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
     draft: Path | None = None
     try:
