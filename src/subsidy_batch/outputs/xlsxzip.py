@@ -90,7 +90,7 @@ class _Deflater:
         self._pieces: list[bytes] = []
 
     def compress(self, data: bytes) -> bytes:
-        self._pieces.append(bytes(data))
+        self._pieces.append(data)  # zipfile hands over bytes it made and never changes: kept, not copied
         return b""
 
     def flush(self) -> bytes:
