@@ -400,9 +400,9 @@ def _refuse_early(given: str, config_dir: Path, runs_dir: Path, label: str) -> N
     """Refuse a re-run of an accepted period before the engine is imported (run_month checks again)."""
     slug = _plain_slug(given, config_dir)
     if slug is not None:
-        from subsidy_batch.runs.store import RunPaths, refuse_if_accepted
+        from subsidy_batch.runs.accepted import refuse_if_accepted
 
-        refuse_if_accepted(RunPaths(runs_dir, slug, label))
+        refuse_if_accepted(runs_dir, slug, label)
 
 
 def _given_county(county: str | None) -> str:

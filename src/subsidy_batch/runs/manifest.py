@@ -16,9 +16,8 @@ from typing import Any
 
 from subsidy_batch import __version__
 from subsidy_batch.errors import VerifyError
-from subsidy_batch.runs.records import damaged, kind_name, kind_of, read_record
+from subsidy_batch.runs.records import DAMAGED, MANIFEST, damaged, kind_name, kind_of, read_record
 
-MANIFEST = "manifest.json"
 MANIFEST_VERSION = 2
 READABLE_VERSIONS = (1, 2)
 KIND_MONTHLY = "monthly"  # version 1 monthly runs carry no kind
@@ -245,7 +244,6 @@ _PERIODS = {  # the period keys a kind's runs stand under; a kind not listed her
     KIND_MONTHLY: re.compile(r"\d{4}-(0[1-9]|1[0-2])(-s[1-9]\d*)?"),
     "facilities": re.compile(r"facilities-\d{4}"),
 }
-DAMAGED = "the manifest was damaged or edited, so this run cannot be read: restore its folder from a backup"
 
 
 def check_shape(data: object, where: str) -> None:

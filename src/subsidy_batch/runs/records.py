@@ -12,6 +12,9 @@ from typing import Any
 
 from subsidy_batch.errors import StorageError, VerifyError
 
+MANIFEST = "manifest.json"  # every run's manifest (runs.manifest)
+DAMAGED = "the manifest was damaged or edited, so this run cannot be read: restore its folder from a backup"
+
 _KINDS: dict[type, str] = {
     str: "text",
     int: "a whole number",

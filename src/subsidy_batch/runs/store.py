@@ -23,7 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from subsidy_batch.errors import RunExistsError, RunLockedError, UsageError, VerifyError
+from subsidy_batch.errors import RunLockedError, UsageError, VerifyError
+from subsidy_batch.runs.accepted import not_a_run, run_folder
+from subsidy_batch.runs.accepted import refuse_if_accepted as refuse_accepted
 from subsidy_batch.runs.manifest import DAMAGED, MANIFEST, Manifest, load
 from subsidy_batch.runs.records import read_record, text_fields
 
@@ -47,7 +49,7 @@ class RunPaths:
 
     @property
     def accepted(self) -> Path:
-        return self.county_dir / self.period
+        return run_folder(self.runs_dir, self.county, self.period)
 
     @property
     def label(self) -> str:
@@ -113,18 +115,6 @@ def accepted_monthly_runs(county_dir: Path) -> list[StoredRun]:
         period, _, number = label.partition("-s")
         found.append(StoredRun(folder, manifest.run_id, label, period, int(number or 0)))
     return sorted(found, key=lambda r: (r.period, r.supplement))
-
-
-def not_a_run(folder: Path, county_dir: Path) -> str:
-    """What stands where a run folder should, when it holds no manifest, and what to do about it."""
-    if not folder.is_dir():
-        return f"{folder} is a file where a run folder belongs: move it out of {county_dir}, then run again"
-    if not any(folder.iterdir()):
-        return f"{folder} is an empty folder, not an accepted run (no {MANIFEST}): remove it, then run again"
-    return (
-        f"{folder} holds files but no {MANIFEST}, so it is not a finished run (a copy or restore cut short?): "
-        f"restore it from a backup, or move it out of {county_dir} if it is not a run, then run again"
-    )
 
 
 def locate_run(county_dir: Path, run_id: str) -> Path | None:
@@ -198,16 +188,6 @@ def _made(manifest: Manifest) -> str | None:
     return manifest.created_at or None  # a version 1 manifest may lack it: null, as it was
 
 
-def _created_at(run_dir: Path) -> str:
-    """When a run was made, as its manifest says: refusing a re-run reads no more of it (nor needs to)."""
-    try:
-        record = read_record(run_dir / MANIFEST, DAMAGED)
-    except VerifyError:
-        record = None
-    made = record.get("created_at") if isinstance(record, dict) else None
-    return made if isinstance(made, str) and made else "an unknown time"
-
-
 def superseded_note(county_dir: Path, label: str, run_id: str) -> dict[str, Any] | None:
     """The note a supersede left beside the run it moved aside (who replaced it, when, why), or None
     when the run was never superseded."""
@@ -244,15 +224,7 @@ def refuse_if_answered(paths: RunPaths) -> None:
 
 def refuse_if_accepted(paths: RunPaths) -> None:
     """RunExistsError when the period has an accepted run; VerifyError when its folder holds no run."""
-    if not paths.accepted.exists():
-        return
-    if not (paths.accepted / MANIFEST).is_file():
-        raise VerifyError(not_a_run(paths.accepted, paths.county_dir))
-    made = _created_at(paths.accepted)
-    raise RunExistsError(
-        f"{paths.county} {paths.label} already has an accepted run ({paths.accepted}, made {made}); "
-        f'it is never overwritten. To replace it, run again with --supersede "reason"'
-    )
+    refuse_accepted(paths.runs_dir, paths.county, paths.period)
 
 
 def pid_alive(pid: int) -> bool:
