@@ -564,6 +564,9 @@ def test_the_rows_of_a_gongshi_page_are_escaped_as_html_escape_does(texts: list[
     page = _page("标题", rows, ("注",)).decode("utf-8")
     body = page.split("<tbody>\n", 1)[1].split("\n</tbody>", 1)[0]
     assert body.split("\n") == expected
+    # no rows: the body is one line break, as before the lines were written by polars' CSV writer
+    empty = _page("标题", rows.clear(), ("注",)).decode("utf-8")
+    assert "<tbody>\n\n</tbody>\n</table>\n<p>注</p>\n</body>" in empty
 
 
 def test_a_persons_items_for_several_months_keep_their_order_on_the_gongshi_list() -> None:

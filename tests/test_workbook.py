@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from isal import isal_zlib
 
 from subsidy_batch.errors import StorageError
-from subsidy_batch.outputs import emit, xlsxzip
+from subsidy_batch.outputs import emit, xlsxbulk, xlsxzip
 from subsidy_batch.outputs.workbook import Column, Sheet, write_rejected_xlsx, write_sheets
 from subsidy_batch.roster.read import SheetRead
 from subsidy_batch.roster.schema import load_schema
@@ -459,3 +459,28 @@ def test_rows_copied_as_bytes_match_xlsxwriters_copy_for_any_text(
     ]
     ours, theirs = _both_copies(tmp_path, sheets)
     assert ours == theirs
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    texts=st.lists(st.one_of(st.none(), st.text(max_size=20)), max_size=12),
+    end=st.sampled_from(["", "\n", "\r\n"]),
+)
+def test_utf8_lines_are_the_values_joined_as_polars_would_join_them(
+    texts: list[str | None], end: str
+) -> None:
+    # commas, quotes, line breaks, empty text: the CSV writer quoting nothing writes each value as it is
+    # (["a", None, 'b,"c'] with end "\n" -> 'a\nb,"c\n'); a null is left out with its end
+    frame = pl.DataFrame({"x": texts}, schema={"x": pl.String})
+    expected = "".join(t + end for t in texts if t is not None).encode("utf-8")
+    assert bytes(xlsxbulk.utf8_lines(frame, end)) == expected
+    if end == "":
+        assert (
+            bytes(xlsxbulk.utf8_lines(frame, end)) == frame.select(pl.col("x").str.join("")).item().encode()
+        )
+
+
+def test_utf8_lines_of_text_with_csv_specials_and_of_no_rows() -> None:
+    frame = pl.DataFrame({"x": ["a", None, 'b,"c', "", "王\r\n五"]})
+    assert bytes(xlsxbulk.utf8_lines(frame, "\n")) == 'a\nb,"c\n\n王\r\n五\n'.encode()  # the "" is a line too
+    assert bytes(xlsxbulk.utf8_lines(frame.clear(), "\n")) == b""

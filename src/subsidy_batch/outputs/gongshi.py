@@ -21,6 +21,7 @@ import polars as pl
 from subsidy_batch.errors import StorageError
 from subsidy_batch.outputs.labels import benefit_zh, mapped, person, person_column
 from subsidy_batch.outputs.workbook import Column, Sheet, write_sheets
+from subsidy_batch.outputs.xlsxbulk import utf8_lines
 from subsidy_batch.period import Period
 from subsidy_batch.rules.strict import Node, read_yaml
 
@@ -268,7 +269,8 @@ def _page(title: str, rows: pl.DataFrame, notes: tuple[str, ...]) -> bytes:
 
     The rows (序号, name, ID, 乡镇/村, benefit, amount) become <tr> lines in one polars pass, escaped as
     html.escape does (tests/test_reports.py compares them with html.escape row by row), and are taken as
-    the bytes polars holds: no Python text of a 乡镇's tens of thousands of lines is made and encoded.
+    the bytes polars writes (utf8_lines): no Python text of a 乡镇's tens of thousands of lines is made and
+    encoded.
     """
     e = html.escape
     head = "".join(f"<th>{e(h)}</th>" for h in COLUMNS)
@@ -282,16 +284,17 @@ def _page(title: str, rows: pl.DataFrame, notes: tuple[str, ...]) -> bytes:
         _escaped(pl.col(name)) if found else pl.col(name)
         for name, found in zip(texts.columns, special, strict=True)
     ]
-    joined = pl.format(f"<tr>{template}</tr>", *places).str.join("\n").cast(pl.Binary)
-    lines = texts.select(joined).item()
+    lines = utf8_lines(texts.select(pl.format(f"<tr>{template}</tr>", *places)), "\n")  # each line ends "\n"
     top = (
         "<!DOCTYPE html>\n"
         '<html lang="zh-CN">\n<head>\n<meta charset="utf-8">\n'
         f"<title>{e(title)}</title>\n<style>\n{_PRINT_CSS}\n</style>\n</head>\n<body>\n"
         f"<h1>{e(title)}</h1>\n<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n"
     )
-    bottom = "\n</tbody>\n</table>\n" + "".join(f"<p>{e(n)}</p>\n" for n in notes) + "</body>\n</html>\n"
-    return b"".join((top.encode(), lines or b"", bottom.encode()))
+    # the line break after the last <tr> line, or alone where there is none
+    bottom = ("" if len(lines) else "\n") + "</tbody>\n</table>\n"
+    bottom += "".join(f"<p>{e(n)}</p>\n" for n in notes) + "</body>\n</html>\n"
+    return b"".join((top.encode(), lines, bottom.encode()))
 
 
 def _escaped(text: pl.Expr) -> pl.Expr:

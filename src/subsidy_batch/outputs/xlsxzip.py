@@ -137,9 +137,9 @@ class Sheet(xlsxwriter.worksheet.Worksheet):
 
     def __init__(self) -> None:
         super().__init__()
-        self._kept: list[tuple[int, bytes]] = []  # (where in the row file, the rows' UTF-8 bytes)
+        self._kept: list[tuple[int, bytes | memoryview]] = []  # (where in the row file, the rows' UTF-8)
 
-    def keep_rows(self, data: bytes) -> None:
+    def keep_rows(self, data: bytes | memoryview) -> None:
         """Rows as xlsxwriter would have written them to the row file, kept in memory at its present end."""
         self.fh.flush()  # what xlsxwriter wrote before (the header row) goes first
         self._kept.append((self.fh.buffer.tell(), data))
@@ -165,9 +165,10 @@ class Sheet(xlsxwriter.worksheet.Worksheet):
         self._kept = []
         self._xml_end_tag("sheetData")
 
-    def _pieces(self, written: bytes) -> list[bytes]:
+    def _pieces(self, written: bytes) -> list[bytes | memoryview]:
         """The row file's bytes with the kept rows put back where they were kept, in order."""
-        pieces, start = [], 0
+        pieces: list[bytes | memoryview] = []
+        start = 0
         for at, data in self._kept:
             pieces += [written[start:at], data]
             start = at
@@ -186,13 +187,13 @@ class Part(io.StringIO):
 
     def __init__(self) -> None:
         super().__init__()
-        self._pieces: list[bytes] = []
+        self._pieces: list[bytes | memoryview] = []
 
     def write(self, text: str) -> int:
         self._pieces.append(text.encode("utf-8"))
         return len(text)
 
-    def write_bytes(self, data: bytes) -> None:
+    def write_bytes(self, data: bytes | memoryview) -> None:
         self._pieces.append(data)
 
     def getvalue(self) -> _Utf8:  # type: ignore[override]
