@@ -386,3 +386,17 @@ def test_an_import_lock_no_process_can_hold_is_taken_over(
     import_returns(jiaxiang, _result(jiaxiang, tmp_path), config_dir=CONFIG)
     assert returns_of(jiaxiang).get_column("record").n_unique() == 1
     assert not (returns_dir / ".lock").exists()
+
+
+def test_a_result_under_a_workbooks_name_that_holds_text_says_so(caoxian: Path, tmp_path: Path) -> None:
+    """A bank's system may export its answer as text under the .xlsx name: the refusal says what the file
+    is, not the spreadsheet reader's "Zip error", and records nothing."""
+    path = _result(caoxian, tmp_path, index=1)  # 中国邮政储蓄银行曹县支行, xlsx layout
+    assert path.suffix == ".xlsx"
+    path.write_bytes("流水号,账号,金额\n1,6221,85.00\n".encode("gb18030"))
+    with pytest.raises(ReturnsError) as refused:
+        import_returns(caoxian, path, config_dir=CONFIG)
+    said = str(refused.value)
+    assert f"as xlsx: {path.name}: the file is text (a CSV or tab-separated export" in said
+    assert "Zip error" not in said and "calamine" not in said.lower()
+    assert _nothing_recorded(caoxian)

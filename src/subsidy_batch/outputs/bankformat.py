@@ -16,6 +16,7 @@ import polars as pl
 import xlsxwriter.exceptions
 
 from subsidy_batch.errors import BankFileError, StorageError
+from subsidy_batch.filekind import not_a_workbook
 from subsidy_batch.outputs import xlsxzip
 from subsidy_batch.rules.layouts import FieldSpec, Layout, Record, Records
 
@@ -316,6 +317,9 @@ def read_xlsx(path: Path, sheet: str, records: Records, amount: str) -> tuple[di
     try:
         grid = fastexcel.read_excel(path).load_sheet(sheet, header_row=None, dtypes="string").to_polars()
     except fastexcel.FastExcelError as exc:
+        trouble = not_a_workbook(path)
+        if trouble is not None:
+            raise BankFileError(f"{path.name}: {trouble}") from exc
         raise BankFileError(f"{path.name}: no sheet {sheet!r} can be read ({type(exc).__name__})") from exc
     except OSError as exc:
         raise BankFileError(f"{path.name}: cannot be read as a workbook ({exc})") from exc

@@ -13,6 +13,7 @@ from typing import Any
 import polars as pl
 
 from subsidy_batch.errors import RosterError
+from subsidy_batch.filekind import not_a_workbook
 from subsidy_batch.frames import cut_like
 from subsidy_batch.roster.idnumber import scrub
 from subsidy_batch.roster.schema import RosterSchema, header_key
@@ -181,6 +182,9 @@ def _read_any(
     except RosterError:
         raise
     except Exception as exc:  # any reader failure means the file cannot be used; say which and why
+        trouble = not_a_workbook(path) if suffix in WORKBOOKS else None
+        if trouble is not None:
+            raise RosterError(f"cannot read roster {name}: {trouble}") from exc
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         detail = detail.replace(str(path), name)
         raise RosterError(
