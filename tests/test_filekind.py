@@ -108,3 +108,15 @@ def test_a_zip_holding_a_roster_is_told_to_be_unpacked(tmp_path: Path) -> None:
     assert told is not None and told.startswith(
         "the file is a zip archive, not a workbook; if the roster is inside"
     )
+
+
+def test_a_workbook_saved_with_a_password_is_told_so_not_called_an_xls(tmp_path: Path) -> None:
+    """Excel and WPS save an .xlsx with a password as an OLE file holding an EncryptedPackage stream. This
+    stand-in has the OLE signature and that stream's name in a directory entry (UTF-16LE), nothing more;
+    a real one, encrypted by msoffcrypto-tool (not a dependency), got the same sentence from `subsidy run`."""
+    path = tmp_path / "roster.xlsx"
+    path.write_bytes(
+        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504) + "EncryptedPackage".encode("utf-16-le")
+    )
+    told = not_a_workbook(path)
+    assert told is not None and told.startswith("the workbook is protected by a password")

@@ -16,6 +16,8 @@ ZIP = b"PK\x03\x04"  # .xlsx and .ods are zip files
 EMPTY_ZIP = b"PK\x05\x06"
 OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls (Excel 97-2003) is an OLE compound file
 HEAD = 4096
+# an .xlsx saved with a password is an OLE file holding this stream (its directory names are UTF-16LE)
+ENCRYPTED = "EncryptedPackage".encode("utf-16-le")
 SAVE_AS = "open it in Excel or WPS and save it as .xlsx (Excel 工作簿), then run again"
 
 
@@ -46,6 +48,11 @@ def not_a_workbook(path: Path) -> str | None:
     if head.startswith(EMPTY_ZIP):
         return "the file is an empty zip archive, not a workbook; export the roster again and run again"
     if head.startswith(OLE):
+        if ENCRYPTED in path.read_bytes():  # the failure path only: the whole file is looked through
+            return (
+                "the workbook is protected by a password (加密), so it cannot be read; open it in Excel or "
+                "WPS, remove the password, save it and run again"
+            )
         return None if suffix == ".xls" else _misnamed(".xls", suffix)
     text = _text(head)
     if text is None:
