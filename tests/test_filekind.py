@@ -106,7 +106,7 @@ def test_a_zip_holding_a_roster_is_told_to_be_unpacked(tmp_path: Path) -> None:
         archive.writestr("花名册.csv", "姓名,身份证号码\n")
     told = not_a_workbook(path)
     assert told is not None and told.startswith(
-        "the file is a zip archive, not a workbook; if the roster is inside"
+        "the file is a zip archive, not a workbook; if the file meant is inside"
     )
 
 

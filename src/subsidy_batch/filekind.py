@@ -41,12 +41,12 @@ def not_a_workbook(path: Path) -> str | None:
             )
         if not kind:
             return (
-                "the file is a zip archive, not a workbook; if the roster is inside it, unpack it and give "
-                "the file inside, then run again"
+                "the file is a zip archive, not a workbook; if the file meant is inside it, unpack it and give "
+                "that file, then run again"
             )
         return None if kind == suffix else _misnamed(kind, suffix)
     if head.startswith(EMPTY_ZIP):
-        return "the file is an empty zip archive, not a workbook; export the roster again and run again"
+        return "the file is an empty zip archive, not a workbook; export it again and run again"
     if head.startswith(OLE):
         if ENCRYPTED in path.read_bytes():  # the failure path only: the whole file is looked through
             return (
