@@ -460,6 +460,62 @@ def test_the_stored_runs_of_the_checkout_all_still_read_and_verify_through_the_c
     assert result.stdout.count("byte-identical") == len(stored)
 
 
+# --- 4b. a run's own outputs, which every later run reads as what was paid ----------------------------------
+
+OUTPUT_DAMAGED = (
+    "a stored run's output was edited or damaged, so what it paid cannot be known: restore the run's "
+    "folder from a backup (subsidy verify lists what differs)"
+)
+
+
+def _one_paid_person_cut_out(path: Path) -> None:
+    """line_items.parquet rewritten without the first paid person: read as it is, the ledger would take
+    that person's 2024-05 as never paid, and a supplement or the arrears would pay it a second time."""
+    items = pl.read_parquet(path)
+    first = items.filter(pl.col("status") == "paid").get_column("id_number")[0]
+    items.filter(pl.col("id_number") != first).write_parquet(path)
+
+
+@pytest.mark.parametrize(
+    ("damage", "problem"),
+    [
+        (_one_paid_person_cut_out, "it differs from the checksum its run's manifest holds"),
+        (
+            lambda p: p.write_bytes(b"PAR1 not really"),
+            "it differs from the checksum its run's manifest holds",
+        ),
+        (lambda p: p.unlink(), "the run's output is missing"),
+    ],
+    ids=["a-paid-person-cut-out", "not-parquet", "gone"],
+)
+@pytest.mark.parametrize(
+    "args",
+    [
+        NEXT_RUN,
+        ("run", "2024-05", "--county", "jiaxiang", "--supplement", "3 people approved late", "--quiet"),
+        ("history", make_id("1940-01-01"), "--county", "jiaxiang"),
+    ],
+    ids=["next-month", "supplement", "history"],
+)
+def test_an_edited_line_items_of_a_stored_run_stops_every_command_that_reads_it(
+    runs: Path, damage: Callable[[Path], object], problem: str, args: tuple[str, ...]
+) -> None:
+    """Every command that reads the ledger checks each run's line items against the manifest first: an
+    edited file is refused with exit 9 naming it, never read as what the month paid."""
+    if args[0] == "run" and "--supplement" in args:
+        assert cli("release", str(RUN), "--by", "王会计").exit_code == 0
+    path = RUN / "line_items.parquet"
+    path.chmod(0o644)
+    damage(path)
+    result = cli(*args)
+    no_traceback(result)
+    assert result.exit_code == 9, result.output
+    assert result.stderr.startswith("error: "), result.stderr
+    assert result.stderr.endswith(f"{path}: {problem}; {OUTPUT_DAMAGED}\n"), result.stderr
+    assert not (runs / "jiaxiang" / "2024-06").exists()
+    assert not (runs / "jiaxiang" / "supplements").exists()
+
+
 # --- 5. a run folder that lost its input/ -----------------------------------------------------------------
 
 

@@ -17,7 +17,7 @@ def history(county_dir: Path, id_number: str) -> tuple[pl.DataFrame, pl.DataFram
     runs = accepted_monthly_runs(county_dir)
     if not runs:
         raise UsageError(f"{county_dir} holds no accepted monthly run")
-    ledger = read_ledger([Prior(r.run_id, r.label, r.folder) for r in runs])
+    ledger = read_ledger([Prior(r.run_id, r.label, r.folder, r.checksums) for r in runs])
     wanted = id_number.strip().upper()
     if len(wanted) != 18:
         raise UsageError(f"an ID number (公民身份号码) has 18 characters; {len(wanted)} were given")

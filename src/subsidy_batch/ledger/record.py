@@ -4,6 +4,7 @@ regular items for their own period."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -11,7 +12,9 @@ from typing import Any
 
 import polars as pl
 
+from subsidy_batch.outputs.emit import sha256_file
 from subsidy_batch.period import Period
+from subsidy_batch.runs.records import DAMAGED, MANIFEST, damaged
 
 LEDGER_SCHEMA = {
     "run_id": pl.String,
@@ -58,6 +61,31 @@ class Prior:
     run_id: str
     label: str
     folder: Path
+    # file -> sha256 of the run's outputs, from its manifest: every file the ledger reads is checked
+    # against it first, so that an edited or damaged line_items.parquet is never taken as what was paid
+    checksums: Mapping[str, str]
+
+    def path(self, name: str) -> Path:
+        """The run's output `name`, once it matches its manifest checksum; VerifyError (exit 9) naming it
+        otherwise, never read as it is: an item cut out of it would be paid again."""
+        path = self.folder / name
+        if name not in self.checksums:
+            raise damaged(self.folder / MANIFEST, f"it lists no {name}", DAMAGED)
+        if not path.is_file():
+            raise damaged(path, "the run's output is missing", OUTPUT_DAMAGED)
+        if sha256_file(path) != self.checksums[name]:
+            raise damaged(path, "it differs from the checksum its run's manifest holds", OUTPUT_DAMAGED)
+        return path
+
+    def has(self, name: str) -> bool:
+        """The run made the output `name` (its manifest lists it)."""
+        return name in self.checksums
+
+
+OUTPUT_DAMAGED = (
+    "a stored run's output was edited or damaged, so what it paid cannot be known: restore the run's "
+    "folder from a backup (subsidy verify lists what differs)"
+)
 
 
 DEATHS_PARQUET = "deaths.parquet"  # a run's death-list outcomes (run --deaths), see ledger/deaths.py
@@ -99,7 +127,7 @@ def read_ledger(prior: list[Prior], returned: pl.DataFrame | None = None) -> Led
     """The items of the prior runs (returned: the failed lines of the bank answers this run read)."""
     frames = []
     for run in prior:
-        scan = pl.scan_parquet(run.folder / "line_items.parquet")
+        scan = pl.scan_parquet(run.path("line_items.parquet"))
         names = scan.collect_schema().names()
         frames.append(
             scan.select(
@@ -133,11 +161,11 @@ def read_ledger(prior: list[Prior], returned: pl.DataFrame | None = None) -> Led
             .drop("failed")
         )
     listed = [
-        pl.scan_parquet(run.folder / DEATHS_PARQUET).select(
+        pl.scan_parquet(run.path(DEATHS_PARQUET)).select(
             "id_number", pl.col("death_date_used").alias("death_date"), pl.lit(run.run_id).alias("run_id")
         )
         for run in prior
-        if (run.folder / DEATHS_PARQUET).is_file()
+        if run.has(DEATHS_PARQUET)
     ]
     listed_dead = (
         pl.concat(listed)
@@ -149,10 +177,9 @@ def read_ledger(prior: list[Prior], returned: pl.DataFrame | None = None) -> Led
     )
     recoveries = pl.DataFrame(schema=RECOVERY_SCHEMA)
     if prior:
-        latest = prior[-1].folder / "recoveries.parquet"
-        if latest.is_file():
+        if prior[-1].has("recoveries.parquet"):
             recoveries = (
-                pl.read_parquet(latest)
+                pl.read_parquet(prior[-1].path("recoveries.parquet"))
                 .with_columns((pl.col("amount") * 100).cast(pl.Int64).alias("amount_fen"))
                 .select(*RECOVERY_SCHEMA)
             )

@@ -131,6 +131,10 @@ class Manifest:
         (found,) = [i for i in self.inputs if i.role == role]
         return found
 
+    def checksums(self) -> dict[str, str]:
+        """file -> sha256 of every output the run made."""
+        return {str(o["file"]): str(o["sha256"]) for o in self.outputs}
+
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "manifest_version": self.manifest_version,

@@ -279,7 +279,7 @@ def _read(ctx: Context, rules: Rules) -> Reading[Read]:
     for ref in ctx.all_of("prior_run"):
         folder = ctx.resolve(ref).parent
         manifest = load(folder)
-        prior.append(Prior(ref.original_name, manifest.period, folder))
+        prior.append(Prior(ref.original_name, manifest.period, folder, manifest.checksums()))
         if "-s" not in manifest.period:
             trend.append((manifest.period, manifest.totals))
     returned, answered = [], []

@@ -81,6 +81,7 @@ class StoredRun:
     label: str  # 2024-05, or 2024-05-s1 for a supplement
     period: str  # the month it pays for
     supplement: int  # 0 for the period's run, n for its n-th supplement
+    checksums: dict[str, str]  # file -> sha256 of its outputs, as its manifest holds them
 
 
 def county_dir_of(run_dir: Path) -> Path:
@@ -113,7 +114,9 @@ def accepted_monthly_runs(county_dir: Path) -> list[StoredRun]:
                 f'{folder / MANIFEST}: "period" is {label!r}, but the run stands in {folder.name}/; {DAMAGED}'
             )
         period, _, number = label.partition("-s")
-        found.append(StoredRun(folder, manifest.run_id, label, period, int(number or 0)))
+        found.append(
+            StoredRun(folder, manifest.run_id, label, period, int(number or 0), manifest.checksums())
+        )
     return sorted(found, key=lambda r: (r.period, r.supplement))
 
 
