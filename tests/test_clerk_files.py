@@ -4,6 +4,7 @@ roster, control characters and absurd lengths. Each is run through the command l
 from __future__ import annotations
 
 import json
+import zipfile
 from decimal import Decimal
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from subsidy_batch.roster import read
 from subsidy_batch.roster.schema import load_schema
 from subsidy_batch.runs.monthly import RunRequest, run_month
 from subsidy_batch.runs.verify import verify_run
-from tests.helpers import ROOT, person
+from tests.helpers import ROOT, make_id, person
 
 runner = CliRunner()
 ZH = {spec.name: spec.zh for spec in load_schema().columns.values()}
@@ -368,6 +369,48 @@ def test_an_account_with_a_nul_byte_or_absurd_length_rejects_the_row(workdir: Pa
         "no_bank_account",
         Decimal("100.00"),
     )
+
+
+def _text_of(path: Path) -> str:
+    """Every character a file holds, as a reader sees it: Parquet cells, a workbook's XML, else the bytes."""
+    if path.suffix == ".parquet":
+        frame = pl.read_parquet(path)
+        return "\n".join(str(v) for column in frame.get_columns() for v in column.to_list())
+    if path.suffix == ".xlsx":
+        with zipfile.ZipFile(path) as book:
+            return "\n".join(book.read(n).decode("utf-8") for n in book.namelist())
+    return path.read_bytes().decode("utf-8", errors="replace")
+
+
+def test_an_id_number_typed_into_the_township_rejects_the_row_and_never_reaches_the_public_list(
+    workdir: Path,
+) -> None:
+    """The township names the 公示 list and its file, which are posted: a run of 12 or more digits (an ID
+    or an account pasted into the cell) rejects the row, and the message masks it like masking.scrub."""
+    leaked = make_id("1952-09-21")
+    rows = [
+        _dibao() | {"township": "纸坊镇"},
+        _dibao() | {"township": f"纸坊镇 {leaked}"},
+        _dibao() | {"township": "第123456789012村"},  # 12 digits: the shortest run scrub masks
+        _dibao() | {"township": "第12345678901村"},  # 11 digits: a long number, but no ID or account
+    ]
+    path = workdir / "r.parquet"
+    pl.DataFrame(rows).rename(ZH).write_parquet(path)
+    result = _run_roster(workdir, path)
+    assert result.exit_code == 0, result.output
+    rejected = pl.read_parquet(_run_dir(workdir) / "rejected.parquet")
+    assert rejected.select("row", "column", "problem").rows() == [
+        (2, "township", "digits_in_text"),
+        (3, "township", "digits_in_text"),
+    ]
+    assert rejected.get_column("message")[0].endswith(f"(found: 纸坊镇 {leaked[:6]}********{leaked[-4:]})")
+    # rows 1 and 4 paid, 100.00 each (dibao_80_89)
+    assert "total paid      200.00 yuan in 2 items" in result.stdout
+    gongshi = sorted(p.name for p in (_run_dir(workdir) / "gongshi").iterdir())
+    assert gongshi == ["第12345678901村.html", "第12345678901村.xlsx", "纸坊镇.html", "纸坊镇.xlsx"]
+    for made in _run_dir(workdir).rglob("*"):  # only the run's copy of the roster holds the ID
+        if made.is_file() and "input" not in made.relative_to(_run_dir(workdir)).parts:
+            assert leaked not in _text_of(made), made
 
 
 def test_pandera_over_every_row_agrees_with_the_one_pass_check_on_the_new_kinds() -> None:

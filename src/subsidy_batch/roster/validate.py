@@ -94,8 +94,10 @@ def _clean(value: pl.Expr) -> pl.Expr:
 
 
 def _shown(value: pl.Expr) -> pl.Expr:
-    """A rejected value as the message quotes it: cleaned, and at most SHOWN characters."""
-    clean = _clean(value)
+    """A rejected value as the message quotes it: cleaned, any ID or account typed into it masked
+    (masking.scrub: a township or a name is no sensitive column, but may hold one), and at most SHOWN
+    characters."""
+    clean = idnumber.scrub_expr(_clean(value))
     return pl.when(clean.str.len_chars() > SHOWN).then(clean.str.head(SHOWN) + pl.lit("…")).otherwise(clean)
 
 
