@@ -11,7 +11,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 import xlsxwriter
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from subsidy_batch.cli import app
 from subsidy_batch.period import Period
@@ -310,6 +310,16 @@ def test_an_invalid_threshold_is_a_config_error_naming_file_and_key(
 # 5. control characters and absurd lengths ---------------------------------------------------------
 
 
+def _run_rows(workdir: Path, rows: list[dict[str, str]]) -> tuple[Result, pl.DataFrame]:
+    """Run 2024-05 on these rows, written as Parquet (which carries every character exactly as a clerk's
+    tool wrote it): the result and rejected.parquet."""
+    path = workdir / "r.parquet"
+    pl.DataFrame(rows).rename(ZH).write_parquet(path)
+    result = _run_roster(workdir, path)
+    assert result.exit_code == 0, result.output
+    return result, pl.read_parquet(_run_dir(workdir) / "rejected.parquet")
+
+
 def test_control_characters_and_absurd_lengths_reject_the_row(workdir: Path) -> None:
     good = _dibao(name="张秀英")
     long_name = _dibao(name="王" * 100_000)
@@ -319,11 +329,7 @@ def test_control_characters_and_absurd_lengths_reject_the_row(workdir: Path) -> 
     tab_account = _dibao(account="62284800\t12345678")
     just_fits = _dibao(name="李" * 50)
     rows = [good, long_name, nul_name, split_bank, long_township, tab_account, just_fits]
-    path = workdir / "r.parquet"  # Parquet carries every character exactly as a clerk's tool wrote it
-    pl.DataFrame(rows).rename(ZH).write_parquet(path)
-    result = _run_roster(workdir, path)
-    assert result.exit_code == 0, result.output
-    rejected = pl.read_parquet(_run_dir(workdir) / "rejected.parquet")
+    result, rejected = _run_rows(workdir, rows)
     assert rejected.select("row", "column", "problem").rows() == [
         (2, "name", "too_long"),
         (3, "name", "control_character"),
@@ -394,11 +400,7 @@ def test_an_id_number_typed_into_the_township_rejects_the_row_and_never_reaches_
         _dibao() | {"township": "第123456789012村"},  # 12 digits: the shortest run scrub masks
         _dibao() | {"township": "第12345678901村"},  # 11 digits: a long number, but no ID or account
     ]
-    path = workdir / "r.parquet"
-    pl.DataFrame(rows).rename(ZH).write_parquet(path)
-    result = _run_roster(workdir, path)
-    assert result.exit_code == 0, result.output
-    rejected = pl.read_parquet(_run_dir(workdir) / "rejected.parquet")
+    result, rejected = _run_rows(workdir, rows)
     assert rejected.select("row", "column", "problem").rows() == [
         (2, "township", "digits_in_text"),
         (3, "township", "digits_in_text"),
