@@ -294,6 +294,30 @@ def test_months_go_forward_and_supplements_need_a_release(tmp_path: Path) -> Non
     assert verify_run(extra.run_dir).identical
 
 
+def test_a_month_after_a_month_with_no_run_is_refused_so_that_none_goes_unpaid(tmp_path: Path) -> None:
+    """Arrears pay lifted holds and 享受起始月份, never a month no run was made for; and once a later month
+    is accepted, months go forward: skipping February would leave it unpaid for good. The next month
+    after the latest (and the first month of the record) still run."""
+    office = _office(tmp_path)
+    for month in ("2024-01", "2024-03", "2024-05", "2024-02"):
+        _roster(office, month, [DIBAO])
+    _run(office, "2024-01")
+    with pytest.raises(UsageError) as one:
+        _run(office, "2024-03")
+    assert str(one.value) == (
+        "jiaxiang's latest accepted run is 2024-01, and 2024-02 has none: run 2024-02 first, so that no "
+        "month goes unpaid (a month with no run is never paid as arrears)"
+    )
+    with pytest.raises(UsageError, match=r"and 2024-02 to 2024-04 have none: run 2024-02 first"):
+        _run(office, "2024-05")
+    assert sorted(p.name for p in (office / "runs" / "jiaxiang").iterdir()) == ["2024-01"]  # nothing made
+    # February, the month after the latest, runs; then March does: 低保 80.00 each month
+    assert _items(_run(office, "2024-02").run_dir, "甲") == [
+        ("low_income_living", "regular", "2024-02", Decimal("80.00"))
+    ]
+    assert _run(office, "2024-03").manifest["totals"]["paid_amount"] == "80.00"
+
+
 def test_the_double_payment_guard_refuses_a_month_already_paid_whatever_chose_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -192,7 +192,7 @@ def prior_runs(paths: RunPaths, period: Period, request: RunRequest) -> tuple[So
     """Refuse what would break the record, then name the county's accepted runs this run reads.
 
     Months go forward: a period before the county's latest accepted one is paid through arrears or a
-    supplement. A released run (its bank files handed to the bank) is never superseded; nor is a run
+    supplement, and none is skipped (a month with no run would never be paid). A released run (its bank files handed to the bank) is never superseded; nor is a run
     that a later month has read. A supplement needs a released run of its period.
     """
     county_dir = paths.county_dir
@@ -218,6 +218,14 @@ def prior_runs(paths: RunPaths, period: Period, request: RunRequest) -> tuple[So
             f"{paths.county} already has an accepted run for {later[-1].period}, after {period}: months go "
             f"forward; pay what {period} still owes through the next month's arrears, or with "
             f'--supplement "reason" if {period} was released'
+        )
+    elif not own and runs and Period.parse(runs[-1].period) < period.previous():
+        # arrears pay lifted holds and 享受起始月份, never a month no run was made for: it would go unpaid
+        after = Period.parse(runs[-1].period).next()
+        skipped = f"{after} has" if after == period.previous() else f"{after} to {period.previous()} have"
+        raise UsageError(
+            f"{paths.county}'s latest accepted run is {runs[-1].period}, and {skipped} none: run "
+            f"{after} first, so that no month goes unpaid (a month with no run is never paid as arrears)"
         )
     elif request.supersede_reason is not None and own and is_released(county_dir, own[0].run_id):
         raise UsageError(
