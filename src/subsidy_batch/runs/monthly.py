@@ -192,8 +192,9 @@ def prior_runs(paths: RunPaths, period: Period, request: RunRequest) -> tuple[So
     """Refuse what would break the record, then name the county's accepted runs this run reads.
 
     Months go forward: a period before the county's latest accepted one is paid through arrears or a
-    supplement, and none is skipped (a month with no run would never be paid). A released run (its bank files handed to the bank) is never superseded; nor is a run
-    that a later month has read. A supplement needs a released run of its period.
+    supplement, and none is skipped (a month with no run would never be paid). A released run (its bank
+    files handed to the bank) is never superseded; nor is a run that a later month has read. A supplement
+    needs a released run of its period.
     """
     county_dir = paths.county_dir
     runs = accepted_monthly_runs(county_dir)

@@ -70,7 +70,7 @@ def verify_run(run_dir: Path) -> Verdict:
     if kind is None:
         raise VerifyError(f"{run_dir}: a run of kind {manifest.kind!r} cannot be reproduced by this version")
     _refuse_missing_inputs(run_dir, manifest)
-    recorded = {e["file"]: e["sha256"] for e in manifest.outputs} | {
+    recorded = manifest.checksums() | {
         i.file: i.sha256 for i in manifest.inputs if not i.facts.get("reference")
     }
     for name, digest in sorted(recorded.items()):
