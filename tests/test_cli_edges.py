@@ -47,6 +47,24 @@ def test_a_run_of_9999_12_is_refused_too_and_writes_nothing(workdir: Path) -> No
     assert not (workdir / "runs" / "jiaxiang").exists()
 
 
+def test_a_run_of_a_far_future_month_is_refused_with_exit_2_and_writes_nothing(workdir: Path) -> None:
+    """2099-01 typed for 2024-01: within 1900-2999, but later than the month after today's (the clock's)."""
+    from datetime import datetime
+
+    from subsidy_batch.runs.manifest import SHANGHAI
+
+    today = datetime.now(SHANGHAI).date()
+    result = cli("run", "2099-01", "--county", "jiaxiang", "--quiet")
+    after = Period(today.year, today.month).next()
+    only_error(
+        result,
+        2,
+        f"2099-01 is later than {after}, the month after this one (today is {today.isoformat()}): a month is "
+        "run in the month it pays or the month before; check the period you typed",
+    )
+    assert not (workdir / "runs" / "jiaxiang").exists()
+
+
 @pytest.mark.parametrize("year", ["1899", "3000", "0"])
 def test_a_facility_year_outside_1900_2999_is_refused_like_a_period(workdir: Path, year: str) -> None:
     """The same years as a monthly period (it was 2000-2100 in typer's own words before)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -316,6 +317,25 @@ def test_a_month_after_a_month_with_no_run_is_refused_so_that_none_goes_unpaid(t
         ("low_income_living", "regular", "2024-02", Decimal("80.00"))
     ]
     assert _run(office, "2024-03").manifest["totals"]["paid_amount"] == "80.00"
+
+
+def test_a_month_after_next_month_is_refused_as_a_typo_before_anything_is_made(tmp_path: Path) -> None:
+    """On 2024-05-31 (Asia/Shanghai) a county may run May or prepare June, never July: a mistyped month
+    (2099-01 for 2024-01) would pay ages counted for it and, once accepted, block every real month."""
+    office = _office(tmp_path)
+    for month in ("2024-06", "2024-07"):
+        _roster(office, month, [DIBAO])
+    with pytest.raises(UsageError) as late:
+        _run(office, "2024-07", today=date(2024, 5, 31))
+    assert str(late.value) == (
+        "2024-07 is later than 2024-06, the month after this one (today is 2024-05-31): a month is run in "
+        "the month it pays or the month before; check the period you typed"
+    )
+    assert not (office / "runs").exists()  # refused before the lock and any folder
+    # the month after today's: 2024-12-01 makes 2025-01 the latest (the year turns)
+    with pytest.raises(UsageError, match=r"^2025-02 is later than 2025-01, .*today is 2024-12-01"):
+        _run(office, "2025-02", today=date(2024, 12, 1))
+    assert _run(office, "2024-06", today=date(2024, 5, 31)).manifest["totals"]["paid_amount"] == "80.00"
 
 
 def test_the_double_payment_guard_refuses_a_month_already_paid_whatever_chose_it(

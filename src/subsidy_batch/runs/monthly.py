@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -68,7 +69,7 @@ from subsidy_batch.runs.lifecycle import (
     RunResult,
     Source,
 )
-from subsidy_batch.runs.manifest import load
+from subsidy_batch.runs.manifest import SHANGHAI, load
 from subsidy_batch.runs.records import damaged
 from subsidy_batch.runs.store import (
     MANIFEST,
@@ -100,12 +101,14 @@ class RunRequest:
     accept_foreign_roster: bool = False  # pay a roster whose 户籍 codes are mostly another county's
     supplement_reason: str | None = None  # pay what a released period still owes (--supplement)
     deaths: Path | None = None  # the month's death list (--deaths): applied before computing
+    today: date | None = None  # the clerk's date (Asia/Shanghai); None: the clock. A test sets it
 
 
 def run_month(request: RunRequest, progress: Progress = lambda _: None) -> RunResult:
     """Compute, write, reconcile and publish the accepted run of one county and period."""
     start_loading_pandera()
     period, county = request.period, request.county
+    refuse_future(period, request.today or datetime.now(SHANGHAI).date())
     schema = load_schema(schema_dir=request.schema_dir)
     config = load_county(request.config_dir, county, schema)
     payable_rules(config, period)  # fails early when no rule is in force
@@ -160,6 +163,18 @@ def run_month(request: RunRequest, progress: Progress = lambda _: None) -> RunRe
         under_lock=lambda: prior_runs(paths, period, request),
     )
     return lifecycle.run(plan, progress)
+
+
+def refuse_future(period: Period, today: date) -> None:
+    """A month is run in the month it pays or just before (a county sets next month's payment plan
+    before it starts); a later one is a typo (2099-01 for 2024-01) that would pay ages counted for that
+    month and, once accepted, block every real month: months go forward."""
+    latest = Period(today.year, today.month).next()
+    if period > latest:
+        raise UsageError(
+            f"{period} is later than {latest}, the month after this one (today is {today.isoformat()}): a "
+            "month is run in the month it pays or the month before; check the period you typed"
+        )
 
 
 def _refuse_empty_supplement(items: pl.DataFrame, county: str, period: Period) -> None:
