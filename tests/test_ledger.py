@@ -457,10 +457,15 @@ def test_a_returned_payment_is_held_while_unchanged_and_reissued_once_after_the_
     (bank_answer,) = february.manifest["totals"]["bank_returns"]["by_bank"]  # one bank, one line, failed
     assert (bank_answer["succeeded"], bank_answer["failed"], bank_answer["failed_amount"]) == (0, 1, "80.00")
     assert [i["role"] for i in february.manifest["inputs"]] == ["roster", "prior_run", "bank_return"]
-    # March, a new account: January is paid again as a reissue for its own month, exactly once
+    # the answer refused the name and account for good (seed 3: 户名不符), so February is not sent either
+    assert february.manifest["totals"]["held_items_by_reason"]["account_refused"] == 1
+    assert _items(february.run_dir, "甲") == []
+    # March, a new account: January is paid again as a reissue for its own month, exactly once, and
+    # February, held for the refused account, as arrears
     _roster(office, "2024-03", [DIBAO | {"bank_account": "6228480099999999"}])
     march = _run(office, "2024-03")
     assert sorted(_items(march.run_dir, "甲")) == [
+        ("low_income_living", "arrears", "2024-02", Decimal("80.00")),
         ("low_income_living", "regular", "2024-03", Decimal("80.00")),
         ("low_income_living", "reissue", "2024-01", Decimal("80.00")),
     ]
@@ -469,6 +474,71 @@ def test_a_returned_payment_is_held_while_unchanged_and_reissued_once_after_the_
     april = _run(office, "2024-04")
     assert _items(april.run_dir, "甲") == [("low_income_living", "regular", "2024-04", Decimal("80.00"))]
     for run in (february, march, april):  # each reproduces from its snapshot, prior runs and bank answers
+        assert verify_run(run.run_dir).identical
+
+
+SECOND = person("1951-07-07", income="dibao", name="丙") | {"id_number": make_id("1951-07-07", seq=13)}
+
+
+@pytest.mark.parametrize(
+    ("code", "text", "refused"),
+    [
+        ("201", "无此帐号或存折", True),  # no_such_account
+        ("E1022", "账户已销户", True),  # account_closed
+        ("0130Z0100005", "户名不符", True),  # name_mismatch
+        ("X9", "证件号码不符", True),  # id_mismatch
+        ("X8", "客户已死亡", True),  # holder_deceased
+        ("E1031", "账户冻结", False),  # account_frozen: may be unfrozen
+        ("9999", "交易失败，请联系开户行", False),  # other: may be the bank's passing trouble
+    ],
+)
+def test_a_name_and_account_the_bank_refused_for_good_are_sent_no_later_month_until_one_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: str, text: str, refused: bool
+) -> None:
+    """January's line to 甲 fails. Where the reason does not pass by itself, February and March are held
+    (account_refused) and sent to no bank, then paid as arrears once April's roster gives a new account;
+    a frozen account or an unnamed failure is sent again. 丙, added in February, is paid throughout."""
+    from subsidy_batch.returns import synth as synth_module
+
+    monkeypatch.setattr(synth_module, "SAMPLE_REASONS", ((code, text, 1),))
+    office = _office(tmp_path)
+    _roster(office, "2024-01", [DIBAO])
+    _all_lines_failed(_run(office, "2024-01").run_dir, office, tmp_path / "answers")
+    runs = {}
+    for month in ("2024-02", "2024-03"):
+        _roster(office, month, [DIBAO, SECOND])
+        runs[month] = _run(office, month)
+        line = pl.read_parquet(runs[month].run_dir / "line_items.parquet").filter(
+            pl.col("name") == "甲", pl.col("kind") == "regular"
+        )
+        assert line.select("status", "hold_reason").row(0) == (
+            ("held", "account_refused") if refused else ("paid", None)
+        )
+        totals = runs[month].manifest["totals"]
+        assert totals["held_items_by_reason"]["account_refused"] == (1 if refused else 0)
+        # 丙 80.00, and 甲 80.00 only where the account is not refused (January stays held: bank_returned)
+        assert totals["paid_amount"] == ("80.00" if refused else "160.00")
+        payees = pl.read_parquet(runs[month].run_dir / "payments.parquet").get_column("name").to_list()
+        assert sorted(payees) == (["丙"] if refused else ["丙", "甲"])
+    february = pl.read_parquet(runs["2024-02"].run_dir / "changes.parquet").filter(pl.col("name") == "甲")
+    assert february.select("change", "new_status").rows() == ([("newly_held", "held")] if refused else [])
+    _roster(office, "2024-04", [DIBAO | {"bank_account": "6228480099999999"}, SECOND])
+    april = _run(office, "2024-04")
+    # refused: 80.00 x 4 = 320.00 (January reissued, February and March as arrears, April); else 80.00 x 2
+    expected = [("low_income_living", "reissue", "2024-01", Decimal("80.00"))]
+    if refused:
+        expected += [
+            ("low_income_living", "arrears", "2024-02", Decimal("80.00")),
+            ("low_income_living", "arrears", "2024-03", Decimal("80.00")),
+        ]
+    expected += [("low_income_living", "regular", "2024-04", Decimal("80.00"))]
+    assert sorted(_items(april.run_dir, "甲"), key=lambda i: i[2]) == expected
+    assert april.manifest["totals"]["paid_amount"] == ("400.00" if refused else "240.00")  # with 丙's 80.00
+    assert april.manifest["totals"]["held_items_by_reason"]["account_refused"] == 0
+    _roster(office, "2024-05", [DIBAO | {"bank_account": "6228480099999999"}, SECOND])
+    may = _run(office, "2024-05")
+    assert _items(may.run_dir, "甲") == [("low_income_living", "regular", "2024-05", Decimal("80.00"))]
+    for run in (runs["2024-02"], runs["2024-03"], april, may):
         assert verify_run(run.run_dir).identical
 
 

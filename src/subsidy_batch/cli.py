@@ -546,11 +546,18 @@ def _summary(manifest: dict[str, Any]) -> str:
         if answers["by_reason"].get("holder_deceased"):
             lines.append(
                 f"  holder_deceased: the bank says {answers['by_reason']['holder_deceased']} account holder(s) died; "
-                "their returned months stay held. Check each against the death records (run --deaths, "
-                "subsidy crosscheck) and record the death on the roster: later months are then stopped and "
-                "any paid after the death recovered"
+                "their returned months stay held, and later months are held as account_refused. Check each "
+                "against the death records (run --deaths, subsidy crosscheck) and record the death on the "
+                "roster: later months are then stopped and any paid after the death recovered"
             )
     lines.append(f"  bank files      {sum(1 for o in manifest['outputs'] if o['file'].startswith('bank/'))}")
+    refused = t["held_items_by_reason"].get("account_refused")
+    if refused:
+        lines.append(
+            f"  account_refused: {refused} items held, not sent: a bank refused the name and account the "
+            "roster still gives (closed, no such account, name or ID not the holder's, holder died); correct "
+            "them on the roster and the held months are paid as arrears (report.xlsx 暂缓发放 lists them)"
+        )
     if t["held_items_by_reason"].get("account_stored_as_number"):
         lines.append(
             "  account_stored_as_number: Excel stored these bank accounts as numbers and lost digits; "

@@ -22,10 +22,20 @@ from subsidy_batch.errors import NoRuleInForceError
 from subsidy_batch.ledger.record import RECOVERY_SCHEMA, Ledger
 from subsidy_batch.outputs.bank import account_stored_as_number, bank_account_ok
 from subsidy_batch.period import Period
-from subsidy_batch.rules.compute import BANK_RETURNED, STANDARD_NOT_SET, line_items, monthly_fen
+from subsidy_batch.rules.compute import (
+    ACCOUNT_REFUSED,
+    BANK_RETURNED,
+    STANDARD_NOT_SET,
+    line_items,
+    monthly_fen,
+)
 from subsidy_batch.rules.config import RESIDENCES, CountyConfig
 
 KINDS = ("regular", "arrears", "reissue")  # line item kinds (CONTRACT.md)
+# a bank's reasons for a failed line that do not pass by themselves: sent again to the same name and
+# account, a payment would fail again (a frozen account may be unfrozen, and `other` may be the bank's
+# own passing trouble: their later months are still sent)
+REFUSING = ("holder_deceased", "name_mismatch", "no_such_account", "account_closed", "id_mismatch")
 
 
 def months_between(first: Period, last: Period) -> list[Period]:
@@ -53,6 +63,9 @@ def arrears(people: pl.DataFrame, config: CountyConfig, period: Period, ledger: 
     start = window_start(config, period, ledger)
     if start is None:
         return pl.DataFrame()
+    refused = refused_payees(people, ledger)
+    if refused.len():  # owed all the same, and paid as arrears once the roster's name or account changed
+        people = people.filter(~pl.col("id_number").is_in(refused.implode()))
     months = months_between(start, period.previous())
     # paid, or returned by the bank (reissues() pays those): never paid as arrears
     paid = pl.concat(
@@ -221,6 +234,34 @@ def paid_twice(items: pl.DataFrame, ledger: Ledger) -> list[str]:
             f"for {first['for_period']}"
         )
     return problems
+
+
+def refused_payees(people: pl.DataFrame, ledger: Ledger) -> pl.Series:
+    """ID numbers of the people whose name and account on the roster now are a pair a bank refused in an
+    answer the ledger holds, for a reason of REFUSING (the account is closed or does not exist, the name
+    or ID is not the holder's, the holder died)."""
+    refused = ledger.returned.filter(pl.col("reason").is_in(REFUSING))
+    if refused.height == 0:
+        return pl.Series("id_number", [], pl.String)
+    pairs = refused.select("id_number", name="sent_name", bank_account="sent_account").unique()
+    return (
+        people.select("id_number", "name", "bank_account")
+        .join(pairs, on=["id_number", "name", "bank_account"], how="semi")
+        .get_column("id_number")
+        .unique(maintain_order=True)
+    )
+
+
+def hold_refused(items: pl.DataFrame, refused: pl.Series) -> pl.DataFrame:
+    """The items to `refused` people (refused_payees) that would be paid, held as account_refused: a
+    bank that refused the name and account for good is not sent the next month's money to them either."""
+    if refused.len() == 0:
+        return items
+    hit = (pl.col("status") == "paid") & pl.col("id_number").is_in(refused.implode())
+    return items.with_columns(
+        hold_reason=pl.when(hit).then(pl.lit(ACCOUNT_REFUSED)).otherwise(pl.col("hold_reason")),
+        status=pl.when(hit).then(pl.lit("held")).otherwise(pl.col("status")),
+    )
 
 
 def reissues(people: pl.DataFrame, config: CountyConfig, ledger: Ledger, columns: list[str]) -> pl.DataFrame:

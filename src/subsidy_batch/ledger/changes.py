@@ -81,16 +81,17 @@ def changes(
     joined = new.join(old, on=["id_number", "benefit"], how="full", coalesce=True).join(
         earlier.unique().with_columns(seen_before=pl.lit(True)), on=["id_number", "benefit"], how="left"
     )
+    sent = pl.col("old_status").is_in(["paid", "returned"])  # returned: sent, and the bank's answer failed
     change = (
         pl.when(pl.col("old_status").is_null())
         .then(pl.when(pl.col("seen_before")).then(pl.lit("resumed")).otherwise(pl.lit("new")))
         .when(pl.col("new_status").is_null())
         .then(pl.lit("stopped"))
-        .when((pl.col("old_status") == "paid") & (pl.col("new_status") == "held"))
+        .when(sent & (pl.col("new_status") == "held"))
         .then(pl.lit("newly_held"))
         .when((pl.col("old_status") == "held") & (pl.col("new_status") == "paid"))
         .then(pl.lit("hold_released"))
-        .when((pl.col("old_status") == "paid") & (pl.col("old_amount_fen") != pl.col("new_amount_fen")))
+        .when(sent & (pl.col("old_amount_fen") != pl.col("new_amount_fen")))
         .then(pl.lit("amount_changed"))
     )
     listed = (

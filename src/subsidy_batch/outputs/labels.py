@@ -20,6 +20,7 @@ HOLD_REASONS_ZH = {
     "account_stored_as_number": "银行账号被存为数字，位数可能已丢失",
     "no_bank_account": "无有效银行账号",
     "bank_returned": "银行退回",
+    "account_refused": "银行已拒收此户名账号，待更正",
 }
 STATUS_ZH = {"paid": "发放", "held": "暂缓"}
 AGE_BASES_ZH = {

@@ -21,7 +21,16 @@ STANDARD_NOT_SET = "standard_not_set"
 NO_BANK_ACCOUNT = "no_bank_account"
 ACCOUNT_STORED_AS_NUMBER = "account_stored_as_number"  # Excel lost its digits: store accounts as text
 BANK_RETURNED = "bank_returned"  # the bank answered that the payment failed; the details are unchanged
-HOLD_REASONS = (STANDARD_NOT_SET, ACCOUNT_STORED_AS_NUMBER, NO_BANK_ACCOUNT, BANK_RETURNED)  # first wins
+# a bank answer refused the name and account the roster still gives, for a reason that does not pass by
+# itself (ledger/arrears.py REFUSING): every later item to them is held too, until either changes
+ACCOUNT_REFUSED = "account_refused"
+HOLD_REASONS = (  # first wins
+    STANDARD_NOT_SET,
+    ACCOUNT_STORED_AS_NUMBER,
+    NO_BANK_ACCOUNT,
+    BANK_RETURNED,
+    ACCOUNT_REFUSED,
+)
 PERSON_KEYS = ("id_number", "name", "township")
 # carried by line items for payments(), after the contract's columns
 PAYEE = {"pos": pl.UInt32, "id_key": pl.UInt64, "bank_name": pl.String, "bank_account": pl.String}

@@ -19,7 +19,14 @@ import polars as pl
 
 from subsidy_batch.errors import UsageError
 from subsidy_batch.frames import aligned
-from subsidy_batch.ledger.arrears import arrears, paid_twice, recoveries, reissues
+from subsidy_batch.ledger.arrears import (
+    arrears,
+    hold_refused,
+    paid_twice,
+    recoveries,
+    refused_payees,
+    reissues,
+)
 from subsidy_batch.ledger.deaths import (
     CONFLICTS,
     DEATHS_PARQUET,
@@ -424,8 +431,14 @@ def _compute(ctx: Context, rules: Rules, read: Read) -> Outcome:
             )
     with stages.stage("compute", "computing entitlements") as facts:
         people = validated.accepted
-        regular = line_items(people, config, period).with_columns(
-            kind=pl.lit("regular"), for_period=pl.lit(str(period))
+        # a name and account a bank refused for good: this month's items to them are held (the change
+        # list shows them newly held), and paid once the roster gives another account or name
+        refused = refused_payees(people, ledger)
+        regular = hold_refused(
+            line_items(people, config, period).with_columns(
+                kind=pl.lit("regular"), for_period=pl.lit(str(period))
+            ),
+            refused,
         )
         computed = regular  # what the period owes in full: the change list compares this
         if supplement:  # only what the ledger shows as still owed for the period, and what is new in it
@@ -436,6 +449,7 @@ def _compute(ctx: Context, rules: Rules, read: Read) -> Outcome:
             regular = regular.join(still_held.select(keys), on=keys, how="anti")
         owed = pl.DataFrame() if supplement else arrears(people, config, period, ledger)
         again = pl.DataFrame() if supplement else reissues(people, config, ledger, regular.columns)
+        again = hold_refused(again, refused) if again.height else again
         extra = [owed.with_columns(kind=pl.lit("arrears")).select(regular.columns)] if owed.height else []
         extra += [again] if again.height else []
         if extra:
