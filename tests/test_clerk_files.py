@@ -101,6 +101,8 @@ def test_xlsx_account_number_cells_are_held_never_paid(workdir: Path) -> None:
         "no_bank_account": 0,
         "account_stored_as_number": 2,
         "bank_returned": 0,  # no bank has answered
+        "account_refused": 0,
+        "paid_under_other_id": 0,
     }
     assert "store accounts as text" in result.stdout
     bank_text = "".join(p.read_text(encoding="gb18030") for p in (_run_dir(workdir) / "bank").glob("*.csv"))
@@ -494,6 +496,8 @@ def test_facility_accounts_stored_as_numbers_are_held_too(
         "no_bank_account": 0,
         "account_stored_as_number": 6,
         "bank_returned": 0,  # no bank has answered
+        "account_refused": 0,
+        "paid_under_other_id": 0,
     }
 
 

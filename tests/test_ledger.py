@@ -338,6 +338,70 @@ def test_a_month_after_next_month_is_refused_as_a_typo_before_anything_is_made(t
     assert _run(office, "2024-06", today=date(2024, 5, 31)).manifest["totals"]["paid_amount"] == "80.00"
 
 
+# 甲 again, her ID number corrected (sequence 21 for 11): the same name and bank account as DIBAO
+CORRECTED = DIBAO | {"id_number": make_id("1950-03-03", seq=21)}
+
+
+def test_a_month_paid_before_an_id_correction_is_not_paid_again_by_a_supplement(tmp_path: Path) -> None:
+    """The guard is keyed on the ID: without this check, 甲's corrected ID would be paid January again, to
+    the same account. 丙, approved late, is paid by the same supplement; February pays 甲 as usual."""
+    office = _office(tmp_path)
+    _roster(office, "2024-01", [DIBAO])
+    _run(office, "2024-01")
+    release(office / "runs" / "jiaxiang" / "2024-01", by="王会计")
+    _roster(office, "2024-01", [CORRECTED])
+    with pytest.raises(UsageError) as nothing:
+        _run(office, "2024-01", supplement_reason="甲's ID corrected")
+    assert str(nothing.value) == (
+        "a supplement of jiaxiang 2024-01 would pay nothing: everything the month owes was paid by the runs "
+        "accepted for it; 1 item(s) were paid already to the same name and bank account under another ID "
+        "number (the ID was corrected since: paid_under_other_id). No supplement was written"
+    )
+    late = person("1952-07-07", income="dibao", name="丙") | {"id_number": make_id("1952-07-07", seq=13)}
+    _roster(office, "2024-01", [CORRECTED, late])
+    extra = _run(office, "2024-01", supplement_reason="丙 approved late")
+    items = pl.read_parquet(extra.run_dir / "line_items.parquet")
+    assert items.select("name", "id_number", "status", "hold_reason", "amount").rows() == [
+        ("甲", CORRECTED["id_number"], "held", "paid_under_other_id", Decimal("80.00")),
+        ("丙", late["id_number"], "paid", None, Decimal("80.00")),
+    ]
+    totals = extra.manifest["totals"]
+    assert (totals["paid_amount"], totals["held_items_by_reason"]["paid_under_other_id"]) == ("80.00", 1)
+    # February: 甲 (corrected) and 丙, 80.00 each; January is owed to no one, so no arrears and no new hold
+    _roster(office, "2024-02", [CORRECTED, late])
+    february = _run(office, "2024-02")
+    assert pl.read_parquet(february.run_dir / "line_items.parquet").select(
+        "name", "kind", "for_period", "status"
+    ).rows() == [("甲", "regular", "2024-02", "paid"), ("丙", "regular", "2024-02", "paid")]
+    for run in (extra, february):
+        assert verify_run(run.run_dir).identical
+
+
+@pytest.mark.parametrize(("account", "paid"), [("6228480012345678", False), ("6228480055555555", True)])
+def test_arrears_from_eligible_from_skip_a_month_paid_to_the_same_name_and_account_under_another_id(
+    tmp_path: Path, account: str, paid: bool
+) -> None:
+    """February's roster gives 甲 a corrected ID and 享受起始月份 2024-01. With January's account, January
+    was paid to her already: held (paid_under_other_id) and never looked at again. With another account
+    she may be a namesake: January is paid as arrears, 80.00."""
+    office = _office(tmp_path)
+    _roster(office, "2024-01", [DIBAO])
+    _run(office, "2024-01")
+    for month in ("2024-02", "2024-03"):
+        _roster(office, month, [CORRECTED | {"bank_account": account, "eligible_from": "2024-01"}])
+        runs = _run(office, month)
+        frame = pl.read_parquet(runs.run_dir / "line_items.parquet")
+        if month == "2024-02":
+            assert frame.select("kind", "for_period", "status", "hold_reason").rows() == [
+                ("arrears", "2024-01", "paid" if paid else "held", None if paid else "paid_under_other_id"),
+                ("regular", "2024-02", "paid", None),
+            ]
+            assert runs.manifest["totals"]["paid_amount"] == ("160.00" if paid else "80.00")
+        else:  # March: the regular month only, either way
+            assert frame.select("kind", "for_period", "status").rows() == [("regular", "2024-03", "paid")]
+        assert verify_run(runs.run_dir).identical
+
+
 def test_the_double_payment_guard_refuses_a_month_already_paid_whatever_chose_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

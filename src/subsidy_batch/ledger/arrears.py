@@ -25,6 +25,7 @@ from subsidy_batch.period import Period
 from subsidy_batch.rules.compute import (
     ACCOUNT_REFUSED,
     BANK_RETURNED,
+    PAID_UNDER_OTHER_ID,
     STANDARD_NOT_SET,
     line_items,
     monthly_fen,
@@ -68,18 +69,14 @@ def arrears(people: pl.DataFrame, config: CountyConfig, period: Period, ledger: 
         people = people.filter(~pl.col("id_number").is_in(refused.implode()))
     months = months_between(start, period.previous())
     # paid, or returned by the bank (reissues() pays those): never paid as arrears
-    paid = pl.concat(
-        [
-            ledger.paid_keys(),
-            ledger.items.filter(pl.col("status") == "returned").select("id_number", "benefit", "for_period"),
-        ]
-    ).unique()
+    # paid, or returned by the bank (reissues() pays those), or paid under another ID: never arrears
+    paid = pl.concat([ledger.paid_keys(), settled_keys(ledger)]).unique()
     held = (
         # a payment the bank returned is paid again only as a reissue (reissues()), never as arrears
         ledger.items.filter(
             pl.col("status") == "held",
             pl.col("for_period") >= str(start),
-            pl.col("hold_reason").ne_missing(BANK_RETURNED),
+            ~pl.col("hold_reason").is_in([BANK_RETURNED, PAID_UNDER_OTHER_ID]).fill_null(False),
         )
         .select("id_number", "benefit", "for_period", "hold_reason", "rule")
         .unique(["id_number", "benefit", "for_period"], keep="first", maintain_order=True)
@@ -234,6 +231,59 @@ def paid_twice(items: pl.DataFrame, ledger: Ledger) -> list[str]:
             f"for {first['for_period']}"
         )
     return problems
+
+
+def settled_keys(ledger: Ledger) -> pl.DataFrame:
+    """(id_number, benefit, for_period) not paid and never owed again as arrears: returned by the bank
+    (reissued instead), or held because another ID was paid it (paid_under_other_id)."""
+    return ledger.items.filter(
+        (pl.col("status") == "returned") | (pl.col("hold_reason") == PAID_UNDER_OTHER_ID)
+    ).select("id_number", "benefit", "for_period")
+
+
+def paid_under_other_id(items: pl.DataFrame, ledger: Ledger) -> pl.DataFrame:
+    """The items held as paid_under_other_id: a (benefit, month) an accepted run already paid to the
+    same name and bank account under another ID number, i.e. the roster's ID was corrected since. The
+    double-payment guard is keyed on the ID, so arrears, a supplement or 享受起始月份 would pay the new
+    ID the same month again, to the same account.
+
+    Looked at only for IDs new to the ledger paid for a month the ledger paid someone (in a plain month:
+    arrears of new people); their accounts are read from the few prior runs that paid a namesake."""
+    months = ledger.paid.get_column("for_period").unique()
+    candidates = items.filter(pl.col("status") == "paid", pl.col("for_period").is_in(months.implode()))
+    if candidates.height == 0:  # a plain month with no arrears: nothing to look at
+        return items
+    candidates = candidates.select("id_number", "name", "bank_account", "benefit", "for_period").join(
+        ledger.items.select("id_number"), on="id_number", how="anti"
+    )
+    if candidates.height == 0:
+        return items
+    namesakes = (
+        ledger.items.filter(pl.col("status") == "paid")
+        .select("run_id", pl.col("id_number").alias("other_id"), "name", "benefit", "for_period")
+        .join(candidates, on=["name", "benefit", "for_period"])
+    )
+    if namesakes.height == 0:
+        return items
+    accounts = ledger.payees(namesakes.select("run_id", id_number="other_id").unique())
+    hit = (
+        namesakes.join(
+            accounts.rename({"id_number": "other_id", "bank_account": "paid_account"}),
+            on=["run_id", "other_id"],
+        )
+        .filter(pl.col("paid_account") == pl.col("bank_account"))
+        .select("id_number", "benefit", "for_period")
+        .unique()
+        .with_columns(other=pl.lit(True))
+    )
+    if hit.height == 0:
+        return items
+    flagged = items.join(hit, on=["id_number", "benefit", "for_period"], how="left", maintain_order="left")
+    held = pl.col("other").fill_null(False) & (pl.col("status") == "paid")
+    return flagged.with_columns(
+        hold_reason=pl.when(held).then(pl.lit(PAID_UNDER_OTHER_ID)).otherwise(pl.col("hold_reason")),
+        status=pl.when(held).then(pl.lit("held")).otherwise(pl.col("status")),
+    ).drop("other")
 
 
 def refused_payees(people: pl.DataFrame, ledger: Ledger) -> pl.Series:

@@ -108,6 +108,21 @@ class Ledger:
     # (id_number, death_date, run_id): the deaths that death lists given to prior runs (run --deaths)
     # applied, the earliest per person: a death a list once showed stays a death in every later month
     listed_dead: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=LISTED_DEAD_SCHEMA))
+    prior: tuple[Prior, ...] = ()  # the runs read, for the few payees' accounts a check asks about
+
+    def payees(self, wanted: pl.DataFrame) -> pl.DataFrame:
+        """(run_id, id_number, bank_account) of the payees `wanted` names (run_id, id_number), from the
+        payments.parquet of each run among them, each checked against its manifest first."""
+        frames = [
+            pl.scan_parquet(run.path("payments.parquet"))
+            .select("id_number", "bank_account")
+            .join(wanted.lazy().filter(pl.col("run_id") == run.run_id).select("id_number"), on="id_number")
+            .select(pl.lit(run.run_id).alias("run_id"), "id_number", "bank_account")
+            for run in self.prior
+            if run.run_id in set(wanted.get_column("run_id").to_list())
+        ]
+        schema = {"run_id": pl.String, "id_number": pl.String, "bank_account": pl.String}
+        return pl.concat(frames).collect() if frames else pl.DataFrame(schema=schema)
 
     @cached_property
     def paid(self) -> pl.DataFrame:
@@ -190,4 +205,5 @@ def read_ledger(prior: list[Prior], returned: pl.DataFrame | None = None) -> Led
         first,
         returned=returned if returned is not None else pl.DataFrame(schema=RETURNED_SCHEMA),
         listed_dead=listed_dead,
+        prior=tuple(prior),
     )

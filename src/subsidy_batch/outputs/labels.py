@@ -21,6 +21,7 @@ HOLD_REASONS_ZH = {
     "no_bank_account": "无有效银行账号",
     "bank_returned": "银行退回",
     "account_refused": "银行已拒收此户名账号，待更正",
+    "paid_under_other_id": "该月已按另一身份证号发放至同一户名账号",
 }
 STATUS_ZH = {"paid": "发放", "held": "暂缓"}
 AGE_BASES_ZH = {

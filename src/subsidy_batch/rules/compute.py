@@ -24,12 +24,16 @@ BANK_RETURNED = "bank_returned"  # the bank answered that the payment failed; th
 # a bank answer refused the name and account the roster still gives, for a reason that does not pass by
 # itself (ledger/arrears.py REFUSING): every later item to them is held too, until either changes
 ACCOUNT_REFUSED = "account_refused"
+# an accepted run already paid the (benefit, month) to the same name and account under another ID number
+# (the ID was corrected since): never paid again (ledger/arrears.py paid_under_other_id)
+PAID_UNDER_OTHER_ID = "paid_under_other_id"
 HOLD_REASONS = (  # first wins
     STANDARD_NOT_SET,
     ACCOUNT_STORED_AS_NUMBER,
     NO_BANK_ACCOUNT,
     BANK_RETURNED,
     ACCOUNT_REFUSED,
+    PAID_UNDER_OTHER_ID,
 )
 PERSON_KEYS = ("id_number", "name", "township")
 # carried by line items for payments(), after the contract's columns

@@ -23,6 +23,7 @@ from subsidy_batch.ledger.arrears import (
     arrears,
     hold_refused,
     paid_twice,
+    paid_under_other_id,
     recoveries,
     refused_payees,
     reissues,
@@ -61,7 +62,7 @@ from subsidy_batch.roster.deaths import (
 from subsidy_batch.roster.read import RawRoster, default_roster, raise_empty, refuse_empty
 from subsidy_batch.roster.schema import SCHEMA_DIR, RosterSchema, load_schema, start_loading_pandera
 from subsidy_batch.roster.validate import validate
-from subsidy_batch.rules.compute import line_items, payable_rules, payments
+from subsidy_batch.rules.compute import PAID_UNDER_OTHER_ID, line_items, payable_rules, payments
 from subsidy_batch.rules.config import CountyConfig, load_county
 from subsidy_batch.rules.foreign import refuse_foreign_roster
 from subsidy_batch.runs import lifecycle
@@ -189,8 +190,14 @@ def _refuse_empty_supplement(items: pl.DataFrame, county: str, period: Period) -
     take a number, a report to sign and a 公示 list, and say nothing)."""
     if items.filter(pl.col("status") == "paid").height:
         return
-    held = items.height
+    other = items.filter(pl.col("hold_reason") == PAID_UNDER_OTHER_ID).height
+    held = items.height - other
     still = f"; {held} item(s) it owes are still held, and are paid once their hold is lifted" if held else ""
+    if other:
+        still += (
+            f"; {other} item(s) were paid already to the same name and bank account under another ID "
+            "number (the ID was corrected since: paid_under_other_id)"
+        )
     raise UsageError(
         f"a supplement of {county} {period} would pay nothing: everything the month owes was paid by the "
         f"runs accepted for it{still}. No supplement was written"
@@ -444,7 +451,10 @@ def _compute(ctx: Context, rules: Rules, read: Read) -> Outcome:
         if supplement:  # only what the ledger shows as still owed for the period, and what is new in it
             keys = ["id_number", "benefit", "for_period"]
             held_before = ledger.items.filter(pl.col("status") == "held").select(keys).unique()
-            regular = regular.join(ledger.paid_keys(), on=keys, how="anti")
+            other_id = ledger.items.filter(pl.col("hold_reason") == PAID_UNDER_OTHER_ID).select(keys)
+            regular = regular.join(ledger.paid_keys(), on=keys, how="anti").join(
+                other_id, on=keys, how="anti"
+            )
             still_held = regular.filter(pl.col("status") == "held").join(held_before, on=keys, how="semi")
             regular = regular.join(still_held.select(keys), on=keys, how="anti")
         owed = pl.DataFrame() if supplement else arrears(people, config, period, ledger)
@@ -456,8 +466,9 @@ def _compute(ctx: Context, rules: Rules, read: Read) -> Outcome:
             items = pl.concat([regular, *extra]).sort("id_key", "benefit", "for_period", maintain_order=True)
         else:
             items = regular
+        items = paid_under_other_id(items, ledger)
         if supplement and ctx.options.get("refuse_empty_supplement"):
-            _refuse_empty_supplement(regular, ctx.county, period)
+            _refuse_empty_supplement(items, ctx.county, period)
         items = aligned(items)  # every output, document and bank file queries these frames again
         pays = aligned(payments(items))
         facts.update(
