@@ -288,7 +288,7 @@ def test_gongshi_lists_show_only_paid_items_per_township_and_leak_no_id_account_
     names = {n for n in items.get_column("name").to_list() if n}
     for township in townships:
         rows = _rows(tmp_path / "gongshi" / f"{township}.xlsx", 0)
-        assert tuple(rows[1][:6]) == COLUMNS
+        assert tuple(rows[1][:7]) == COLUMNS
         body = [r for r in rows[2:] if r[0] is not None and str(r[0]).isdigit()]
         listed += len(body)
         assert {r[3] for r in body} == {township}
@@ -541,6 +541,7 @@ def test_the_rows_of_a_gongshi_page_are_escaped_as_html_escape_does(texts: list[
             "township": list(reversed(texts)),
             "benefit": ["高龄津贴"] * n,
             "amount": [Decimal("100.00")] * (n - 1) + [None],
+            "remark": [None, *texts[1:]],
         },
         schema={
             "i": pl.Int64,
@@ -549,9 +550,10 @@ def test_the_rows_of_a_gongshi_page_are_escaped_as_html_escape_does(texts: list[
             "township": pl.String,
             "benefit": pl.String,
             "amount": pl.Decimal(18, 2),
+            "remark": pl.String,
         },
     )
-    classes = ("n", "", "id", "", "", "m")
+    classes = ("n", "", "id", "", "", "m", "r")
     expected = [
         "<tr>"
         + "".join(
@@ -590,3 +592,35 @@ def test_a_persons_items_for_several_months_keep_their_order_on_the_gongshi_list
         rows = gongshi_rows(frame, load_gongshi(CONFIG), {})
         amounts = rows.filter(pl.col("id_number") == masked).get_column("amount").to_list()
         assert amounts == [Decimal("100.00"), Decimal("90.00"), Decimal("80.00")]
+
+
+def test_a_month_paid_as_arrears_or_reissued_is_named_on_the_gongshi_list(tmp_path: Path) -> None:
+    """Two rows of one person and benefit read as a double payment unless each names its month: 王补发's
+    arrears for 2023-12 and 2024-01 (stored February run, 80.00 each) say 补发, and a reissue says 重发;
+    a regular row has no remark."""
+    run = ROOT / "runs" / "jiaxiang" / "2024-02"
+    items = pl.read_parquet(run / "line_items.parquet")
+    reissued = items.filter(pl.col("name") == "王补发", pl.col("kind") == "regular").with_columns(
+        kind=pl.lit("reissue"), for_period=pl.lit("2023-11")
+    )
+    write_gongshi(
+        tmp_path,
+        pl.concat([items, reissued]),
+        county_name="嘉祥县",
+        period="2024-02",
+        masking=load_gongshi(CONFIG),
+        created=CREATED,
+        benefit_names=_titles(),
+    )
+    rows = _rows(tmp_path / "gongshi" / "纸坊镇.xlsx", 0)
+    assert tuple(rows[1]) == COLUMNS
+    wang = [r[4:] for r in rows[2:] if r[1] == "王*发"]
+    # sorted by 乡镇, ID and benefit, keeping the items' order (by month, then the reissue added last)
+    assert wang == [
+        ["经济困难老年人生活补贴", "80", "补发2023年12月"],
+        ["经济困难老年人生活补贴", "80", "补发2024年1月"],
+        ["经济困难老年人生活补贴", "80", None],
+        ["经济困难老年人生活补贴", "80", "重发2023年11月"],
+    ]
+    page = (tmp_path / "gongshi" / "纸坊镇.html").read_text(encoding="utf-8")
+    assert page.count('<td class="r">补发') == 2 and page.count('<td class="r">重发2023年11月</td>') == 1

@@ -28,7 +28,10 @@ from subsidy_batch.rules.strict import Node, read_yaml
 GONGSHI_DIR = "gongshi"
 GONGSHI_CONFIG = "shared/gongshi.yaml"  # under the config folder
 SHEET = "公示名单"
-COLUMNS = ("序号", "姓名", "身份证号", "乡镇/村", "项目", "月发放金额（元）")
+COLUMNS = ("序号", "姓名", "身份证号", "乡镇/村", "项目", "月发放金额（元）", "备注")
+# 备注 of an item paid for an earlier month, so that a reader sees two rows of one person and benefit as
+# two months, not a double payment: 补发2024年3月 (arrears), 重发2024年1月 (a month the bank returned)
+REMARKS = {"arrears": "补发", "reissue": "重发"}
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
 
 
@@ -134,18 +137,29 @@ def file_stem(township: str) -> str:
 
 
 def gongshi_rows(items: pl.DataFrame, rules: GongshiRules, titles: Mapping[str, str]) -> pl.DataFrame:
-    """The paid line items as the list shows them: township, masked name and ID, benefit name, amount.
+    """The paid line items as the list shows them: township, masked name and ID, benefit name, amount,
+    and for a month other than the period's (arrears, a reissue) a remark naming it.
 
     Only these columns leave this function: nothing else about a person reaches a 公示 file.
     """
     who = person_column(items)
+    columns = ("township", who, "benefit", "name", "id_number", "amount", "kind", "for_period")
     paid = (
         items.lazy()  # lazy: only the columns used are filtered and sorted, not every column of the items
         .filter(pl.col("status") == "paid")
-        .select(*dict.fromkeys(("township", who, "benefit", "name", "id_number", "amount")))
+        .select(*dict.fromkeys(c for c in columns if c in items.columns))
         .sort("township", who, "benefit", maintain_order=True)  # ties (arrears): items' order
         .collect()
     )
+    remark = pl.lit(None, pl.String)
+    if "kind" in paid.columns and "for_period" in paid.columns:
+        month = pl.col("for_period")
+        remark = pl.format(
+            "{}{}年{}月",
+            pl.col("kind").replace_strict(REMARKS, default=None, return_dtype=pl.String),
+            month.str.slice(0, 4),
+            month.str.slice(5, 2).str.strip_chars_start("0"),
+        )  # null where the kind has no remark (regular)
     return pl.DataFrame(
         {
             "township": paid.get_column("township"),
@@ -153,6 +167,7 @@ def gongshi_rows(items: pl.DataFrame, rules: GongshiRules, titles: Mapping[str, 
             "id_number": paid.select(rules.id_number.expr(pl.col("id_number"))).to_series(),
             "benefit": paid.select(mapped(pl.col("benefit"), lambda b: benefit_zh(b, titles))).to_series(),
             "amount": paid.get_column("amount"),
+            "remark": paid.select(remark.alias("remark")).to_series(),
         },
         schema={
             "township": pl.String,
@@ -160,6 +175,7 @@ def gongshi_rows(items: pl.DataFrame, rules: GongshiRules, titles: Mapping[str, 
             "id_number": pl.String,
             "benefit": pl.String,
             "amount": pl.Decimal(18, 2),
+            "remark": pl.String,
         },
     )
 
@@ -219,6 +235,7 @@ def write_gongshi(
             "township",
             "benefit",
             "amount",
+            "remark",
         )
         total = part.get_column("amount").sum() or Decimal(0)
         summary = f"合计：{people[township]} 人，{part.height} 项，{total:.2f} 元"
@@ -226,7 +243,7 @@ def write_gongshi(
         sheet = Sheet(
             SHEET,
             title,
-            tuple(Column(h, w) for h, w in zip(COLUMNS, (6, 12, 22, 16, 24, 16), strict=True)),
+            tuple(Column(h, w) for h, w in zip(COLUMNS, (6, 12, 22, 16, 24, 16, 14), strict=True)),
             body,
             footer=((summary,), (masking.notice,), (dated,)),
             printed=True,
@@ -258,6 +275,7 @@ th, td { border: 1px solid #000; padding: 1.5mm 2mm; }
 th { background: #eee; }
 td.n, td.m { text-align: right; white-space: nowrap; }
 td.id { font-family: monospace; white-space: nowrap; }
+td.r { white-space: nowrap; }
 p { margin: 2mm 0; }
 @media print { th { background: none; } }
 """.strip()
@@ -267,14 +285,14 @@ def _page(title: str, rows: pl.DataFrame, notes: tuple[str, ...]) -> bytes:
     """One printable page, as UTF-8: the title, the table (its header repeated on every printed page), the
     notes.
 
-    The rows (序号, name, ID, 乡镇/村, benefit, amount) become <tr> lines in one polars pass, escaped as
+    The rows (序号, name, ID, 乡镇/村, benefit, amount, remark) become <tr> lines in one polars pass, escaped as
     html.escape does (tests/test_reports.py compares them with html.escape row by row), and are taken as
     the bytes polars writes (utf8_lines): no Python text of a 乡镇's tens of thousands of lines is made and
     encoded.
     """
     e = html.escape
     head = "".join(f"<th>{e(h)}</th>" for h in COLUMNS)
-    classes = ("n", "", "id", "", "", "m")
+    classes = ("n", "", "id", "", "", "m", "r")
     texts = rows.select(pl.col(name).cast(pl.String).fill_null("") for name in rows.columns)
     # a column with none of & < > " ' needs no escaping (most have none): spared five rewrites a cell
     special = texts.select(pl.all().str.contains(r"[&<>\"']").any()).row(0)
