@@ -568,8 +568,8 @@ def test_a_column_given_twice_is_refused_as_ambiguous(workdir: Path) -> None:
     result = _run("run", "2024-05", "--county", "jiaxiang", "--roster", str(roster), "--quiet")
     assert result.exit_code == 3
     assert result.stderr == (
-        "error: roster twice.csv has two columns for bank_name (开户银行): '开户银行' and '开户行'; it is not "
-        "clear which to use, so keep one and run again\n"
+        "error: roster twice.csv has two columns for bank_name (开户银行): column G '开户银行' and column H "
+        "'开户行'; it is not clear which to use, so keep one and run again\n"
     )
     assert not (workdir / "runs" / "jiaxiang" / "2024-05").exists()
 
@@ -581,7 +581,53 @@ def test_the_same_header_twice_is_refused_too(workdir: Path) -> None:
         ["身份证号码", "姓名", "户籍地区划代码", "乡镇（街道）", "城乡类别", "经济状况", "姓名", "银行账号"],
     )
     result = _run("run", "2024-05", "--county", "jiaxiang", "--roster", str(roster), "--quiet")
-    assert result.exit_code == 3 and "has two columns for name (姓名)" in result.stderr
+    # as the clerk wrote them, by column letter (polars' own name for the second is 姓名_duplicated_0)
+    assert result.exit_code == 3 and result.stderr == (
+        "error: roster same.csv has two columns for name (姓名): column B '姓名' and column G '姓名'; it is "
+        "not clear which to use, so keep one and run again\n"
+    )
+
+
+def test_a_csv_row_with_more_cells_than_the_header_is_named_by_its_line(workdir: Path) -> None:
+    header = "身份证号码,姓名,户籍地区划代码,乡镇（街道）,城乡类别,经济状况,银行账号"
+    row = "370829194001010010,张三,370829,纸坊镇,农村,低保,6228480012345678"
+    (workdir / "ragged.csv").write_text(f"{header}\n{row}\n{row},多余\n", encoding="utf-8")
+    result = _run("run", "2024-05", "--county", "jiaxiang", "--roster", "ragged.csv", "--quiet")
+    assert result.exit_code == 3 and result.stderr == (
+        "error: cannot read roster ragged.csv: line 3 has 8 cells, the header 7 (a cell holding the separator "
+        "',' without quotes, or cells typed right of the last column); fix that line in Excel or WPS, save it "
+        "again as CSV UTF-8 and run again\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        (b"a,b\n1,2\n", "the file is text (a CSV export) under a .parquet name, not a Parquet file; give it its own extension (.xlsx, .xls or .csv) and run again"),
+        (b"PK\x03\x04rest", "the file is a workbook (.xlsx or .xls) under a .parquet name, not a Parquet file; give it its own extension (.xlsx, .xls or .csv) and run again"),
+        (b"PAR1\x00\x00cut", "the Parquet file is incomplete (its end is missing, as when a copy or a download is cut off); copy or export it again and run again"),
+        (b"", "the file is empty (0 bytes); export it again and run again"),
+    ],
+)  # fmt: skip
+def test_a_file_under_a_parquet_name_that_is_not_one_is_said_in_a_clerks_words(
+    workdir: Path, content: bytes, said: str
+) -> None:
+    (workdir / "roster.parquet").write_bytes(content)
+    result = _run("run", "2024-05", "--county", "jiaxiang", "--roster", "roster.parquet", "--quiet")
+    assert (result.exit_code, result.stderr) == (3, f"error: cannot read roster roster.parquet: {said}\n")
+
+
+def test_a_bad_byte_of_a_utf8_roster_with_a_bom_is_placed_in_the_file_as_it_is(workdir: Path) -> None:
+    header = "身份证号码,姓名,户籍地区划代码,乡镇（街道）,城乡类别,经济状况,银行账号\n".encode()
+    bad = b"370829194001010010,\xff,370829\n"  # \xff is never UTF-8, and not GB18030 before a comma
+    (workdir / "bom.csv").write_bytes(b"\xef\xbb\xbf" + header + bad)
+    result = _run("run", "2024-05", "--county", "jiaxiang", "--roster", "bom.csv", "--quiet")
+    offset = 3 + len(header) + len(b"370829194001010010,")  # the BOM, the header line, the first cell
+    assert (result.exit_code, result.stderr) == (
+        3,
+        f"error: cannot read bom.csv: it is neither UTF-8 nor GB18030 (read as UTF-8, byte {offset} on line 2 "
+        "is bad); save it from Excel as 'CSV UTF-8' and run again\n",
+    )
 
 
 def test_blank_rows_and_total_rows_are_set_aside_counted_and_rows_keep_their_numbers(workdir: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 import threading
@@ -13,7 +14,7 @@ from typing import Any
 import polars as pl
 
 from subsidy_batch.errors import RosterError
-from subsidy_batch.filekind import not_a_workbook
+from subsidy_batch.filekind import HEAD, OLE, ZIP, not_a_workbook
 from subsidy_batch.frames import cut_like
 from subsidy_batch.roster.idnumber import scrub
 from subsidy_batch.roster.schema import RosterSchema, header_key
@@ -124,22 +125,23 @@ def _decode_csv(path: Path, name: str) -> tuple[bytes, str]:
             return _line_ends(data.decode("utf-16").encode("utf-8")), "utf-16"
         except UnicodeDecodeError as exc:
             raise RosterError(f"cannot read {name}: it starts as UTF-16 but is not valid UTF-16") from exc
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-        encoding = "utf-8-sig"
-    else:
-        encoding = "utf-8"
+    bom = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    data, encoding = data[bom:], ("utf-8-sig" if bom else "utf-8")
     try:
         data.decode("utf-8")
         return _line_ends(data), encoding
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as exc:
+        not_utf8 = exc.start
     try:
         return _line_ends(data.decode("gb18030").encode("utf-8")), "gb18030"
     except UnicodeDecodeError as exc:
+        # the bad byte of the reading that gets further (a UTF-8 file with one bad byte fails as GB18030
+        # near its start), counted in the file as it is (its BOM included) and by line
+        reading, offset = ("UTF-8", not_utf8) if bom or not_utf8 >= exc.start else ("GB18030", exc.start)
+        line = data[:offset].count(b"\n") + 1
         raise RosterError(
-            f"cannot read {name}: it is neither UTF-8 nor GB18030 (bad byte at offset {exc.start}); "
-            "save it from Excel as 'CSV UTF-8' and run again"
+            f"cannot read {name}: it is neither UTF-8 nor GB18030 (read as {reading}, byte {offset + bom} on "
+            f"line {line} is bad); save it from Excel as 'CSV UTF-8' and run again"
         ) from exc
 
 
@@ -156,13 +158,20 @@ def _read_any(
     try:
         if suffix == ".csv":
             data, encoding = _decode_csv(path, name)
-            frame = pl.read_csv(
-                io.BytesIO(data),
-                infer_schema=False,
-                truncate_ragged_lines=False,
-                separator=_separator(_lines_from(data, header_row)),
-                skip_rows=header_row,
-            )
+            separator = _separator(_lines_from(data, header_row))
+            try:
+                frame = pl.read_csv(
+                    io.BytesIO(data),
+                    infer_schema=False,
+                    truncate_ragged_lines=False,
+                    separator=separator,
+                    skip_rows=header_row,
+                )
+            except pl.exceptions.ComputeError as exc:
+                ragged = _ragged_line(data, separator, header_row)
+                if ragged is None:
+                    raise
+                raise RosterError(f"cannot read roster {name}: {ragged}") from exc
             return frame, encoding, frozenset()
         if suffix in WORKBOOKS:
             # empty rows are dropped by read_roster, after it has lined up the number cells of the
@@ -176,6 +185,7 @@ def _read_any(
             )
             return frame, suffix[1:], frozenset()
         if suffix == ".parquet":
+            refuse_not_parquet(path, name)
             frame = pl.read_parquet(path)
             numeric = frozenset(c for c, t in frame.schema.items() if t != pl.String and t != pl.Null)
             return frame.with_columns(pl.exclude(pl.String).cast(pl.String)), "parquet", numeric
@@ -192,6 +202,56 @@ def _read_any(
             "as .xlsx or CSV UTF-8 and run again"
         ) from exc
     raise RosterError(f"roster {name} is not .csv, .xlsx, .xls, .ods or .parquet; save it as one of those")
+
+
+def _ragged_line(data: bytes, separator: str, skip: int) -> str | None:
+    """The first row with more cells than the header, said with its line number; None if there is none
+    (the reader failed for another reason). Read with Python's csv module, which quotes as polars does."""
+    rows = csv.reader(io.StringIO(data.decode("utf-8"), newline=""), delimiter=separator)
+    for _ in range(skip):
+        next(rows, None)
+    header = next(rows, None)
+    if header is None:
+        return None
+    for row in rows:
+        if len(row) > len(header):
+            return (
+                f"line {rows.line_num} has {len(row)} cells, the header {len(header)} (a cell holding "
+                f"the separator {separator!r} without quotes, or cells typed right of the last column); fix that "
+                "line in Excel or WPS, save it again as CSV UTF-8 and run again"
+            )
+    return None
+
+
+PARQUET = b"PAR1"  # a Parquet file starts and ends with it
+
+
+def refuse_not_parquet(path: Path, name: str) -> None:
+    """A file under a .parquet name that is not one (a CSV or workbook renamed, a copy cut off): said in
+    a clerk's words, instead of the reader's "File out of specification"."""
+    try:
+        with path.open("rb") as file:
+            head = file.read(HEAD)
+            file.seek(max(path.stat().st_size - 4, 0))
+            tail = file.read(4)
+    except OSError:
+        return  # the reader says why the file cannot be opened
+    if head.startswith(PARQUET) and tail == PARQUET:
+        return
+    if not head:
+        trouble = "the file is empty (0 bytes); export it again and run again"
+    elif head.startswith(PARQUET):
+        trouble = (
+            "the Parquet file is incomplete (its end is missing, as when a copy or a download is cut off); "
+            "copy or export it again and run again"
+        )
+    else:
+        kind = "a workbook (.xlsx or .xls)" if head.startswith((ZIP, OLE)) else "text (a CSV export)"
+        trouble = (
+            f"the file is {kind} under a .parquet name, not a Parquet file; give it its own extension "
+            "(.xlsx, .xls or .csv) and run again"
+        )
+    raise RosterError(f"cannot read roster {name}: {trouble}")
 
 
 def _lines_from(data: bytes, skip: int) -> bytes:
@@ -375,6 +435,7 @@ def refuse_empty(path: Path) -> None:
     name = path.name
     refuse_missing(path)
     if path.suffix.lower() == ".parquet":
+        refuse_not_parquet(path, name)
         try:
             rows = pl.scan_parquet(path).select(pl.len()).collect().item()
         except Exception as exc:
@@ -426,12 +487,20 @@ def _headers(frame: pl.DataFrame, schema: RosterSchema, name: str) -> tuple[dict
     ignored: list[str] = []
     for header in frame.columns:
         # polars names a repeated CSV header "<header>_duplicated_<n>": the same column twice
-        canonical = header_map.get(header_key(re.sub(r"_duplicated_\d+$", "", header)))
+        written = re.sub(r"_duplicated_\d+$", "", header)
+        canonical = header_map.get(header_key(written))
         if canonical is not None and canonical in renames.values():
             first = next(src for src, dst in renames.items() if dst == canonical)
+
+            def shown(h: str) -> str:  # as the clerk sees it: the column's letter and its header
+                from xlsxwriter.utility import xl_col_to_name
+
+                text = re.sub(r"_duplicated_\d+$", "", h)
+                return f"column {xl_col_to_name(frame.columns.index(h))} {scrub(text)!r}"
+
             raise RosterError(
                 f"roster {name} has two columns for {canonical} ({schema.columns[canonical].zh}): "
-                f"{scrub(first)!r} and {scrub(header)!r}; it is not clear which to use, so keep one and run again"
+                f"{shown(first)} and {shown(header)}; it is not clear which to use, so keep one and run again"
             )
         if canonical is None:
             ignored.append(header)
