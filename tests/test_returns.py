@@ -400,3 +400,55 @@ def test_a_result_under_a_workbooks_name_that_holds_text_says_so(caoxian: Path, 
     assert f"as xlsx: {path.name}: the file is text (a CSV or tab-separated export" in said
     assert "Zip error" not in said and "calamine" not in said.lower()
     assert _nothing_recorded(caoxian)
+
+
+# --- answers that are no answer: each refusal says what to do, and leaves no trace ------------------------
+
+
+def _refused(run_dir: Path, path: Path) -> str:
+    with pytest.raises(ReturnsError) as refused:
+        import_returns(run_dir, path, config_dir=CONFIG)
+    # nothing recorded, and no empty <period>.returns/<run id>/ folder left behind by the import lock
+    assert not (run_dir.parent / "2024-04.returns").exists()
+    return str(refused.value)
+
+
+def test_an_empty_file_given_as_the_answer_says_to_ask_the_bank_again(jiaxiang: Path, tmp_path: Path) -> None:
+    (tmp_path / "回盘.csv").write_bytes(b"")
+    run_id = json.loads((jiaxiang / "manifest.json").read_text(encoding="utf-8"))["run_id"]
+    assert _refused(jiaxiang, tmp_path / "回盘.csv") == (
+        f"回盘.csv is empty (0 bytes), so it holds no answer; ask the bank to send its result file (回盘) for "
+        f"batch {run_id} again, and import that"
+    )
+
+
+def test_the_runs_own_bank_file_given_as_the_answer_is_named_as_such(jiaxiang: Path) -> None:
+    sent = sorted((jiaxiang / "bank").glob("bank_02_*.csv"))[0]
+    assert _refused(jiaxiang, sent) == (
+        f"{sent.name} is the bank file this run sent (bank/{sent.name}), not the bank's answer to it; import "
+        "the result file (回盘) the bank returned for it"
+    )
+
+
+def test_an_answer_saved_again_as_utf8_is_named_as_re_saved(jiaxiang: Path, tmp_path: Path) -> None:
+    path = _result(jiaxiang, tmp_path)
+    resaved = tmp_path / "resaved.csv"
+    resaved.write_text(path.read_bytes().decode("gb18030"), encoding="utf-8")  # what WPS does on 保存
+    assert _refused(jiaxiang, resaved) == (
+        "resaved.csv is UTF-8 text, while this run's bank files and the banks' answers to them are GB18030: it "
+        "was probably opened and saved again in Excel or WPS, which may change more than the encoding. Import "
+        "the result file as the bank sent it (ask the bank for it again if it is lost)"
+    )
+    import_returns(jiaxiang, path, config_dir=CONFIG)  # the file as the bank sent it is recorded
+    assert returns_of(jiaxiang).get_column("record").n_unique() == 1
+
+
+def test_a_status_word_the_layout_does_not_know_says_where_it_belongs(jiaxiang: Path, tmp_path: Path) -> None:
+    path = _result(jiaxiang, tmp_path)
+    _tamper(path, ",成功,", ",已入账,")
+    message = _refused(jiaxiang, path)
+    assert message.endswith(
+        "has status '已入账', which the layout csv does not declare (known: 成功, 失败); ask the bank what it "
+        "means: a word it uses for paid or failed belongs in returns.statuses of config/banks/csv.yaml (a "
+        "config change))"
+    )

@@ -87,7 +87,9 @@ def parse_result(path: Path, layout: Layout, encoding: str) -> tuple[dict[str, o
     if unknown.height:
         raise BankFileError(
             f"{path.name}: line {unknown.item(0, 'reference')} has status {unknown.item(0, 'status')!r}, which "
-            f"the layout {layout.name} does not declare (known: {', '.join(words)})"
+            f"the layout {layout.name} does not declare (known: {', '.join(words)}); ask the bank what it "
+            f"means: a word it uses for paid or failed belongs in returns.statuses of config/banks/"
+            f"{layout.name}.yaml (a config change)"
         )
     for column in ("id_number", "account", "reason_code"):
         if column not in lines.columns:
@@ -368,7 +370,12 @@ def import_returns(
                 raise ReturnsError(
                     f"{path.name} was already imported on {done['imported_at']} ({folder}); a result is recorded once"
                 )
-        sent, control, lines = _choose(run, path, bank_name)
+        _refuse_no_answer(run, path, digest)
+        try:
+            sent, control, lines = _choose(run, path, bank_name)
+        except ReturnsError as exc:
+            # only where the reading failed on its encoding, the one thing a re-save surely changes
+            raise (_resaved(run, path) if "cannot be read as" in str(exc) else None) or exc from None
         joined = check(run, sent, control, lines, path.name)
         for folder, done in records(run):
             if done["bank_file"] == sent.file:
@@ -378,6 +385,39 @@ def import_returns(
                 )
         frame = _frame(run, sent, joined, reasons)
         return _write(run, sent, path, digest, frame, reasons)
+
+
+def _refuse_no_answer(run: SentRun, path: Path, digest: str) -> None:
+    """An empty file, or one of the run's own bank files given back: no answer, said as such."""
+    if path.stat().st_size == 0:
+        raise ReturnsError(
+            f"{path.name} is empty (0 bytes), so it holds no answer; ask the bank to send its result file "
+            f"(回盘) for batch {run.manifest.run_id} again, and import that"
+        )
+    for sent in run.files:
+        if sent.sha256 == digest:
+            raise ReturnsError(
+                f"{path.name} is the bank file this run sent ({sent.file}), not the bank's answer to it; import "
+                "the result file (回盘) the bank returned for it"
+            )
+
+
+def _resaved(run: SentRun, path: Path) -> ReturnsError | None:
+    """A result file that is UTF-8 text where the run's bank files (and so their answers) are GB18030:
+    opened and saved again in Excel or WPS, which may change more than the encoding."""
+    if not any(sent.encoding.lower().replace("-", "") == "gb18030" for sent in run.files):
+        return None
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    if text.isascii():
+        return None  # the same bytes in both encodings: something else is wrong
+    return ReturnsError(
+        f"{path.name} is UTF-8 text, while this run's bank files and the banks' answers to them are GB18030: "
+        "it was probably opened and saved again in Excel or WPS, which may change more than the encoding. "
+        "Import the result file as the bank sent it (ask the bank for it again if it is lost)"
+    )
 
 
 def _refuse_superseded(run: SentRun) -> None:
@@ -479,6 +519,12 @@ def _locked(run: SentRun):  # type: ignore[no-untyped-def]
         yield
     finally:
         lock.unlink(missing_ok=True)
+        # a refused answer leaves no trace: the folders made for the lock go, where nothing else is in them
+        for folder in (run.returns_dir, run.returns_dir.parent):
+            try:
+                folder.rmdir()
+            except OSError:
+                break  # not empty (an answer is recorded), or already gone
 
 
 def returns_of(run_dir: Path) -> pl.DataFrame:
