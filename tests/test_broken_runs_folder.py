@@ -494,8 +494,9 @@ def _one_paid_person_cut_out(path: Path) -> None:
         NEXT_RUN,
         ("run", "2024-05", "--county", "jiaxiang", "--supplement", "3 people approved late", "--quiet"),
         ("history", make_id("1940-01-01"), "--county", "jiaxiang"),
+        ("explain", make_id("1940-01-01"), str(RUN)),
     ],
-    ids=["next-month", "supplement", "history"],
+    ids=["next-month", "supplement", "history", "explain"],
 )
 def test_an_edited_line_items_of_a_stored_run_stops_every_command_that_reads_it(
     runs: Path, damage: Callable[[Path], object], problem: str, args: tuple[str, ...]
@@ -514,6 +515,21 @@ def test_an_edited_line_items_of_a_stored_run_stops_every_command_that_reads_it(
     assert result.stderr.endswith(f"{path}: {problem}; {OUTPUT_DAMAGED}\n"), result.stderr
     assert not (runs / "jiaxiang" / "2024-06").exists()
     assert not (runs / "jiaxiang" / "supplements").exists()
+
+
+def test_explain_of_a_run_whose_roster_copy_was_edited_stops_naming_it(runs: Path) -> None:
+    """explain re-reads the run's own roster copy: an edited one would explain another month than was paid."""
+    path = RUN / "input" / "roster.csv"
+    path.chmod(0o644)
+    path.write_bytes(
+        path.read_bytes().replace(b"\xe5\x86\x9c\xe6\x9d\x91", b"\xe5\x9f\x8e\xe9\x95\x87", 1)
+    )  # 农村 -> 城镇
+    result = cli("explain", make_id("1940-01-01"), str(RUN))
+    no_traceback(result)
+    assert result.exit_code == 9, result.output
+    assert result.stderr.endswith(
+        f"{path}: it differs from the checksum its run's manifest holds; {OUTPUT_DAMAGED}\n"
+    ), result.stderr
 
 
 # --- 5. a run folder that lost its input/ -----------------------------------------------------------------

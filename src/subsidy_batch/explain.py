@@ -14,6 +14,7 @@ from typing import Any
 import polars as pl
 
 from subsidy_batch.errors import RosterError, UsageError
+from subsidy_batch.ledger.record import OUTPUT_DAMAGED, Prior
 from subsidy_batch.masking import mask_text
 from subsidy_batch.outputs import emit
 from subsidy_batch.outputs.labels import AGE_BASES_ZH, STATUS_ZH, benefit_titles, benefit_zh, hold_reason_zh
@@ -25,6 +26,7 @@ from subsidy_batch.rules.compute import LINE_ITEM_SCHEMA, age_on, line_items, re
 from subsidy_batch.rules.conditions import failure_message, test_expression
 from subsidy_batch.rules.config import AGE, CountyConfig, Rule, load_county
 from subsidy_batch.runs.manifest import INPUT, KIND_MONTHLY, load
+from subsidy_batch.runs.records import damaged
 from subsidy_batch.runs.store import MANIFEST
 
 SENSITIVE = ("id_number", "bank_account")
@@ -129,14 +131,21 @@ def explain(run_dir: Path, id_number: str) -> dict[str, Any]:
     schema = load_schema(schema_dir=snapshot / "schemas")
     config = load_county(snapshot / "config", manifest.county, schema)
     roster_input = manifest.input("roster")
-    raw = read_roster(run_dir / roster_input.file, schema, roster_input.original_name)
+    # what the run read and paid, each checked against its manifest first: an edited file is never
+    # explained as what the month paid (exit 9, as for the next run)
+    stored = Prior(manifest.run_id, manifest.period, run_dir, manifest.checksums())
+    paid_items = stored.path("line_items.parquet")
+    roster_path = run_dir / roster_input.file
+    if not roster_path.is_file() or emit.sha256_file(roster_path) != roster_input.sha256:
+        raise damaged(roster_path, "it differs from the checksum its run's manifest holds", OUTPUT_DAMAGED)
+    raw = read_roster(roster_path, schema, roster_input.original_name)
     checked = validate(raw, schema, str(period), manifest.county)
     found = checked.accepted.filter(pl.col("id_number") == wanted)
     # this month's items (a later month may have paid arrears for it; those are in that month's run)
-    items = pl.read_parquet(run_dir / "line_items.parquet").filter(
+    items = pl.read_parquet(paid_items).filter(
         pl.col("id_number") == wanted,
         pl.col("kind").fill_null("regular") == "regular"
-        if "kind" in pl.read_parquet_schema(run_dir / "line_items.parquet")
+        if "kind" in pl.read_parquet_schema(paid_items)
         else pl.lit(True),
     )
     head: dict[str, Any] = {
