@@ -187,6 +187,11 @@ def test_no_full_id_number_or_account_reaches_logs_manifest_or_terminal(
         leaked = [s for s in secrets if s in text]
         assert not leaked, f"{where} shows {len(leaked)} full ID numbers or accounts"
     assert re.search(r"\d{6}\*{8}", texts["rejected messages"])  # masked form is what appears
+    # the audit log's times are the clock a clerk reads, as the manifest's created_at: +08:00, not UTC
+    stamps = [json.loads(line)["timestamp"] for line in texts["audit.jsonl"].splitlines()]
+    assert len(stamps) > 3
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+08:00", t) for t in stamps), stamps[0]
+    assert json.loads(texts["manifest.json"])["created_at"].endswith("+08:00")
 
 
 def test_the_same_inputs_give_byte_identical_outputs(workdir: Path) -> None:

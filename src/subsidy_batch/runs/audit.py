@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
 from subsidy_batch import imports
 from subsidy_batch.roster.idnumber import scrub
+from subsidy_batch.runs.manifest import SHANGHAI
 
 # structlog is imported on first use, without rich's traceback module (imports.structlog): a run starts
 # importing it on the thread that loads pandera (schema.start_loading_pandera), before its audit log opens
@@ -47,6 +49,12 @@ def _scrub_values(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMa
     return {k: scrub(v) if isinstance(v, str) else v for k, v in event.items()}
 
 
+def _clock_time(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """The time a clerk reads, as the manifest's created_at: Asia/Shanghai, with its offset."""
+    event["timestamp"] = datetime.now(SHANGHAI).isoformat(timespec="microseconds")
+    return event
+
+
 def configure() -> None:
     structlog = imports.structlog()
 
@@ -54,7 +62,7 @@ def configure() -> None:
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            _clock_time,
             _scrub_values,
             structlog.processors.JSONRenderer(ensure_ascii=False, sort_keys=True),
         ],
