@@ -126,6 +126,33 @@ def test_explain_errors_are_one_sentence_with_their_exit_code(
     assert "370829190001010000" not in result.output
 
 
+@pytest.mark.parametrize("command", ["explain", "history"])
+def test_explain_and_history_read_a_typed_id_the_same_way(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    """An ID of the wrong length is exit 2 with the same sentence from both, before any run is read; a
+    full-width ID with a space and a lower-case x is the person's own (both find the stored 2024-04 item)."""
+    shutil.copytree(ROOT / "config", tmp_path / "config")
+    shutil.copytree(RUN, tmp_path / "runs" / "jiaxiang" / "2024-04")
+    monkeypatch.chdir(tmp_path)
+    where = ["runs/jiaxiang/2024-04"] if command == "explain" else ["--county", "jiaxiang"]
+    short = runner.invoke(app, [command, "37082919", *where])
+    assert short.exit_code == 2, short.output
+    assert short.output == "error: an ID number (公民身份号码) has 18 characters; 8 were given\n"
+    known = pl.read_parquet(RUN / "line_items.parquet").get_column("id_number").sort()[0]
+    wide = known[:6] + " " + known[6:17].translate({ord(str(d)): chr(0xFF10 + d) for d in range(10)})
+    wide += known[17].lower() if known[17] == "X" else chr(0xFF10 + int(known[17]))
+    found = runner.invoke(app, [command, wide, *where, "--json"])
+    assert found.exit_code == 0, found.output
+    assert f"{known[:6]}********{known[-4:]}" in found.output and known not in found.output
+    if command == "history":  # a standard not set is said as such, never as "not set yuan"
+        unset = pl.read_parquet(RUN / "line_items.parquet").filter(
+            pl.col("hold_reason") == "standard_not_set"
+        )
+        shown = runner.invoke(app, [command, unset.get_column("id_number")[0], *where]).output
+        assert " not set held (standard_not_set)" in shown and "not set yuan" not in shown
+
+
 def test_what_if_explains_a_roster_that_was_not_run_and_writes_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

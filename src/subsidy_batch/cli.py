@@ -897,10 +897,10 @@ def history(
         given = _given_county(county)
         slug = resolve_county(given, config_dir)
         from subsidy_batch.ledger.history import history as person_history
-        from subsidy_batch.masking import mask_text
+        from subsidy_batch.masking import mask_text, typed_id
 
         items, owed = person_history(runs_dir / slug, id_number)
-    shown = mask_text(id_number.strip().upper())
+    shown = mask_text(typed_id(id_number))
     rows = [
         {k: (str(v) if v is not None else None) for k, v in r.items()}
         for r in items.select(
@@ -912,10 +912,10 @@ def history(
         return
     typer.echo(f"{shown} in {slug}: {len(rows)} line items")
     for r in rows:
-        amount = "not set" if r["amount_fen"] is None else _yuan(int(str(r["amount_fen"])))
+        amount = "not set" if r["amount_fen"] is None else f"{_yuan(int(str(r['amount_fen'])))} yuan"
         held = f" held ({r['hold_reason']})" if r["status"] == "held" else ""
         typer.echo(
-            f"  {r['for_period']}  {r['benefit']:<26} {r['kind']:<8} {amount:>9} yuan{held}  run {r['label']} {r['run_id']}"
+            f"  {r['for_period']}  {r['benefit']:<26} {r['kind']:<8} {amount:>14}{held}  run {r['label']} {r['run_id']}"
         )
     for o in owed.iter_rows(named=True):
         typer.echo(

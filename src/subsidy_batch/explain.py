@@ -15,7 +15,7 @@ import polars as pl
 
 from subsidy_batch.errors import RosterError, UsageError
 from subsidy_batch.ledger.record import OUTPUT_DAMAGED, Prior
-from subsidy_batch.masking import mask_text
+from subsidy_batch.masking import mask_text, normalise_id, typed_id
 from subsidy_batch.outputs import emit
 from subsidy_batch.outputs.labels import AGE_BASES_ZH, STATUS_ZH, benefit_titles, benefit_zh, hold_reason_zh
 from subsidy_batch.period import Period
@@ -30,7 +30,6 @@ from subsidy_batch.runs.records import damaged
 from subsidy_batch.runs.store import MANIFEST
 
 SENSITIVE = ("id_number", "bank_account")
-_FULLWIDTH = str.maketrans({chr(0xFF10 + i): str(i) for i in range(10)} | {"Ｘ": "X", "ｘ": "X"})
 
 
 class PersonNotFoundError(RosterError):
@@ -50,11 +49,6 @@ def run_folder(runs_dir: Path, county: str, period: Period) -> Path:
             f"run subsidy run {period} --county {county} first, or give the run folder"
         )
     return folder
-
-
-def normalise_id(text: str) -> str:
-    """An ID as a clerk types it: full-width digits, spaces and a lower-case x are folded."""
-    return "".join(text.translate(_FULLWIDTH).split()).upper()
 
 
 def _label(config: CountyConfig, column: str, value: Any) -> str | None:
@@ -125,7 +119,7 @@ def explain(run_dir: Path, id_number: str) -> dict[str, Any]:
     if manifest.kind != KIND_MONTHLY:
         raise UsageError(f"{run_dir} is a {manifest.kind} run; explain works on monthly runs of people")
     period = Period.parse(manifest.period[:7])  # a supplement's key is 2024-03-s1
-    wanted = normalise_id(id_number)
+    wanted = typed_id(id_number)
     masked = mask_text(wanted)
     snapshot = run_dir / INPUT
     schema = load_schema(schema_dir=snapshot / "schemas")
@@ -166,7 +160,7 @@ def explain_roster(
 ) -> dict[str, Any]:
     """What if: the same explanation for a roster that has not been run (nothing is written). The items
     are computed here with today's config; the ledger (arrears, reissues) is not consulted."""
-    wanted = normalise_id(id_number)
+    wanted = typed_id(id_number)
     schema = load_schema()
     config = load_county(config_dir, county, schema)
     raw = read_roster(roster, schema, roster.name)
