@@ -96,11 +96,16 @@ def test_version_and_short_help() -> None:
     assert short.exit_code == 0 and "run" in short.stdout and "verify" in short.stdout
 
 
-@pytest.mark.parametrize("county", ["../x", "nowhere"])
-def test_an_unknown_county_exits_4(workdir: Path, county: str) -> None:
+@pytest.mark.parametrize("county", ["../x", "nowhere", "济宁"])
+def test_an_unknown_county_exits_4_listing_the_known_ones(workdir: Path, county: str) -> None:
+    """济宁 is the city around Jiaxiang, not a county: the clerk is shown what can be typed."""
     result = _run("run", "2024-05", "--county", county)
     assert result.exit_code == 4
-    assert result.stderr.startswith("error: ")
+    assert result.stderr == (
+        f"error: no county {county!r} in config/counties; give a county's slug, Chinese name or division code: "
+        "anqiu (安丘市, 370784), caoxian (曹县, 371721), jiaxiang (嘉祥县, 370829), yanzhou (兖州区, 370812), "
+        "youyi (友谊县, 230522)\n"
+    )
 
 
 def test_an_invalid_config_exits_4_naming_file_and_key(workdir: Path) -> None:

@@ -345,12 +345,16 @@ def gaps(rules: list[Rule]) -> list[str]:
 
 def county_path(config_dir: Path, county: str) -> Path:
     """The config file of a county slug; refuses anything that is not a plain slug (no path tricks)."""
-    if not SLUG.match(county):
-        raise ConfigError(f"{county!r} is not a county name; use a slug like jiaxiang")
     path = config_dir / "counties" / f"{county}.yaml"
-    if not path.is_file():
-        known = sorted(p.stem for p in (config_dir / "counties").glob("*.yaml"))
-        raise ConfigError(f"no county {county!r} in {config_dir / 'counties'}; known: {', '.join(known)}")
+    if not SLUG.match(county) or not path.is_file():
+        known = ", ".join(
+            f"{slug} ({', '.join(filter(None, (name, code)))})" if name or code else slug
+            for slug, name, code in county_directory(config_dir)
+        )
+        raise ConfigError(
+            f"no county {county!r} in {config_dir / 'counties'}; give a county's slug, Chinese name or "
+            f"division code: {known or 'none is configured'}"
+        )
     return path
 
 
