@@ -135,6 +135,41 @@ def test_a_line_naming_another_account_than_was_sent_is_refused(jiaxiang: Path, 
     assert account not in str(refused.value) and other not in str(refused.value)  # no account in messages
 
 
+def test_a_paid_line_naming_another_holder_is_refused_and_a_failed_one_is_not(
+    jiaxiang: Path, tmp_path: Path
+) -> None:
+    """A bank that says it paid 李四 where 张三 was sent has paid someone: nothing is recorded until it says
+    whom. A failed line may carry the holder's own name (户名不符), and a space or middle dot is no change."""
+    path = _result(jiaxiang, tmp_path, fail_rate=0.0)
+    line = _lines(path)[1].split(",")
+    sent_name = line[2]
+    _tamper(path, _lines(path)[1], ",".join([*line[:2], sent_name[0] + " " + sent_name[1:], *line[3:]]))
+    second = _lines(path)[2].split(",")
+    _tamper(path, _lines(path)[2], ",".join([*second[:2], "另一人", *second[3:]]))
+    with pytest.raises(ReturnsError) as refused:
+        import_returns(jiaxiang, path, config_dir=CONFIG)
+    assert str(refused.value).endswith(
+        f"reference {second[1]} says it paid a holder by another name than was sent; ask the bank whom it "
+        "paid, and for the file again, before anything is recorded"
+    )
+    assert _nothing_recorded(jiaxiang)
+    # the same line failed instead (户名不符, its totals moved with it): recorded, with the name as sent
+    _tamper(
+        path,
+        ",".join([*second[:2], "另一人", *second[3:]]),
+        ",".join([*second[:2], "另一人", *second[3:6], "失败", "0130Z0100005", "户名不符"]),
+    )
+    amount = second[5]
+    header = _lines(path)[0].split(",")
+    paid_fen = round(float(header[7]) * 100) - round(float(amount) * 100)
+    header[6:10] = [str(int(header[6]) - 1), f"{paid_fen / 100:.2f}", "1", amount]
+    _tamper(path, _lines(path)[0], ",".join(header))
+    imported = import_returns(jiaxiang, path, config_dir=CONFIG)
+    frame = returns_of(jiaxiang).filter(pl.col("reference") == second[1])
+    assert frame.select("name", "status", "reason").row(0) == (second[2], "failed", "name_mismatch")
+    assert imported.record["summary"]["failed"]["count"] == 1
+
+
 def test_an_amount_too_long_for_decimal_18_2_is_refused_not_overflowed(
     jiaxiang: Path, tmp_path: Path
 ) -> None:

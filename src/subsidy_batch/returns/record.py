@@ -91,11 +91,12 @@ def parse_result(path: Path, layout: Layout, encoding: str) -> tuple[dict[str, o
             f"means: a word it uses for paid or failed belongs in returns.statuses of config/banks/"
             f"{layout.name}.yaml (a config change)"
         )
-    for column in ("id_number", "account", "reason_code"):
+    for column in ("name", "id_number", "account", "reason_code"):
         if column not in lines.columns:
             lines = lines.with_columns(pl.lit(None, pl.String).alias(column))
     return control, lines.select(
         "reference",
+        "name",
         "id_number",
         "account",
         "amount_fen",
@@ -211,6 +212,18 @@ def check(
             f"{name}: reference {other_account.item(0, 'reference')} returns another bank account than was "
             "sent; ask the bank which account it paid"
         )
+    # a line the bank says it paid, to a holder by another name than was sent: whom did it pay? (a failed
+    # line may well carry the holder's own name: that is what name_mismatch says)
+    other_name = joined.filter(
+        pl.col("status") == "succeeded",
+        _name(pl.col("name_returned")) != "",
+        _name(pl.col("name_returned")) != _name(pl.col("name")),
+    )
+    if other_name.height:
+        raise ReturnsError(
+            f"{name}: reference {other_name.item(0, 'reference')} says it paid a holder by another name than "
+            "was sent; ask the bank whom it paid, and for the file again, before anything is recorded"
+        )
     lines_fen = int(lines.get_column("amount_fen").sum())
     stated = (control["items"], Decimal(str(control["total"])))
     if stated != (lines.height, bank.fen_to_yuan(lines_fen)) or stated != (sent.items, sent.total):
@@ -237,6 +250,14 @@ def check(
     if no_reason.height:
         raise ReturnsError(f"{name}: failed line {no_reason.item(0, 'reference')} gives no reason")
     return joined
+
+
+def _name(col: pl.Expr) -> pl.Expr:
+    """A name as two files may write the same one: without spaces, a formula guard ('), or the middle
+    dot's variants (阿卜杜·热合曼, 阿卜杜•热合曼)."""
+    return (
+        col.fill_null("").str.strip_prefix("'").str.replace_all(r"\s", "").str.replace_all("[•・‧．.]", "·")
+    )
 
 
 def _frame(run: SentRun, sent: SentFile, joined: pl.DataFrame, reasons: Reasons) -> pl.DataFrame:
