@@ -373,6 +373,18 @@ def test_a_lock_holding_what_cannot_be_a_process_id_is_removed_as_stale_and_said
     assert sorted(p.name for p in (runs / "jiaxiang").iterdir()) == ["2024-05", "2024-06"]
 
 
+def test_a_stale_lock_taken_over_is_said_also_with_quiet(runs: Path) -> None:
+    """--quiet hides progress, not that an earlier run was cut off: the note comes once, on stderr."""
+    (runs / "jiaxiang" / ".lock").write_text("not-a-pid\n", encoding="utf-8")
+    result = cli(*NEXT_RUN)
+    no_traceback(result)
+    assert result.exit_code == 0, result.output
+    assert result.stderr == (
+        "note: removed a stale lock .lock holding 'not-a-pid', which is not a process id (the file was "
+        "damaged or edited); the partial files of an interrupted run were discarded\n"
+    )
+
+
 def test_a_folder_that_is_not_a_run_is_named_as_such_for_the_bank_answers(runs: Path) -> None:
     only_error(
         cli("synth-returns", str(RUN.parent), "--out", "returns"),

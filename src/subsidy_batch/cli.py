@@ -641,6 +641,7 @@ def run(
                 result = run_month(request, progress)
         except RosterError as exc:
             raise _roster_folder_hint(exc, roster, rosters_dir, slug, str(month)) from exc
+    _say_stale_lock(result.stale_lock, quiet or as_json)
     m = result.manifest
     if as_json:
         _emit_json(
@@ -661,6 +662,13 @@ def run(
             f"  supersedes      {replaced['run_id']} (kept at {replaced['path']}): {replaced['reason']}"
         )
     typer.echo(f"  written to      {result.run_dir}")
+
+
+def _say_stale_lock(note: str | None, hidden: bool) -> None:
+    """A lock left by an ended process was removed (an earlier run was cut off): a clerk hears of it even
+    where progress is not shown (--quiet, --json), on stderr; the audit log has it too."""
+    if note and hidden:
+        typer.echo(f"note: {note}", err=True)
 
 
 def _facility_year(year: int) -> None:
@@ -711,6 +719,7 @@ def run_facilities_command(
                 result = run_facilities(request, progress)
         except RosterError as exc:
             raise _roster_folder_hint(exc, roster, rosters_dir, slug, f"facilities-{year}") from exc
+    _say_stale_lock(result.stale_lock, quiet or as_json)
     m, t = result.manifest, result.manifest["totals"]
     if as_json:
         _emit_json(

@@ -49,6 +49,7 @@ Read = TypeVar("Read")
 class RunResult:
     run_dir: Path
     manifest: dict[str, Any]
+    stale_lock: str | None = None  # a lock an ended process left, removed before this run: said even --quiet
 
 
 class Stages:
@@ -432,7 +433,7 @@ def _locked_run(plan: Plan, progress: Progress, what: str) -> RunResult:
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-    return RunResult(paths.accepted, manifest.to_json())
+    return RunResult(paths.accepted, manifest.to_json(), stale_note)
 
 
 def reproduce(kind: Kind[Any, Any], stored: Manifest, inputs: Path, county_dir: Path) -> Manifest:
