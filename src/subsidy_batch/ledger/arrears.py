@@ -249,12 +249,19 @@ def paid_under_other_id(items: pl.DataFrame, ledger: Ledger) -> pl.DataFrame:
 
     Looked at only for IDs new to the ledger paid for a month the ledger paid someone (in a plain month:
     arrears of new people); their accounts are read from the few prior runs that paid a namesake."""
-    months = ledger.paid.get_column("for_period").unique()
-    candidates = items.filter(pl.col("status") == "paid", pl.col("for_period").is_in(months.implode()))
-    if candidates.height == 0:  # a plain month with no arrears: nothing to look at
+    if ledger.paid.height == 0:  # the first month of the record
         return items
-    candidates = candidates.select("id_number", "name", "bank_account", "benefit", "for_period").join(
-        ledger.items.select("id_number"), on="id_number", how="anti"
+    months = ledger.paid.get_column("for_period").unique()
+    # worked out on two columns, then the few rows taken (a filter of the whole frame copies its text)
+    wanted = items.select(
+        (pl.col("status") == "paid") & pl.col("for_period").is_in(months.implode())
+    ).to_series()
+    if not wanted.any():  # a plain month with no arrears: nothing to look at
+        return items
+    candidates = (
+        items.select("id_number", "name", "bank_account", "benefit", "for_period")
+        .filter(wanted)
+        .join(ledger.items.select("id_number"), on="id_number", how="anti")
     )
     if candidates.height == 0:
         return items

@@ -151,8 +151,8 @@ def gongshi_rows(items: pl.DataFrame, rules: GongshiRules, titles: Mapping[str, 
         .sort("township", who, "benefit", maintain_order=True)  # ties (arrears): items' order
         .collect()
     )
-    remark = pl.lit(None, pl.String)
-    if "kind" in paid.columns and "for_period" in paid.columns:
+    remark = pl.repeat(None, pl.len(), dtype=pl.String)  # no remark: the period's own month only
+    if {"kind", "for_period"} <= set(paid.columns) and paid.get_column("kind").is_in(list(REMARKS)).any():
         month = pl.col("for_period")
         remark = pl.format(
             "{}{}年{}月",
