@@ -44,7 +44,7 @@ def person(
     fp: str = "",
     residence: str = "rural",
     death: str = "",
-    account: str = "6228480012345678",
+    account: str | None = None,
     bank: str = "中国农业银行",
     area: str | None = None,
     name: str = "测试",
@@ -54,9 +54,13 @@ def person(
     long_term_care: str = "",
     eligible_from: str = "",
 ) -> dict[str, str]:
-    """One roster row; the optional columns (能力评估等级, 供养方式, 残疾等级, …) are empty unless given."""
+    """One roster row; the optional columns (能力评估等级, 供养方式, 残疾等级, …) are empty unless given.
+
+    Each person has an account of their own unless one is given (62284 and the ID's birth date and
+    sequence number): one name and account under two IDs is held as one person listed twice."""
+    id_number = make_id(birth, area or hukou)
     return {
-        "id_number": make_id(birth, area or hukou),
+        "id_number": id_number,
         "name": name,
         "hukou_code": hukou,
         "township": "纸坊镇",
@@ -66,7 +70,7 @@ def person(
         "family_planning": fp,
         "death_date": death,
         "bank_name": bank,
-        "bank_account": account,
+        "bank_account": f"62284{id_number[6:17]}" if account is None else account,
         "tekun_support_mode": support_mode,
         "disability_grade": disability_grade,
         "disability_category": disability_category,

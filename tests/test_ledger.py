@@ -377,7 +377,7 @@ def test_a_month_paid_before_an_id_correction_is_not_paid_again_by_a_supplement(
         assert verify_run(run.run_dir).identical
 
 
-@pytest.mark.parametrize(("account", "paid"), [("6228480012345678", False), ("6228480055555555", True)])
+@pytest.mark.parametrize(("account", "paid"), [(DIBAO["bank_account"], False), ("6228480055555555", True)])
 def test_arrears_from_eligible_from_skip_a_month_paid_to_the_same_name_and_account_under_another_id(
     tmp_path: Path, account: str, paid: bool
 ) -> None:
@@ -400,6 +400,48 @@ def test_arrears_from_eligible_from_skip_a_month_paid_to_the_same_name_and_accou
         else:  # March: the regular month only, either way
             assert frame.select("kind", "for_period", "status").rows() == [("regular", "2024-03", "paid")]
         assert verify_run(runs.run_dir).identical
+
+
+def test_one_name_and_account_under_two_ids_in_one_roster_are_held_until_one_remains(tmp_path: Path) -> None:
+    """甲 is listed twice, once with her ID mistyped (CORRECTED's number): both would be paid to one account
+    for one month. Both are held (duplicate_payee) and sent to no bank; 乙's parent 丁, a different name on
+    the same (guardian's) account, and 丙 are paid. Once February's roster lists 甲 once, January is paid
+    as arrears: 80.00 + 80.00."""
+    office = _office(tmp_path)
+    late = person("1952-07-07", income="dibao", name="丙") | {"id_number": make_id("1952-07-07", seq=13)}
+    guardian = person("1951-02-02", income="dibao", name="丁") | {"id_number": make_id("1951-02-02", seq=14)}
+    _roster(office, "2024-01", [DIBAO, CORRECTED, late, guardian | {"bank_account": DIBAO["bank_account"]}])
+    january = _run(office, "2024-01")
+    items = pl.read_parquet(january.run_dir / "line_items.parquet")
+    assert items.select("name", "id_number", "status", "hold_reason").sort("id_number").rows() == sorted(
+        [
+            ("甲", DIBAO["id_number"], "held", "duplicate_payee"),
+            ("甲", CORRECTED["id_number"], "held", "duplicate_payee"),
+            ("丙", late["id_number"], "paid", None),
+            ("丁", guardian["id_number"], "paid", None),
+        ],
+        key=lambda r: r[1],
+    )
+    totals = january.manifest["totals"]
+    # 丙 and 丁, 80.00 each
+    assert (totals["paid_amount"], totals["held_items_by_reason"]["duplicate_payee"]) == ("160.00", 2)
+    payees = pl.read_parquet(january.run_dir / "payments.parquet").get_column("name").sort().to_list()
+    assert payees == ["丁", "丙"]
+    from subsidy_batch.cli import _summary
+
+    assert (
+        "  duplicate_payee: 2 items held, not sent: one name and bank account stand under two ID numbers"
+        in (_summary(january.manifest))
+    )
+    _roster(office, "2024-02", [DIBAO, late, guardian | {"bank_account": DIBAO["bank_account"]}])
+    february = _run(office, "2024-02")
+    assert sorted(_items(february.run_dir, "甲")) == [
+        ("low_income_living", "arrears", "2024-01", Decimal("80.00")),
+        ("low_income_living", "regular", "2024-02", Decimal("80.00")),
+    ]
+    assert february.manifest["totals"]["paid_amount"] == "320.00"  # 甲 160.00, 丙 and 丁 80.00 each
+    for run in (january, february):
+        assert verify_run(run.run_dir).identical
 
 
 def test_the_double_payment_guard_refuses_a_month_already_paid_whatever_chose_it(

@@ -558,6 +558,13 @@ def _summary(manifest: dict[str, Any]) -> str:
             "roster still gives (closed, no such account, name or ID not the holder's, holder died); correct "
             "them on the roster and the held months are paid as arrears (report.xlsx 暂缓发放 lists them)"
         )
+    twice = t["held_items_by_reason"].get("duplicate_payee")
+    if twice:
+        lines.append(
+            f"  duplicate_payee: {twice} items held, not sent: one name and bank account stand under two ID "
+            "numbers (one person listed twice, one ID mistyped); keep the right row and the held months are "
+            "paid as arrears (report.xlsx 暂缓发放 lists them)"
+        )
     if t["held_items_by_reason"].get("account_stored_as_number"):
         lines.append(
             "  account_stored_as_number: Excel stored these bank accounts as numbers and lost digits; "

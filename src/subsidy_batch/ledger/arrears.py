@@ -23,7 +23,6 @@ from subsidy_batch.ledger.record import RECOVERY_SCHEMA, Ledger
 from subsidy_batch.outputs.bank import account_stored_as_number, bank_account_ok
 from subsidy_batch.period import Period
 from subsidy_batch.rules.compute import (
-    ACCOUNT_REFUSED,
     BANK_RETURNED,
     PAID_UNDER_OTHER_ID,
     STANDARD_NOT_SET,
@@ -293,6 +292,16 @@ def paid_under_other_id(items: pl.DataFrame, ledger: Ledger) -> pl.DataFrame:
     ).drop("other")
 
 
+def duplicate_payees(pays: pl.DataFrame) -> pl.Series:
+    """ID numbers of this run's payees (payments(): one row per ID) whose name and bank account another
+    payee has too: the double-payment guard is keyed on the ID, and 一卡通 pays each person to an account
+    in their own name, so this is one person listed twice with one ID mistyped (or an account that is not
+    the payee's). Their items are held as duplicate_payee until the roster gives the pair under one ID;
+    then the held months are arrears."""
+    twice = pays.select(pl.struct("name", "bank_account").is_duplicated()).to_series()
+    return pays.get_column("id_number").filter(twice) if twice.any() else pays.get_column("id_number").clear()
+
+
 def refused_payees(people: pl.DataFrame, ledger: Ledger) -> pl.Series:
     """ID numbers of the people whose name and account on the roster now are a pair a bank refused in an
     answer the ledger holds, for a reason of REFUSING (the account is closed or does not exist, the name
@@ -309,14 +318,14 @@ def refused_payees(people: pl.DataFrame, ledger: Ledger) -> pl.Series:
     )
 
 
-def hold_refused(items: pl.DataFrame, refused: pl.Series) -> pl.DataFrame:
-    """The items to `refused` people (refused_payees) that would be paid, held as account_refused: a
-    bank that refused the name and account for good is not sent the next month's money to them either."""
-    if refused.len() == 0:
+def hold(items: pl.DataFrame, ids: pl.Series, reason: str) -> pl.DataFrame:
+    """The items to `ids` that would be paid, held for `reason` (account_refused: a bank that refused the
+    name and account for good is not sent the next month's money to them either; duplicate_payee)."""
+    if ids.len() == 0:
         return items
-    hit = (pl.col("status") == "paid") & pl.col("id_number").is_in(refused.implode())
+    hit = (pl.col("status") == "paid") & pl.col("id_number").is_in(ids.implode())
     return items.with_columns(
-        hold_reason=pl.when(hit).then(pl.lit(ACCOUNT_REFUSED)).otherwise(pl.col("hold_reason")),
+        hold_reason=pl.when(hit).then(pl.lit(reason)).otherwise(pl.col("hold_reason")),
         status=pl.when(hit).then(pl.lit("held")).otherwise(pl.col("status")),
     )
 

@@ -207,7 +207,7 @@ DESCRIPTIONS = {
     "amount": "yuan, decimal(18,2), exact; null only when the standard is not set",
     "base_amount": "yuan before the rating factor, decimal(18,2)",
     "status": "paid / held (line items); succeeded / failed (bank answers); outstanding / refunded / bank_returned (recoveries)",
-    "hold_reason": "why a held item is not paid: standard_not_set / account_stored_as_number / no_bank_account / bank_returned / account_refused / paid_under_other_id",
+    "hold_reason": "why a held item is not paid: standard_not_set / account_stored_as_number / no_bank_account / bank_returned / account_refused / paid_under_other_id / duplicate_payee",
     "rule": "the config row that decided the item: <file>#<benefit>/<row id>",
     "citation": "the policy document and item the rule row cites",
     "roster_row": "the person's data row in the roster (1 = first data row)",

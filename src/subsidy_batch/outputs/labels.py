@@ -22,6 +22,7 @@ HOLD_REASONS_ZH = {
     "bank_returned": "银行退回",
     "account_refused": "银行已拒收此户名账号，待更正",
     "paid_under_other_id": "该月已按另一身份证号发放至同一户名账号",
+    "duplicate_payee": "同一姓名和银行账号出现在两个身份证号下，待核实",
 }
 STATUS_ZH = {"paid": "发放", "held": "暂缓"}
 AGE_BASES_ZH = {

@@ -27,6 +27,9 @@ ACCOUNT_REFUSED = "account_refused"
 # an accepted run already paid the (benefit, month) to the same name and account under another ID number
 # (the ID was corrected since): never paid again (ledger/arrears.py paid_under_other_id)
 PAID_UNDER_OTHER_ID = "paid_under_other_id"
+# the same name and bank account are paid under two ID numbers in one run: one person listed twice, one ID
+# mistyped (ledger/arrears.py duplicate_payees); held until the roster gives the pair under one ID
+DUPLICATE_PAYEE = "duplicate_payee"
 HOLD_REASONS = (  # first wins
     STANDARD_NOT_SET,
     ACCOUNT_STORED_AS_NUMBER,
@@ -34,6 +37,7 @@ HOLD_REASONS = (  # first wins
     BANK_RETURNED,
     ACCOUNT_REFUSED,
     PAID_UNDER_OTHER_ID,
+    DUPLICATE_PAYEE,
 )
 PERSON_KEYS = ("id_number", "name", "township")
 # carried by line items for payments(), after the contract's columns

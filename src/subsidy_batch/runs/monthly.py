@@ -21,7 +21,8 @@ from subsidy_batch.errors import UsageError
 from subsidy_batch.frames import aligned
 from subsidy_batch.ledger.arrears import (
     arrears,
-    hold_refused,
+    duplicate_payees,
+    hold,
     paid_twice,
     paid_under_other_id,
     recoveries,
@@ -62,7 +63,14 @@ from subsidy_batch.roster.deaths import (
 from subsidy_batch.roster.read import RawRoster, default_roster, raise_empty, refuse_empty
 from subsidy_batch.roster.schema import SCHEMA_DIR, RosterSchema, load_schema, start_loading_pandera
 from subsidy_batch.roster.validate import validate
-from subsidy_batch.rules.compute import PAID_UNDER_OTHER_ID, line_items, payable_rules, payments
+from subsidy_batch.rules.compute import (
+    ACCOUNT_REFUSED,
+    DUPLICATE_PAYEE,
+    PAID_UNDER_OTHER_ID,
+    line_items,
+    payable_rules,
+    payments,
+)
 from subsidy_batch.rules.config import CountyConfig, load_county
 from subsidy_batch.rules.foreign import refuse_foreign_roster
 from subsidy_batch.runs import lifecycle
@@ -441,11 +449,12 @@ def _compute(ctx: Context, rules: Rules, read: Read) -> Outcome:
         # a name and account a bank refused for good: this month's items to them are held (the change
         # list shows them newly held), and paid once the roster gives another account or name
         refused = refused_payees(people, ledger)
-        regular = hold_refused(
+        regular = hold(
             line_items(people, config, period).with_columns(
                 kind=pl.lit("regular"), for_period=pl.lit(str(period))
             ),
             refused,
+            ACCOUNT_REFUSED,
         )
         computed = regular  # what the period owes in full: the change list compares this
         if supplement:  # only what the ledger shows as still owed for the period, and what is new in it
@@ -459,7 +468,7 @@ def _compute(ctx: Context, rules: Rules, read: Read) -> Outcome:
             regular = regular.join(still_held.select(keys), on=keys, how="anti")
         owed = pl.DataFrame() if supplement else arrears(people, config, period, ledger)
         again = pl.DataFrame() if supplement else reissues(people, config, ledger, regular.columns)
-        again = hold_refused(again, refused) if again.height else again
+        again = hold(again, refused, ACCOUNT_REFUSED) if again.height else again
         extra = [owed.with_columns(kind=pl.lit("arrears")).select(regular.columns)] if owed.height else []
         extra += [again] if again.height else []
         if extra:
@@ -471,6 +480,10 @@ def _compute(ctx: Context, rules: Rules, read: Read) -> Outcome:
             _refuse_empty_supplement(items, ctx.county, period)
         items = aligned(items)  # every output, document and bank file queries these frames again
         pays = aligned(payments(items))
+        twice = duplicate_payees(pays)  # one name and account under two IDs: held, never paid twice
+        if twice.len():
+            items = aligned(hold(items, twice, DUPLICATE_PAYEE))
+            pays = aligned(payments(items))
         facts.update(
             line_items=items.height, arrears_items=owed.height, reissues=again.height, payees=pays.height
         )
