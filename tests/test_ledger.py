@@ -444,6 +444,20 @@ def test_one_name_and_account_under_two_ids_in_one_roster_are_held_until_one_rem
         assert verify_run(run.run_dir).identical
 
 
+def test_a_supplement_that_would_pay_only_a_person_listed_twice_is_refused(tmp_path: Path) -> None:
+    """The supplement's check that it pays something comes after every hold: 甲 approved late, but
+    listed twice (one ID mistyped), would make a bank batch of nothing."""
+    office = _office(tmp_path)
+    late = person("1952-07-07", income="dibao", name="丙") | {"id_number": make_id("1952-07-07", seq=13)}
+    _roster(office, "2024-01", [late])
+    _run(office, "2024-01")
+    release(office / "runs" / "jiaxiang" / "2024-01", by="王会计")
+    _roster(office, "2024-01", [late, DIBAO, CORRECTED])
+    with pytest.raises(UsageError, match=r"would pay nothing: .*; 2 item\(s\) it owes are still held"):
+        _run(office, "2024-01", supplement_reason="甲 approved late")
+    assert not (office / "runs" / "jiaxiang" / "supplements").exists()
+
+
 def test_the_double_payment_guard_refuses_a_month_already_paid_whatever_chose_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

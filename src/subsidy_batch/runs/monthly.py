@@ -475,15 +475,14 @@ def _compute(ctx: Context, rules: Rules, read: Read) -> Outcome:
             items = pl.concat([regular, *extra]).sort("id_key", "benefit", "for_period", maintain_order=True)
         else:
             items = regular
-        items = paid_under_other_id(items, ledger)
-        if supplement and ctx.options.get("refuse_empty_supplement"):
-            _refuse_empty_supplement(items, ctx.county, period)
-        items = aligned(items)  # every output, document and bank file queries these frames again
+        items = aligned(paid_under_other_id(items, ledger))  # every output queries these frames again
         pays = aligned(payments(items))
         twice = duplicate_payees(pays)  # one name and account under two IDs: held, never paid twice
         if twice.len():
             items = aligned(hold(items, twice, DUPLICATE_PAYEE))
             pays = aligned(payments(items))
+        if supplement and ctx.options.get("refuse_empty_supplement"):  # after every hold: what it pays
+            _refuse_empty_supplement(items, ctx.county, period)
         facts.update(
             line_items=items.height, arrears_items=owed.height, reissues=again.height, payees=pays.height
         )
