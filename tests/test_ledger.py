@@ -662,6 +662,50 @@ def test_a_name_and_account_the_bank_refused_for_good_are_sent_no_later_month_un
         assert verify_run(run.run_dir).identical
 
 
+@pytest.mark.parametrize("new_account", [False, True])
+def test_a_supplement_reissues_its_months_returned_payment_only_once_the_account_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, new_account: bool
+) -> None:
+    """January's line to 甲 fails (账户冻结: a reason that may pass, so the pair is not refused for good).
+    Before, a supplement of January paid 甲's January again as a regular item, to the account that had
+    just failed. Now it is the month's reissue: held (bank_returned) while the name and account are as
+    sent, paid as kind = reissue once the roster gives another account, and paid once in all."""
+    from subsidy_batch.returns import synth as synth_module
+
+    monkeypatch.setattr(synth_module, "SAMPLE_REASONS", (("E1031", "账户冻结", 1),))
+    office = _office(tmp_path)
+    _roster(office, "2024-01", [DIBAO])
+    january = _run(office, "2024-01")
+    release(january.run_dir, by="王会计")
+    _all_lines_failed(january.run_dir, office, tmp_path / "answers")
+    fixed = DIBAO | {"bank_account": "6228480099999999"}
+    if not new_account:  # a supplement for 甲 alone would resend the failed payment: it pays nothing
+        with pytest.raises(UsageError) as nothing:
+            _run(office, "2024-01", supplement_reason="甲 again")
+        assert "; 1 item(s) it owes are still held (bank_returned 1), and are paid once" in str(nothing.value)
+    late = person("1952-07-07", income="dibao", name="丁") | {"id_number": make_id("1952-07-07", seq=14)}
+    _roster(office, "2024-01", [fixed if new_account else DIBAO, late])
+    extra = _run(office, "2024-01", supplement_reason="丁 approved late")
+    assert pl.read_parquet(extra.run_dir / "line_items.parquet").select(
+        "name", "kind", "for_period", "status", "hold_reason", "amount"
+    ).rows() == [
+        ("甲", "reissue", "2024-01", "paid", None, Decimal("80.00"))
+        if new_account
+        else ("甲", "reissue", "2024-01", "held", "bank_returned", Decimal("80.00")),
+        ("丁", "regular", "2024-01", "paid", None, Decimal("80.00")),
+    ]
+    # 丁 80.00, and 甲's January 80.00 where the account changed: 160.00 or 80.00
+    assert extra.manifest["totals"]["paid_amount"] == ("160.00" if new_account else "80.00")
+    # February, the new account: January is reissued here where the supplement held it, never twice
+    _roster(office, "2024-02", [fixed, late])
+    february = _run(office, "2024-02")
+    expected = [] if new_account else [("low_income_living", "reissue", "2024-01", Decimal("80.00"))]
+    expected += [("low_income_living", "regular", "2024-02", Decimal("80.00"))]
+    assert sorted(_items(february.run_dir, "甲"), key=lambda i: i[2]) == expected
+    for run in (extra, february):
+        assert verify_run(run.run_dir).identical
+
+
 def _all_lines_failed(run_dir: Path, office: Path, answers: Path) -> None:
     """The bank answers every line of the run's bank files as failed, and the answer is imported."""
     for written in synth_returns(run_dir, fail_rate=1.0, seed=3, out_dir=answers):

@@ -28,6 +28,7 @@ from subsidy_batch.ledger.arrears import (
     recoveries,
     refused_payees,
     reissues,
+    settled_keys,
 )
 from subsidy_batch.ledger.deaths import (
     CONFLICTS,
@@ -200,7 +201,19 @@ def _refuse_empty_supplement(items: pl.DataFrame, county: str, period: Period) -
         return
     other = items.filter(pl.col("hold_reason") == PAID_UNDER_OTHER_ID).height
     held = items.height - other
-    still = f"; {held} item(s) it owes are still held, and are paid once their hold is lifted" if held else ""
+    reasons = (
+        items.filter(pl.col("hold_reason") != PAID_UNDER_OTHER_ID)
+        .group_by("hold_reason")
+        .len()
+        .sort("hold_reason")
+        .rows()
+    )
+    still = (
+        f"; {held} item(s) it owes are still held ({', '.join(f'{r} {n}' for r, n in reasons)}), and are "
+        "paid once their hold is lifted"
+        if held
+        else ""
+    )
     if other:
         still += (
             f"; {other} item(s) were paid already to the same name and bank account under another ID "
@@ -460,14 +473,17 @@ def _compute(ctx: Context, rules: Rules, read: Read) -> Outcome:
         if supplement:  # only what the ledger shows as still owed for the period, and what is new in it
             keys = ["id_number", "benefit", "for_period"]
             held_before = ledger.items.filter(pl.col("status") == "held").select(keys).unique()
-            other_id = ledger.items.filter(pl.col("hold_reason") == PAID_UNDER_OTHER_ID).select(keys)
+            # paid, paid under another ID, or returned by the bank: a returned month is paid again only
+            # as a reissue (below), once the name or account changed, never resent blindly as regular
             regular = regular.join(ledger.paid_keys(), on=keys, how="anti").join(
-                other_id, on=keys, how="anti"
+                settled_keys(ledger), on=keys, how="anti"
             )
             still_held = regular.filter(pl.col("status") == "held").join(held_before, on=keys, how="semi")
             regular = regular.join(still_held.select(keys), on=keys, how="anti")
         owed = pl.DataFrame() if supplement else arrears(people, config, period, ledger)
-        again = pl.DataFrame() if supplement else reissues(people, config, ledger, regular.columns)
+        again = reissues(people, config, ledger, regular.columns)
+        if supplement and again.height:  # the period's own returned months; earlier ones wait for a month
+            again = again.filter(pl.col("for_period") == str(period))
         again = hold(again, refused, ACCOUNT_REFUSED) if again.height else again
         extra = [owed.with_columns(kind=pl.lit("arrears")).select(regular.columns)] if owed.height else []
         extra += [again] if again.height else []
