@@ -84,6 +84,21 @@ def test_a_refund_record_missing_a_key_stops_the_next_run_naming_the_key(runs: P
     assert not (runs / "jiaxiang" / "2024-06").exists()
 
 
+def test_an_account_confirmation_missing_a_key_stops_the_next_run_naming_the_key(runs: Path) -> None:
+    """A confirmation skipped would hold again what the clerk confirmed: refused, naming the file and key."""
+    record = runs / "jiaxiang" / "confirmed" / "0123456789abcdef.json"
+    record.parent.mkdir()
+    record.write_text(json.dumps({"id_number": make_id("1940-01-01"), "sent_name": "甲"}), "utf-8")
+    only_error(
+        cli(*NEXT_RUN),
+        9,
+        f'{record.relative_to(runs.parent)}: "sent_account" is missing; it is an accepted account '
+        "confirmation, which every run reads to reissue the months the bank returned: restore it from a "
+        "backup (never delete it), then run again",
+    )
+    assert not (runs / "jiaxiang" / "2024-06").exists()
+
+
 # --- 2. release records -----------------------------------------------------------------------------------
 
 

@@ -30,7 +30,7 @@ from subsidy_batch.runs import lifecycle
 from subsidy_batch.runs.monthly import RunRequest, run_month
 from subsidy_batch.runs.release import release
 from subsidy_batch.runs.verify import verify_run
-from tests.helpers import CONFIG, ROOT, cli, make_id, person
+from tests.helpers import CONFIG, ROOT, cli, make_id, only_error, person
 
 J = ROOT / "runs" / "jiaxiang"
 
@@ -703,6 +703,97 @@ def test_a_supplement_reissues_its_months_returned_payment_only_once_the_account
     expected += [("low_income_living", "regular", "2024-02", Decimal("80.00"))]
     assert sorted(_items(february.run_dir, "甲"), key=lambda i: i[2]) == expected
     for run in (extra, february):
+        assert verify_run(run.run_dir).identical
+
+
+@pytest.mark.parametrize(
+    ("code", "text", "refused"),
+    [("E1031", "账户冻结", False), ("0130Z0100005", "户名不符", True)],  # account_frozen, name_mismatch
+)
+def test_a_confirmed_account_is_paid_again_as_sent_and_a_later_failure_holds_it_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: str, text: str, refused: bool
+) -> None:
+    """January's line to 甲 fails. The roster keeps the name and account (they were right: the account is
+    unfrozen, the bank's own record of the name was wrong), so January stays held as bank_returned, and
+    where the reason is one that does not pass (户名不符) February is held too (account_refused). The clerk
+    confirms the account (subsidy confirm-account): March reissues January to it, pays February as arrears
+    where it was held, and sends March. March's line fails again: a failure of its own, held again."""
+    from subsidy_batch.returns import synth as synth_module
+
+    monkeypatch.setattr(synth_module, "SAMPLE_REASONS", ((code, text, 1),))
+    office = _office(tmp_path)
+    _roster(office, "2024-01", [DIBAO])
+    january = _run(office, "2024-01")
+    _all_lines_failed(january.run_dir, office, tmp_path / "answers")
+    _roster(office, "2024-02", [DIBAO])
+    february = _run(office, "2024-02")
+    assert sorted(
+        pl.read_parquet(february.run_dir / "line_items.parquet")
+        .select("kind", "status", "hold_reason")
+        .rows()
+    ) == [
+        ("regular", "held", "account_refused") if refused else ("regular", "paid", None),
+        ("reissue", "held", "bank_returned"),
+    ]
+    # the run the clerk names must have failed a line of the person; February's answer has none yet
+    result = cli("confirm-account", str(february.run_dir), "--id", DIBAO["id_number"], "--by", "王会计")
+    only_error(
+        result,
+        2,
+        f"no bank answer recorded for {february.manifest['run_id']} ({february.run_dir}) failed a line of "
+        "370829********0110: an account is confirmed for the run whose line failed (subsidy history shows which)",
+    )
+    result = cli(
+        "confirm-account",
+        str(january.run_dir),
+        "--id",
+        DIBAO["id_number"],
+        "--by",
+        "王会计",
+        "--note",
+        "已解冻",
+    )
+    assert result.exit_code == 0, result.output
+    account = DIBAO["bank_account"]  # 6228 4195 0030 300x: its last digit depends on the tests run before
+    assert result.stdout == (
+        f"recorded that the account {account[:6]}********{account[-4:]} of 370829********0110, which the "
+        "bank's answer to "
+        f"{january.manifest['run_id']} refused ({'name_mismatch' if refused else 'account_frozen'}), was "
+        "confirmed by 王会计; the next run reissues the months the bank returned to it\n"
+    )
+    again = cli("confirm-account", str(january.run_dir), "--id", DIBAO["id_number"], "--by", "王会计")
+    only_error(
+        again,
+        2,
+        "the account of 370829********0110 that the bank's answer to "
+        f"{january.manifest['run_id']} refused is already confirmed",
+    )
+    _roster(office, "2024-03", [DIBAO])
+    march = _run(office, "2024-03")
+    # January reissued to the same account, February as arrears where it was held: 80.00 x 3 or x 2
+    expected = [("low_income_living", "reissue", "2024-01", Decimal("80.00"))]
+    if refused:
+        expected += [("low_income_living", "arrears", "2024-02", Decimal("80.00"))]
+    expected += [("low_income_living", "regular", "2024-03", Decimal("80.00"))]
+    assert sorted(_items(march.run_dir, "甲"), key=lambda i: i[2]) == expected
+    assert march.manifest["totals"]["paid_amount"] == ("240.00" if refused else "160.00")
+    assert march.manifest["totals"]["bank_returns"]["confirmed_lines"] == 1
+    assert [i["role"] for i in march.manifest["inputs"]][-1] == "account_confirmed"
+    # the bank fails March's line too (the confirmation covers January's answer only): April holds it
+    _all_lines_failed(march.run_dir, office, tmp_path / "answers-march")
+    _roster(office, "2024-04", [DIBAO])
+    april = _run(office, "2024-04")
+    assert sorted(
+        pl.read_parquet(april.run_dir / "line_items.parquet").select("kind", "for_period", "status").rows()
+    ) == sorted(
+        [("regular", "2024-04", "held" if refused else "paid")]
+        # March's line carried three months where it paid January and February: each held as returned
+        + [
+            ("reissue", m, "held")
+            for m in (["2024-01", "2024-02", "2024-03"] if refused else ["2024-01", "2024-03"])
+        ]
+    )
+    for run in (march, april):
         assert verify_run(run.run_dir).identical
 
 

@@ -536,7 +536,17 @@ def _summary(manifest: dict[str, Any]) -> str:
             f"  bank answers    {answers['failed_lines_read']} failed lines read ({reasons}); reissued "
             f"{answers['reissued_items']} items, {answers['reissued_amount']} yuan; still held {answers['held_items']} "
             "(bank_returned: name and account as sent)"
+            + (
+                f"; {answers['confirmed_lines']} confirmed by a clerk"
+                if answers.get("confirmed_lines")
+                else ""
+            )
         )
+        if answers["held_items"]:
+            lines.append(
+                "  bank_returned: correct the name or account on the roster, or, where they were right (an "
+                "account unfrozen), record it with subsidy confirm-account; the next run reissues the months"
+            )
         for bank_answer in answers.get("by_bank", []):
             lines.append(
                 f"    {bank_answer['bank_name']} ({bank_answer['run_id']}): succeeded {bank_answer['succeeded']} "
@@ -556,7 +566,8 @@ def _summary(manifest: dict[str, Any]) -> str:
         lines.append(
             f"  account_refused: {refused} items held, not sent: a bank refused the name and account the "
             "roster still gives (closed, no such account, name or ID not the holder's, holder died); correct "
-            "them on the roster and the held months are paid as arrears (report.xlsx 暂缓发放 lists them)"
+            "them on the roster, or confirm them with subsidy confirm-account where they were right, and the "
+            "held months are paid as arrears (report.xlsx 暂缓发放 lists them)"
         )
     twice = t["held_items_by_reason"].get("duplicate_payee")
     if twice:
@@ -896,6 +907,42 @@ def recovered(
     typer.echo(
         f"recorded the refund of {record['benefit']} for {record['for_period']} ({record['amount']} yuan) of "
         f"{shown['id_number']} by {record['recorded_by']}; the next run reports it as refunded"
+    )
+
+
+@app.command("confirm-account")
+def confirm_account_command(
+    run_dir: Annotated[
+        Path,
+        typer.Argument(help="The run whose bank answer failed the person's line.", show_default=False),
+    ],
+    id_number: Annotated[str, typer.Option("--id", help="The person's ID number.", show_default=False)],
+    by: Annotated[str, typer.Option("--by", help="Who confirmed the account.", show_default=False)],
+    note: Annotated[
+        str | None,
+        typer.Option("--note", help="How it was confirmed, e.g. 银行回复已解冻.", show_default=False),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Record that the name and account a bank's answer refused were confirmed (核实) and may be paid
+    again, e.g. a frozen account unfrozen; the next run reissues the months the bank returned to them."""
+    _Output.json = as_json
+    with _guard():
+        from subsidy_batch.masking import mask_text
+        from subsidy_batch.returns.confirm import confirm_account
+
+        record = confirm_account(run_dir, id_number, by, note)
+    shown = record | {
+        "id_number": mask_text(record["id_number"]),
+        "sent_account": mask_text(record["sent_account"]),
+    }
+    if as_json:
+        _emit_json(shown)
+        return
+    typer.echo(
+        f"recorded that the account {shown['sent_account']} of {shown['id_number']}, which the bank's answer "
+        f"to {record['run_id']} refused ({record['reason']}), was confirmed by {record['recorded_by']}; the "
+        "next run reissues the months the bank returned to it"
     )
 
 

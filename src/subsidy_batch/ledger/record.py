@@ -39,6 +39,8 @@ RETURNED_SCHEMA = {
     "sent_account": pl.String,
     "reference": pl.String,
     "reason": pl.String,
+    # a clerk confirmed since (subsidy confirm-account) that the name and account may be paid again
+    "confirmed": pl.Boolean,
 }
 RECOVERY_SCHEMA = {
     "id_number": pl.String,

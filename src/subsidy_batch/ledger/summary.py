@@ -90,6 +90,8 @@ def ledger_totals(
             "bank_returns": {
                 "failed_lines_read": ledger.returned.height,
                 "by_reason": dict(sorted(ledger.returned.group_by("reason").len().iter_rows())),
+                # failed lines whose name and account a clerk confirmed since (subsidy confirm-account)
+                "confirmed_lines": int(ledger.returned.get_column("confirmed").sum()),
                 "reissued_items": paid_again.height,
                 "reissued_amount": fen_text(int(paid_again.get_column("amount_fen").sum() or 0)),
                 "held_items": reissued.height - paid_again.height,  # returned, details still as sent

@@ -50,6 +50,7 @@ from subsidy_batch.outputs.documents import write_documents, write_rejected_work
 from subsidy_batch.outputs.gongshi import GONGSHI_CONFIG, load_gongshi
 from subsidy_batch.outputs.workbook import REJECTED_XLSX
 from subsidy_batch.period import Period
+from subsidy_batch.returns.confirm import CONFIRMED_DIR, read_confirmations
 from subsidy_batch.returns.record import DAMAGED as ANSWER_DAMAGED
 from subsidy_batch.returns.record import read_answer, record_paths
 from subsidy_batch.roster.deaths import (
@@ -307,7 +308,46 @@ def prior_runs(paths: RunPaths, period: Period, request: RunRequest) -> tuple[So
         )
         for path in sorted((county_dir / REFUNDS_DIR).glob("*.json"))
     )
-    return runs_read + tuple(answers) + refunds
+    confirmations = tuple(  # every account confirmed after a failed line (subsidy confirm-account)
+        Source(
+            "account_confirmed",
+            path,
+            path.relative_to(county_dir).as_posix(),
+            reference=True,
+            original_name=path.stem,
+        )
+        for path in sorted((county_dir / CONFIRMED_DIR).glob("*.json"))
+    )
+    return runs_read + tuple(answers) + refunds + confirmations
+
+
+def confirmed(failed: pl.DataFrame, prior: list[Prior], records: pl.DataFrame) -> pl.DataFrame:
+    """The failed lines, each marked `confirmed` where a confirmation this run read (subsidy
+    confirm-account) names its ID, name and account and a run at or after the one whose answer failed it."""
+    if records.height == 0:
+        return failed
+    labels = pl.DataFrame(
+        {"run_id": [p.run_id for p in prior], "label": [p.label for p in prior]},
+        schema={"run_id": pl.String, "label": pl.String},
+    )
+    hit = (
+        failed.select("run_id", "id_number", "sent_name", "sent_account")
+        .unique()
+        .join(labels, on="run_id")
+        .join(
+            records.rename({"period": "upto"}).drop("run_id"), on=["id_number", "sent_name", "sent_account"]
+        )
+        .filter(pl.col("label") <= pl.col("upto"))
+        .select("run_id", "id_number", "sent_name", "sent_account", hit=pl.lit(True))
+        .unique()
+    )
+    return (
+        failed.join(
+            hit, on=["run_id", "id_number", "sent_name", "sent_account"], how="left", maintain_order="left"
+        )
+        .with_columns(confirmed=pl.col("hit").fill_null(False))
+        .drop("hit")
+    )
 
 
 Rules = tuple[RosterSchema, CountyConfig, RosterSchema | None]  # the last: the death list's, if one
@@ -354,9 +394,12 @@ def _read(ctx: Context, rules: Rules) -> Reading[Read]:
                 pl.col("bank_account").alias("sent_account"),
                 "reference",
                 "reason",
+                confirmed=pl.lit(False),
             )
         )
-    failed = pl.concat(returned) if returned else None
+    # read (and checked) whether or not a line failed: a damaged record stops the run all the same
+    confirmations = read_confirmations([ctx.resolve(ref) for ref in ctx.all_of("account_confirmed")])
+    failed = confirmed(pl.concat(returned), prior, confirmations) if returned else None
     refunded = read_refunds([ctx.resolve(ref) for ref in ctx.all_of("refund")])
     ledger = replace(
         read_ledger(prior, failed), trend=tuple(trend), refunded=refunded, answers=answers_summary(answered)
@@ -617,9 +660,16 @@ KIND: Kind[Rules, Read] = Kind(
     _load,
     _read,
     _compute,
-    roles=("roster", "deaths", "prior_run", "bank_return", "refund"),  # in fingerprint order
+    roles=(
+        "roster",
+        "deaths",
+        "prior_run",
+        "bank_return",
+        "refund",
+        "account_confirmed",
+    ),  # fingerprint order
     recorded_options=("accept_foreign_roster",),
-    many=("prior_run", "bank_return", "refund"),
+    many=("prior_run", "bank_return", "refund", "account_confirmed"),
 )
 KEY_COLUMNS = ("id_number", "benefit", "for_period", "status")
 
