@@ -797,6 +797,47 @@ def test_a_confirmed_account_is_paid_again_as_sent_and_a_later_failure_holds_it_
         assert verify_run(run.run_dir).identical
 
 
+def test_a_returned_month_is_reissued_once_a_later_line_to_the_same_account_succeeded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """January's line to 甲 fails (账户冻结); February is sent to the same account as usual. While no
+    answer to February is recorded, March holds January (bank_returned). Once the bank's answer says
+    February's line succeeded, the account takes money again: April reissues January to it, once."""
+    from subsidy_batch.returns import synth as synth_module
+
+    monkeypatch.setattr(synth_module, "SAMPLE_REASONS", (("E1031", "账户冻结", 1),))
+    office = _office(tmp_path)
+    _roster(office, "2024-01", [DIBAO])
+    _all_lines_failed(_run(office, "2024-01").run_dir, office, tmp_path / "answers")
+    runs = {}
+    for month in ("2024-02", "2024-03", "2024-04"):
+        _roster(office, month, [DIBAO])
+        runs[month] = _run(office, month)
+        if month == "2024-03":  # February's answer arrives now: its one line succeeded
+            for written in synth_returns(
+                runs["2024-02"].run_dir, fail_rate=0.0, seed=3, out_dir=tmp_path / "ok"
+            ):
+                import_returns(runs["2024-02"].run_dir, written.path, config_dir=office / "config")
+    reissue = pl.read_parquet(runs["2024-03"].run_dir / "line_items.parquet").filter(
+        pl.col("kind") == "reissue"
+    )
+    assert reissue.select("for_period", "status", "hold_reason").rows() == [
+        ("2024-01", "held", "bank_returned")
+    ]
+    # April: January reissued and April, 80.00 + 80.00 = 160.00
+    assert sorted(_items(runs["2024-04"].run_dir, "甲"), key=lambda i: i[2]) == [
+        ("low_income_living", "reissue", "2024-01", Decimal("80.00")),
+        ("low_income_living", "regular", "2024-04", Decimal("80.00")),
+    ]
+    answers = runs["2024-04"].manifest["totals"]["bank_returns"]
+    assert (answers["paid_since_lines"], answers["confirmed_lines"], answers["held_items"]) == (1, 0, 0)
+    _roster(office, "2024-05", [DIBAO])
+    may = _run(office, "2024-05")
+    assert _items(may.run_dir, "甲") == [("low_income_living", "regular", "2024-05", Decimal("80.00"))]
+    for run in (runs["2024-04"], may):
+        assert verify_run(run.run_dir).identical
+
+
 def _all_lines_failed(run_dir: Path, office: Path, answers: Path) -> None:
     """The bank answers every line of the run's bank files as failed, and the answer is imported."""
     for written in synth_returns(run_dir, fail_rate=1.0, seed=3, out_dir=answers):

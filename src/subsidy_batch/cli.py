@@ -541,6 +541,11 @@ def _summary(manifest: dict[str, Any]) -> str:
                 if answers.get("confirmed_lines")
                 else ""
             )
+            + (
+                f"; {answers['paid_since_lines']} to an account a bank has paid since"
+                if answers.get("paid_since_lines")
+                else ""
+            )
         )
         if answers["held_items"]:
             lines.append(

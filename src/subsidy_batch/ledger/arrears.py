@@ -305,7 +305,7 @@ def refused_payees(people: pl.DataFrame, ledger: Ledger) -> pl.Series:
     """ID numbers of the people whose name and account on the roster now are a pair a bank refused in an
     answer the ledger holds, for a reason of REFUSING (the account is closed or does not exist, the name
     or ID is not the holder's, the holder died)."""
-    refused = ledger.returned.filter(pl.col("reason").is_in(REFUSING), ~pl.col("confirmed"))
+    refused = ledger.returned.filter(pl.col("reason").is_in(REFUSING), ~cleared())
     if refused.height == 0:
         return pl.Series("id_number", [], pl.String)
     pairs = refused.select("id_number", name="sent_name", bank_account="sent_account").unique()
@@ -315,6 +315,12 @@ def refused_payees(people: pl.DataFrame, ledger: Ledger) -> pl.Series:
         .get_column("id_number")
         .unique(maintain_order=True)
     )
+
+
+def cleared() -> pl.Expr:
+    """A failed line (ledger.returned) whose ID, name and account may be paid again as they were sent: a
+    clerk confirmed them (subsidy confirm-account), or a bank paid a later run's line to them."""
+    return pl.col("confirmed") | pl.col("paid_since")
 
 
 def hold(items: pl.DataFrame, ids: pl.Series, reason: str) -> pl.DataFrame:
@@ -331,18 +337,18 @@ def hold(items: pl.DataFrame, ids: pl.Series, reason: str) -> pl.DataFrame:
 
 def reissues(people: pl.DataFrame, config: CountyConfig, ledger: Ledger, columns: list[str]) -> pl.DataFrame:
     """Items a bank returned (its answer said the line failed), not paid since: paid again for their own
-    month as kind = reissue once the roster's name or account for the person changed, or a clerk confirmed
-    the name and account as sent (subsidy confirm-account); held as bank_returned while both are as sent
-    and unconfirmed (a payment is never resent blindly). A month after the person's
+    month as kind = reissue once the roster's name or account for the person changed, or the name and
+    account as sent were cleared (cleared(): a clerk confirmed them, a bank paid them since); held as
+    bank_returned while both are as sent and not cleared (a payment is never resent blindly). A month after the person's
     death (after_death) is not owed and never reissued. Frame in `columns`."""
     returned = ledger.items.filter(pl.col("status") == "returned").join(
         ledger.paid_keys(), on=["id_number", "benefit", "for_period"], how="anti"
     )
     if returned.height == 0:
         return pl.DataFrame()
-    sent = ledger.returned.select("run_id", "id_number", "sent_name", "sent_account", "confirmed").unique(
-        ["run_id", "id_number"]
-    )
+    sent = ledger.returned.select(
+        "run_id", "id_number", "sent_name", "sent_account", cleared().alias("cleared")
+    ).unique(["run_id", "id_number"])
     now = people.select(
         "id_number",
         "death_date",
@@ -360,11 +366,11 @@ def reissues(people: pl.DataFrame, config: CountyConfig, ledger: Ledger, columns
         # a month after the death is owed to no one: the bank returned it, so nothing is to recover either
         .filter(~after_death(config).fill_null(False))
     )
-    # either changed since, or a clerk confirmed that the name and account as sent may be paid again
+    # either changed since, or the name and account as sent may be paid again (cleared())
     changed = (
         (pl.col("bank_account") != pl.col("sent_account"))
         | (pl.col("new_name") != pl.col("sent_name"))
-        | pl.col("confirmed")
+        | pl.col("cleared")
     )
     return (
         joined.with_columns(

@@ -41,6 +41,8 @@ RETURNED_SCHEMA = {
     "reason": pl.String,
     # a clerk confirmed since (subsidy confirm-account) that the name and account may be paid again
     "confirmed": pl.Boolean,
+    # an answer to a later run says a line to the same ID, name and account succeeded
+    "paid_since": pl.Boolean,
 }
 RECOVERY_SCHEMA = {
     "id_number": pl.String,

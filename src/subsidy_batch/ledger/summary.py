@@ -92,6 +92,8 @@ def ledger_totals(
                 "by_reason": dict(sorted(ledger.returned.group_by("reason").len().iter_rows())),
                 # failed lines whose name and account a clerk confirmed since (subsidy confirm-account)
                 "confirmed_lines": int(ledger.returned.get_column("confirmed").sum()),
+                # failed lines to an ID, name and account that a bank paid in a later run's answer
+                "paid_since_lines": int(ledger.returned.get_column("paid_since").sum()),
                 "reissued_items": paid_again.height,
                 "reissued_amount": fen_text(int(paid_again.get_column("amount_fen").sum() or 0)),
                 "held_items": reissued.height - paid_again.height,  # returned, details still as sent

@@ -42,7 +42,7 @@ from subsidy_batch.ledger.deaths import (
     reconcile_deaths,
     with_recoveries,
 )
-from subsidy_batch.ledger.record import Ledger, Prior, read_ledger
+from subsidy_batch.ledger.record import RETURNED_SCHEMA, Ledger, Prior, read_ledger
 from subsidy_batch.ledger.refunds import REFUNDS_DIR, read_refunds
 from subsidy_batch.ledger.summary import answers_summary, ledger_totals, month_changes
 from subsidy_batch.outputs import bank, emit
@@ -321,33 +321,36 @@ def prior_runs(paths: RunPaths, period: Period, request: RunRequest) -> tuple[So
     return runs_read + tuple(answers) + refunds + confirmations
 
 
-def confirmed(failed: pl.DataFrame, prior: list[Prior], records: pl.DataFrame) -> pl.DataFrame:
-    """The failed lines, each marked `confirmed` where a confirmation this run read (subsidy
-    confirm-account) names its ID, name and account and a run at or after the one whose answer failed it."""
-    if records.height == 0:
-        return failed
+def cleared(
+    failed: pl.DataFrame, prior: list[Prior], records: pl.DataFrame, paid: pl.DataFrame
+) -> pl.DataFrame:
+    """The failed lines, each marked where its ID, name and account may be paid again:
+    - `confirmed`: a confirmation this run read (subsidy confirm-account) names them and a run at or
+      after the one whose answer failed the line;
+    - `paid_since`: an answer to a later run says a line to them succeeded (`paid`: the succeeded lines,
+      run_id, id_number, sent_name, sent_account): the account took money after it failed."""
+    keys = ["run_id", "id_number", "sent_name", "sent_account"]
+    pair = ["id_number", "sent_name", "sent_account"]
     labels = pl.DataFrame(
         {"run_id": [p.run_id for p in prior], "label": [p.label for p in prior]},
         schema={"run_id": pl.String, "label": pl.String},
     )
-    hit = (
-        failed.select("run_id", "id_number", "sent_name", "sent_account")
-        .unique()
-        .join(labels, on="run_id")
-        .join(
-            records.rename({"period": "upto"}).drop("run_id"), on=["id_number", "sent_name", "sent_account"]
+    lines = failed.select(keys).unique().join(labels, on="run_id")
+    marks = {
+        "confirmed": lines.join(records.rename({"period": "upto"}).drop("run_id"), on=pair).filter(
+            pl.col("label") <= pl.col("upto")
+        ),
+        "paid_since": lines.join(paid.join(labels, on="run_id").select(*pair, later="label"), on=pair).filter(
+            pl.col("label") < pl.col("later")
+        ),
+    }
+    for column, hit in marks.items():
+        failed = (
+            failed.join(hit.select(keys).unique().with_columns(hit=pl.lit(True)), on=keys, how="left")
+            .with_columns(pl.col("hit").fill_null(False).alias(column))
+            .drop("hit")
         )
-        .filter(pl.col("label") <= pl.col("upto"))
-        .select("run_id", "id_number", "sent_name", "sent_account", hit=pl.lit(True))
-        .unique()
-    )
-    return (
-        failed.join(
-            hit, on=["run_id", "id_number", "sent_name", "sent_account"], how="left", maintain_order="left"
-        )
-        .with_columns(confirmed=pl.col("hit").fill_null(False))
-        .drop("hit")
-    )
+    return failed
 
 
 Rules = tuple[RosterSchema, CountyConfig, RosterSchema | None]  # the last: the death list's, if one
@@ -381,25 +384,30 @@ def _read(ctx: Context, rules: Rules) -> Reading[Read]:
         prior.append(Prior(ref.original_name, manifest.period, folder, manifest.checksums()))
         if "-s" not in manifest.period:
             trend.append((manifest.period, manifest.totals))
-    returned, answered = [], []
+    returned, answered, succeeded = [], [], []
     for ref in ctx.all_of("bank_return"):
         whole = read_answer(ctx.resolve(ref), ref.original_name)  # checked: its checksum, its run
         answered.append(whole.select("run_id", "bank_name", "status", "reason", "amount"))
-        answer = whole.filter(pl.col("status") == "failed")
-        returned.append(
-            answer.select(
-                pl.lit(ref.original_name).alias("run_id"),
-                "id_number",
-                pl.col("name").alias("sent_name"),
-                pl.col("bank_account").alias("sent_account"),
-                "reference",
-                "reason",
-                confirmed=pl.lit(False),
-            )
+        lines = whole.select(
+            pl.lit(ref.original_name).alias("run_id"),
+            "id_number",
+            pl.col("name").alias("sent_name"),
+            pl.col("bank_account").alias("sent_account"),
+            "reference",
+            "reason",
+            "status",
         )
+        returned.append(lines.filter(pl.col("status") == "failed").drop("status"))
+        succeeded.append(lines.filter(pl.col("status") == "succeeded").select(*list(RETURNED_SCHEMA)[:4]))
     # read (and checked) whether or not a line failed: a damaged record stops the run all the same
     confirmations = read_confirmations([ctx.resolve(ref) for ref in ctx.all_of("account_confirmed")])
-    failed = confirmed(pl.concat(returned), prior, confirmations) if returned else None
+    failed = None
+    if returned and sum(f.height for f in returned):
+        failed = pl.concat(returned)
+        paid_lines = pl.concat(succeeded).join(
+            failed.select("id_number").unique(), on="id_number", how="semi"
+        )
+        failed = cleared(failed, prior, confirmations, paid_lines)
     refunded = read_refunds([ctx.resolve(ref) for ref in ctx.all_of("refund")])
     ledger = replace(
         read_ledger(prior, failed), trend=tuple(trend), refunded=refunded, answers=answers_summary(answered)
