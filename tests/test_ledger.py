@@ -405,8 +405,8 @@ def test_arrears_from_eligible_from_skip_a_month_paid_to_the_same_name_and_accou
 def test_one_name_and_account_under_two_ids_in_one_roster_are_held_until_one_remains(tmp_path: Path) -> None:
     """甲 is listed twice, once with her ID mistyped (CORRECTED's number): both would be paid to one account
     for one month. Both are held (duplicate_payee) and sent to no bank; 乙's parent 丁, a different name on
-    the same (guardian's) account, and 丙 are paid. Once February's roster lists 甲 once, January is paid
-    as arrears: 80.00 + 80.00."""
+    the same (guardian's) account, and 丙 are paid. Once March's roster lists 甲 once, January and February
+    are paid as arrears: 80.00 x 3."""
     office = _office(tmp_path)
     late = person("1952-07-07", income="dibao", name="丙") | {"id_number": make_id("1952-07-07", seq=13)}
     guardian = person("1951-02-02", income="dibao", name="丁") | {"id_number": make_id("1951-02-02", seq=14)}
@@ -433,14 +433,25 @@ def test_one_name_and_account_under_two_ids_in_one_roster_are_held_until_one_rem
         "  duplicate_payee: 2 items held, not sent: one name and bank account stand under two ID numbers"
         in (_summary(january.manifest))
     )
-    _roster(office, "2024-02", [DIBAO, late, guardian | {"bank_account": DIBAO["bank_account"]}])
+    # February still lists 甲 twice: February is held for both IDs; January, held for the same reason,
+    # stays held in January's run and is not listed again as arrears held each month
+    _roster(office, "2024-02", [DIBAO, CORRECTED, late, guardian | {"bank_account": DIBAO["bank_account"]}])
     february = _run(office, "2024-02")
-    assert sorted(_items(february.run_dir, "甲")) == [
+    held = pl.read_parquet(february.run_dir / "line_items.parquet").filter(pl.col("name") == "甲")
+    assert (
+        held.select("kind", "for_period", "status", "hold_reason").rows()
+        == [("regular", "2024-02", "held", "duplicate_payee")] * 2
+    )
+    assert february.manifest["totals"]["held_items_by_reason"]["duplicate_payee"] == 2
+    _roster(office, "2024-03", [DIBAO, late, guardian | {"bank_account": DIBAO["bank_account"]}])
+    march = _run(office, "2024-03")
+    assert sorted(_items(march.run_dir, "甲")) == [
         ("low_income_living", "arrears", "2024-01", Decimal("80.00")),
-        ("low_income_living", "regular", "2024-02", Decimal("80.00")),
+        ("low_income_living", "arrears", "2024-02", Decimal("80.00")),
+        ("low_income_living", "regular", "2024-03", Decimal("80.00")),
     ]
-    assert february.manifest["totals"]["paid_amount"] == "320.00"  # 甲 160.00, 丙 and 丁 80.00 each
-    for run in (january, february):
+    assert march.manifest["totals"]["paid_amount"] == "400.00"  # 甲 240.00, 丙 and 丁 80.00 each
+    for run in (january, february, march):
         assert verify_run(run.run_dir).identical
 
 

@@ -547,6 +547,17 @@ def _compute(ctx: Context, rules: Rules, read: Read) -> Outcome:
         twice = duplicate_payees(pays)  # one name and account under two IDs: held, never paid twice
         if twice.len():
             items = aligned(hold(items, twice, DUPLICATE_PAYEE))
+            # a month an earlier run held for the same reason is still held and owed (the ledger has it):
+            # not listed again as arrears held each month while the roster lists the pair twice
+            keys = list(KEY_COLUMNS[:3])
+            before = ledger.items.filter(pl.col("hold_reason") == DUPLICATE_PAYEE).select(keys)
+            relisted = (
+                items.filter(pl.col("kind") == "arrears", pl.col("hold_reason") == DUPLICATE_PAYEE)
+                .join(before, on=keys, how="semi")
+                .select(keys)
+            )
+            if relisted.height:  # an arrears item's key is that item's alone among the run's items
+                items = aligned(items.join(relisted, on=keys, how="anti", maintain_order="left"))
             pays = aligned(payments(items))
         if supplement and ctx.options.get("refuse_empty_supplement"):  # after every hold: what it pays
             _refuse_empty_supplement(items, ctx.county, period)
