@@ -746,6 +746,23 @@ def test_a_confirmed_account_is_paid_again_as_sent_and_a_later_failure_holds_it_
         ("regular", "held", "account_refused") if refused else ("regular", "paid", None),
         ("reissue", "held", "bank_returned"),
     ]
+    # history names the run whose line failed, with the bank's reason: the run to confirm the account for
+    reason = "name_mismatch" if refused else "account_frozen"
+    shown = cli(
+        "history",
+        DIBAO["id_number"],
+        "--county",
+        "jiaxiang",
+        "--runs-dir",
+        str(office / "runs"),
+        "--config-dir",
+        str(office / "config"),
+    )
+    assert shown.exit_code == 0, shown.output
+    assert (
+        "  2024-01  low_income_living          regular      80.00 yuan returned by the bank "
+        f"({reason})  run 2024-01 {january.manifest['run_id']}\n"
+    ) in shown.stdout
     # the run the clerk names must have failed a line of the person; February's answer has none yet
     result = cli("confirm-account", str(february.run_dir), "--id", DIBAO["id_number"], "--by", "王会计")
     only_error(

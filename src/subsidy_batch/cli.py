@@ -972,7 +972,16 @@ def history(
     rows = [
         {k: (str(v) if v is not None else None) for k, v in r.items()}
         for r in items.select(
-            "for_period", "benefit", "kind", "status", "hold_reason", "amount_fen", "rule", "run_id", "label"
+            "for_period",
+            "benefit",
+            "kind",
+            "status",
+            "hold_reason",
+            "bank_reason",
+            "amount_fen",
+            "rule",
+            "run_id",
+            "label",
         ).iter_rows(named=True)
     ]
     if as_json:
@@ -982,6 +991,8 @@ def history(
     for r in rows:
         amount = "not set" if r["amount_fen"] is None else f"{_yuan(int(str(r['amount_fen'])))} yuan"
         held = f" held ({r['hold_reason']})" if r["status"] == "held" else ""
+        if r["status"] == "returned":  # the bank's answer failed the line: confirm-account names this run
+            held = f" returned by the bank ({r['bank_reason']})"
         typer.echo(
             f"  {r['for_period']}  {r['benefit']:<26} {r['kind']:<8} {amount:>14}{held}  run {r['label']} {r['run_id']}"
         )
