@@ -858,12 +858,131 @@ def test_a_returned_month_is_reissued_once_a_later_line_to_the_same_account_succ
         ("low_income_living", "regular", "2024-04", Decimal("80.00")),
     ]
     answers = runs["2024-04"].manifest["totals"]["bank_returns"]
-    assert (answers["paid_since_lines"], answers["confirmed_lines"], answers["held_items"]) == (1, 0, 0)
+    assert (answers["paid_since_lines"], answers["held_items"]) == (1, 0)
+    assert "confirmed_lines" not in answers  # written only where a clerk confirmed one
     _roster(office, "2024-05", [DIBAO])
     may = _run(office, "2024-05")
     assert _items(may.run_dir, "甲") == [("low_income_living", "regular", "2024-05", Decimal("80.00"))]
     for run in (runs["2024-04"], may):
         assert verify_run(run.run_dir).identical
+
+
+def _甲(run: Any) -> list[tuple]:
+    return sorted(
+        pl.read_parquet(run.run_dir / "line_items.parquet")
+        .filter(pl.col("name") == "甲")
+        .select("kind", "for_period", "status", "hold_reason")
+        .rows()
+    )
+
+
+@pytest.mark.parametrize("cleared_by", ["confirmation", "paid_since"])
+def test_a_line_that_fails_in_a_supplement_made_later_is_not_cleared_by_what_came_before_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cleared_by: str
+) -> None:
+    """Runs are ordered by what each read, not by label: a supplement of January made after February
+    comes after it. January's line to 甲 fails (账户冻结); February's is confirmed by the clerk after it
+    failed too, or succeeds. A January supplement made then reissues January to the account, and the bank
+    now says the account is closed. That failure came after the confirmation (or February's success), so
+    March sends the account nothing: January held (bank_returned), February held and March held
+    (account_refused). Before, "2024-01-s1" sorted before "2024-02" and March paid 240.00 or 160.00."""
+    from subsidy_batch.returns import synth as synth_module
+
+    monkeypatch.setattr(synth_module, "SAMPLE_REASONS", (("E1031", "账户冻结", 1),))
+    office = _office(tmp_path)
+    _roster(office, "2024-01", [DIBAO])
+    january = _run(office, "2024-01")
+    release(january.run_dir, by="王会计")
+    _all_lines_failed(january.run_dir, office, tmp_path / "a1")
+    _roster(office, "2024-02", [DIBAO])
+    february = _run(office, "2024-02")
+    release(february.run_dir, by="王会计")
+    if cleared_by == "confirmation":
+        _all_lines_failed(february.run_dir, office, tmp_path / "a2")
+        confirmed = cli(
+            "confirm-account", str(february.run_dir), "--id", DIBAO["id_number"], "--by", "王会计"
+        )
+        assert confirmed.exit_code == 0, confirmed.output
+    else:
+        for written in synth_returns(february.run_dir, fail_rate=0.0, seed=3, out_dir=tmp_path / "ok"):
+            import_returns(february.run_dir, written.path, config_dir=office / "config")
+    _roster(office, "2024-01", [DIBAO])
+    supplement = _run(office, "2024-01", supplement_reason="甲's account confirmed")
+    assert _甲(supplement) == [("reissue", "2024-01", "paid", None)]
+    release(supplement.run_dir, by="王会计")
+    monkeypatch.setattr(synth_module, "SAMPLE_REASONS", (("E1022", "账户已销户", 1),))
+    _all_lines_failed(supplement.run_dir, office, tmp_path / "a3")
+    _roster(office, "2024-03", [DIBAO])
+    march = _run(office, "2024-03")
+    expected = [
+        ("regular", "2024-03", "held", "account_refused"),
+        ("reissue", "2024-01", "held", "bank_returned"),
+    ]
+    if cleared_by == "confirmation":  # February's failure is confirmed, but the pair is now refused
+        expected.append(("reissue", "2024-02", "held", "account_refused"))
+    assert _甲(march) == sorted(expected)
+    assert march.manifest["totals"]["paid_amount"] == "0.00"
+    for run in (supplement, march):
+        assert verify_run(run.run_dir).identical
+
+
+def test_a_reissue_that_failed_in_a_supplement_made_after_the_next_month_is_held_not_resent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """January fails at account X; February reissues it to Y, and fails; a January supplement made after
+    February reissues it to Z, and fails. March's roster still gives Z: January's latest answer is the
+    supplement's (made last), sent to Z, so January is held. Before, February's answer (sent to Y) was
+    taken as the latest by label order, Z counted as changed, and January went to Z again. February,
+    which failed at Y, goes to Z (账户冻结 may pass): 80.00 with March's 80.00."""
+    from subsidy_batch.returns import synth as synth_module
+
+    monkeypatch.setattr(synth_module, "SAMPLE_REASONS", (("E1031", "账户冻结", 1),))
+    x, y, z = (
+        DIBAO | {"bank_account": a} for a in ("6228480011111111", "6228480022222222", "6228480033333333")
+    )
+    office = _office(tmp_path)
+    runs = []
+    for month, row, reason in (("2024-01", x, None), ("2024-02", y, None), ("2024-01", z, "甲's account Z")):
+        _roster(office, month, [row])
+        runs.append(_run(office, month, supplement_reason=reason))
+        release(runs[-1].run_dir, by="王会计")
+        _all_lines_failed(runs[-1].run_dir, office, tmp_path / f"a{len(runs)}")
+    assert _甲(runs[2]) == [("reissue", "2024-01", "paid", None)]
+    _roster(office, "2024-03", [z])
+    march = _run(office, "2024-03")
+    assert _甲(march) == [
+        ("regular", "2024-03", "paid", None),
+        ("reissue", "2024-01", "held", "bank_returned"),
+        ("reissue", "2024-02", "paid", None),
+    ]
+    assert march.manifest["totals"]["paid_amount"] == "160.00"
+    assert verify_run(march.run_dir).identical
+
+
+def test_a_confirmation_covers_the_runs_its_run_read_not_those_whose_label_sorts_before_it() -> None:
+    """s10 was made after s2 (it read s2): a confirmation on s2 does not cover s10's failure, and s2's
+    success is no evidence after it; a confirmation on s10 covers s2's. As text, "2024-02-s10" sorts
+    before "2024-02-s2"."""
+    from subsidy_batch.ledger.record import Prior
+    from subsidy_batch.runs.monthly import cleared
+
+    pair = {"id_number": DIBAO["id_number"], "sent_name": "甲", "sent_account": "6228480000000001"}
+    prior = [
+        Prior("r-s2", "2024-02-s2", Path("s2"), {}, frozenset({"r-1"})),
+        Prior("r-s10", "2024-02-s10", Path("s10"), {}, frozenset({"r-1", "r-s2"})),
+    ]
+    failed = pl.DataFrame(
+        [{"run_id": run, **pair, "reference": "1", "reason": "account_closed"} for run in ("r-s2", "r-s10")]
+    )
+    none = pl.DataFrame(schema={"run_id": pl.String, **{k: pl.String for k in pair}})
+    on_s2 = pl.DataFrame([{**pair, "period": "2024-02-s2", "run_id": "r-s2"}])
+    assert cleared(failed, prior, on_s2, none).get_column("confirmed").to_list() == [True, False]
+    on_s10 = pl.DataFrame([{**pair, "period": "2024-02-s10", "run_id": "r-s10"}])
+    assert cleared(failed, prior, on_s10, none).get_column("confirmed").to_list() == [True, True]
+    paid_s2 = pl.DataFrame([{"run_id": "r-s2", **pair}])
+    assert cleared(failed, prior, on_s2.clear(), paid_s2).get_column("paid_since").to_list() == [False, False]
+    paid_s10 = pl.DataFrame([{"run_id": "r-s10", **pair}])
+    assert cleared(failed, prior, on_s2.clear(), paid_s10).get_column("paid_since").to_list() == [True, False]
 
 
 def _all_lines_failed(run_dir: Path, office: Path, answers: Path) -> None:

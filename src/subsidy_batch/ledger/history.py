@@ -10,6 +10,7 @@ from subsidy_batch.errors import UsageError
 from subsidy_batch.ledger.record import RETURNED_SCHEMA, Prior, read_ledger
 from subsidy_batch.masking import mask_text, typed_id
 from subsidy_batch.returns.record import read_answer, record_paths
+from subsidy_batch.runs.manifest import load
 from subsidy_batch.runs.store import StoredRun, accepted_monthly_runs, answers_dir
 
 
@@ -19,9 +20,11 @@ def history(county_dir: Path, id_number: str) -> tuple[pl.DataFrame, pl.DataFram
     runs = accepted_monthly_runs(county_dir)
     if not runs:
         raise UsageError(f"{county_dir} holds no accepted monthly run")
-    ledger = read_ledger(
-        [Prior(r.run_id, r.label, r.folder, r.checksums) for r in runs], _failed(county_dir, runs, wanted)
-    )
+    prior = [
+        Prior(r.run_id, r.label, r.folder, r.checksums, frozenset(load(r.folder).read_runs())) for r in runs
+    ]
+    prior.sort(key=lambda p: len(p.read))  # in the order the runs were made, as a run reads them
+    ledger = read_ledger(prior, _failed(county_dir, runs, wanted))
     # a line a bank's answer failed: its items are `returned`, with the bank's reason beside them
     reasons = ledger.returned.select("run_id", "id_number", bank_reason="reason").unique(
         ["run_id", "id_number"]

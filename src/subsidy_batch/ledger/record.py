@@ -68,6 +68,10 @@ class Prior:
     # file -> sha256 of the run's outputs, from its manifest: every file the ledger reads is checked
     # against it first, so that an edited or damaged line_items.parquet is never taken as what was paid
     checksums: Mapping[str, str]
+    # the run ids of the accepted runs this run read when it was made: every run accepted before it (a
+    # run another has read is never superseded), so X was made before Y exactly when Y read X. Labels do
+    # not give that order: a supplement of January may be made after February
+    read: frozenset[str] = frozenset()
 
     def path(self, name: str) -> Path:
         """The run's output `name`, once it matches its manifest checksum; VerifyError (exit 9) naming it

@@ -90,16 +90,18 @@ def ledger_totals(
             "bank_returns": {
                 "failed_lines_read": ledger.returned.height,
                 "by_reason": dict(sorted(ledger.returned.group_by("reason").len().iter_rows())),
-                # failed lines whose name and account a clerk confirmed since (subsidy confirm-account)
-                "confirmed_lines": int(ledger.returned.get_column("confirmed").sum()),
-                # failed lines to an ID, name and account that a bank paid in a later run's answer
-                "paid_since_lines": int(ledger.returned.get_column("paid_since").sum()),
                 "reissued_items": paid_again.height,
                 "reissued_amount": fen_text(int(paid_again.get_column("amount_fen").sum() or 0)),
                 "held_items": reissued.height - paid_again.height,  # returned, details still as sent
                 "by_bank": list(ledger.answers),
             }
         }
+        # failed lines whose name and account a clerk confirmed since (subsidy confirm-account), or that
+        # a bank paid in a later run's answer: only when there are any, so that runs made before either
+        # existed keep their totals and still verify
+        for key, column in (("confirmed_lines", "confirmed"), ("paid_since_lines", "paid_since")):
+            if count := int(ledger.returned.get_column(column).sum()):
+                returns["bank_returns"][key] = count
     return returns | {
         "previous_period": previous,
         "changes": {change: int(counts.get(change, 0)) for change in CHANGES},

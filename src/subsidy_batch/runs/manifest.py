@@ -127,6 +127,10 @@ class Manifest:
     supersedes: dict[str, Any] | None = None
     manifest_version: int = MANIFEST_VERSION
 
+    def read_runs(self) -> list[str]:
+        """The run ids of the accepted runs this run read (its prior_run inputs)."""
+        return [i.original_name for i in self.inputs if i.role == "prior_run"]
+
     def input(self, role: str) -> InputRecord:
         (found,) = [i for i in self.inputs if i.role == role]
         return found

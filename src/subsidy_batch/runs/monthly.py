@@ -325,23 +325,30 @@ def cleared(
     failed: pl.DataFrame, prior: list[Prior], records: pl.DataFrame, paid: pl.DataFrame
 ) -> pl.DataFrame:
     """The failed lines, each marked where its ID, name and account may be paid again:
-    - `confirmed`: a confirmation this run read (subsidy confirm-account) names them and a run at or
-      after the one whose answer failed the line;
-    - `paid_since`: an answer to a later run says a line to them succeeded (`paid`: the succeeded lines,
-      run_id, id_number, sent_name, sent_account): the account took money after it failed."""
+    - `confirmed`: a confirmation this run read (subsidy confirm-account) names them, and the run whose
+      answer failed the line is the confirmed run or one made before it (that the confirmed run read);
+    - `paid_since`: an answer to a run made after the failed one (that read it) says a line to them
+      succeeded (`paid`: the succeeded lines, run_id, id_number, sent_name, sent_account): the account
+      took money after it failed.
+    Runs are ordered by what each read, never by label (a supplement of January may follow February)."""
     keys = ["run_id", "id_number", "sent_name", "sent_account"]
     pair = ["id_number", "sent_name", "sent_account"]
-    labels = pl.DataFrame(
-        {"run_id": [p.run_id for p in prior], "label": [p.label for p in prior]},
-        schema={"run_id": pl.String, "label": pl.String},
+    before = pl.DataFrame(  # (later, run_id): `later` read run_id, so it was made after it
+        [(p.run_id, earlier) for p in prior for earlier in sorted(p.read)],
+        schema={"later": pl.String, "run_id": pl.String},
+        orient="row",
     )
-    lines = failed.select(keys).unique().join(labels, on="run_id")
+    lines = failed.select(keys).unique()
+    upto = records.select(*pair, later="run_id")
     marks = {
-        "confirmed": lines.join(records.rename({"period": "upto"}).drop("run_id"), on=pair).filter(
-            pl.col("label") <= pl.col("upto")
+        "confirmed": pl.concat(
+            [
+                lines.join(upto, on=pair).filter(pl.col("later") == pl.col("run_id")),
+                lines.join(upto, on=pair).join(before, on=["later", "run_id"], how="semi"),
+            ]
         ),
-        "paid_since": lines.join(paid.join(labels, on="run_id").select(*pair, later="label"), on=pair).filter(
-            pl.col("label") < pl.col("later")
+        "paid_since": lines.join(paid.select(*pair, later="run_id"), on=pair).join(
+            before, on=["later", "run_id"], how="semi"
         ),
     }
     for column, hit in marks.items():
@@ -381,9 +388,20 @@ def _read(ctx: Context, rules: Rules) -> Reading[Read]:
     for ref in ctx.all_of("prior_run"):
         folder = ctx.resolve(ref).parent
         manifest = load(folder)
-        prior.append(Prior(ref.original_name, manifest.period, folder, manifest.checksums()))
+        prior.append(
+            Prior(
+                ref.original_name,
+                manifest.period,
+                folder,
+                manifest.checksums(),
+                frozenset(manifest.read_runs()),
+            )
+        )
         if "-s" not in manifest.period:
             trend.append((manifest.period, manifest.totals))
+    # in the order the runs were made (each read every run before it), so that the latest is last: the
+    # one whose recoveries are carried forward, and whose answer to a month sent twice is the last word
+    prior.sort(key=lambda p: len(p.read))
     returned, answered, succeeded = [], [], []
     for ref in ctx.all_of("bank_return"):
         whole = read_answer(ctx.resolve(ref), ref.original_name)  # checked: its checksum, its run
