@@ -673,6 +673,20 @@ def test_a_name_and_account_the_bank_refused_for_good_are_sent_no_later_month_un
         assert verify_run(run.run_dir).identical
 
 
+def _frozen_january(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Any]:
+    """An office whose January run pays 甲, is released, and whose bank answers her line as failed
+    (账户冻结: a reason that may pass); (office, January's run)."""
+    from subsidy_batch.returns import synth as synth_module
+
+    monkeypatch.setattr(synth_module, "SAMPLE_REASONS", (("E1031", "账户冻结", 1),))
+    office = _office(tmp_path)
+    _roster(office, "2024-01", [DIBAO])
+    january = _run(office, "2024-01")
+    release(january.run_dir, by="王会计")
+    _all_lines_failed(january.run_dir, office, tmp_path / "a1")
+    return office, january
+
+
 @pytest.mark.parametrize("new_account", [False, True])
 def test_a_supplement_reissues_its_months_returned_payment_only_once_the_account_changed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, new_account: bool
@@ -681,14 +695,7 @@ def test_a_supplement_reissues_its_months_returned_payment_only_once_the_account
     Before, a supplement of January paid 甲's January again as a regular item, to the account that had
     just failed. Now it is the month's reissue: held (bank_returned) while the name and account are as
     sent, paid as kind = reissue once the roster gives another account, and paid once in all."""
-    from subsidy_batch.returns import synth as synth_module
-
-    monkeypatch.setattr(synth_module, "SAMPLE_REASONS", (("E1031", "账户冻结", 1),))
-    office = _office(tmp_path)
-    _roster(office, "2024-01", [DIBAO])
-    january = _run(office, "2024-01")
-    release(january.run_dir, by="王会计")
-    _all_lines_failed(january.run_dir, office, tmp_path / "answers")
+    office, _ = _frozen_january(tmp_path, monkeypatch)
     fixed = DIBAO | {"bank_account": "6228480099999999"}
     if not new_account:  # a supplement for 甲 alone would resend the failed payment: it pays nothing
         with pytest.raises(UsageError) as nothing:
@@ -888,12 +895,7 @@ def test_a_line_that_fails_in_a_supplement_made_later_is_not_cleared_by_what_cam
     (account_refused). Before, "2024-01-s1" sorted before "2024-02" and March paid 240.00 or 160.00."""
     from subsidy_batch.returns import synth as synth_module
 
-    monkeypatch.setattr(synth_module, "SAMPLE_REASONS", (("E1031", "账户冻结", 1),))
-    office = _office(tmp_path)
-    _roster(office, "2024-01", [DIBAO])
-    january = _run(office, "2024-01")
-    release(january.run_dir, by="王会计")
-    _all_lines_failed(january.run_dir, office, tmp_path / "a1")
+    office, _ = _frozen_january(tmp_path, monkeypatch)
     _roster(office, "2024-02", [DIBAO])
     february = _run(office, "2024-02")
     release(february.run_dir, by="王会计")

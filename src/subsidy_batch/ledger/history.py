@@ -7,7 +7,7 @@ from pathlib import Path
 import polars as pl
 
 from subsidy_batch.errors import UsageError
-from subsidy_batch.ledger.record import RETURNED_SCHEMA, Prior, read_ledger
+from subsidy_batch.ledger.record import RETURNED_SCHEMA, Prior, answer_lines, read_ledger
 from subsidy_batch.masking import mask_text, typed_id
 from subsidy_batch.returns.record import read_answer, record_paths
 from subsidy_batch.runs.manifest import load
@@ -47,18 +47,10 @@ def _failed(county_dir: Path, runs: list[StoredRun], wanted: str) -> pl.DataFram
     """The person's failed lines in the banks' recorded answers to the runs (RETURNED_SCHEMA), each answer
     checked against its record's checksum first, as a run reads it."""
     frames = [
-        read_answer(path, r.run_id)
+        answer_lines(read_answer(path, r.run_id), r.run_id)
         .filter(pl.col("status") == "failed", pl.col("id_number") == wanted)
-        .select(
-            pl.lit(r.run_id).alias("run_id"),
-            "id_number",
-            pl.col("name").alias("sent_name"),
-            pl.col("bank_account").alias("sent_account"),
-            "reference",
-            "reason",
-            confirmed=pl.lit(False),
-            paid_since=pl.lit(False),
-        )
+        .drop("status")
+        .with_columns(confirmed=pl.lit(False), paid_since=pl.lit(False))
         for r in runs
         for path in record_paths(answers_dir(county_dir, r.label, r.run_id))
     ]

@@ -44,6 +44,22 @@ RETURNED_SCHEMA = {
     # an answer to a later run says a line to the same ID, name and account succeeded
     "paid_since": pl.Boolean,
 }
+
+
+def answer_lines(answer: pl.DataFrame, run_id: str) -> pl.DataFrame:
+    """The lines of a recorded bank answer to run `run_id` as the ledger reads them: the first six
+    columns of RETURNED_SCHEMA, and the line's status (succeeded / failed)."""
+    return answer.select(
+        pl.lit(run_id).alias("run_id"),
+        "id_number",
+        pl.col("name").alias("sent_name"),
+        pl.col("bank_account").alias("sent_account"),
+        "reference",
+        "reason",
+        "status",
+    )
+
+
 RECOVERY_SCHEMA = {
     "id_number": pl.String,
     "name": pl.String,

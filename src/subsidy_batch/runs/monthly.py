@@ -42,7 +42,7 @@ from subsidy_batch.ledger.deaths import (
     reconcile_deaths,
     with_recoveries,
 )
-from subsidy_batch.ledger.record import RETURNED_SCHEMA, Ledger, Prior, read_ledger
+from subsidy_batch.ledger.record import RETURNED_SCHEMA, Ledger, Prior, answer_lines, read_ledger
 from subsidy_batch.ledger.refunds import REFUNDS_DIR, read_refunds
 from subsidy_batch.ledger.summary import answers_summary, ledger_totals, month_changes
 from subsidy_batch.outputs import bank, emit
@@ -406,15 +406,7 @@ def _read(ctx: Context, rules: Rules) -> Reading[Read]:
     for ref in ctx.all_of("bank_return"):
         whole = read_answer(ctx.resolve(ref), ref.original_name)  # checked: its checksum, its run
         answered.append(whole.select("run_id", "bank_name", "status", "reason", "amount"))
-        lines = whole.select(
-            pl.lit(ref.original_name).alias("run_id"),
-            "id_number",
-            pl.col("name").alias("sent_name"),
-            pl.col("bank_account").alias("sent_account"),
-            "reference",
-            "reason",
-            "status",
-        )
+        lines = answer_lines(whole, ref.original_name)
         returned.append(lines.filter(pl.col("status") == "failed").drop("status"))
         succeeded.append(lines.filter(pl.col("status") == "succeeded").select(*list(RETURNED_SCHEMA)[:4]))
     # read (and checked) whether or not a line failed: a damaged record stops the run all the same
