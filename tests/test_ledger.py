@@ -987,6 +987,33 @@ def test_a_confirmation_covers_the_runs_its_run_read_not_those_whose_label_sorts
     assert cleared(failed, prior, on_s2.clear(), paid_s10).get_column("paid_since").to_list() == [True, False]
 
 
+def test_recoveries_are_carried_from_the_latest_run_made_past_a_supplement_made_before_it(
+    tmp_path: Path,
+) -> None:
+    """Recoveries are carried forward from the latest run made, a supplement of an earlier month among
+    them. January is supplemented (丁 approved late) before February. March's roster reports that 甲 died
+    on 2024-01-20, so February's 80.00 is owed back; April's roster no longer lists her, and April still
+    carries the 80.00 (had it carried the January supplement's recoveries, it would be lost)."""
+    office = _office(tmp_path)
+    late = person("1952-07-07", income="dibao", name="丁") | {"id_number": make_id("1952-07-07", seq=14)}
+    _roster(office, "2024-01", [DIBAO])
+    release(_run(office, "2024-01").run_dir, by="王会计")
+    _roster(office, "2024-01", [DIBAO, late])
+    _run(office, "2024-01", supplement_reason="丁 approved late")
+    _roster(office, "2024-02", [DIBAO, late])
+    february = _run(office, "2024-02")
+    _roster(office, "2024-03", [DIBAO | {"death_date": "2024-01-20"}, late])
+    _run(office, "2024-03")
+    _roster(office, "2024-04", [late])
+    april = _run(office, "2024-04")
+    owed = pl.read_parquet(april.run_dir / "recoveries.parquet")
+    assert owed.select("name", "for_period", "amount", "paid_by_run", "found_in", "status").rows() == [
+        ("甲", "2024-02", Decimal("80.00"), february.manifest["run_id"], "2024-03", "outstanding")
+    ]
+    assert april.manifest["totals"]["recoveries_amount"] == "80.00"
+    assert verify_run(april.run_dir).identical
+
+
 def _all_lines_failed(run_dir: Path, office: Path, answers: Path) -> None:
     """The bank answers every line of the run's bank files as failed, and the answer is imported."""
     for written in synth_returns(run_dir, fail_rate=1.0, seed=3, out_dir=answers):
