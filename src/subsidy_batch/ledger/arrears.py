@@ -24,6 +24,7 @@ from subsidy_batch.outputs.bank import account_stored_as_number, bank_account_ok
 from subsidy_batch.period import Period
 from subsidy_batch.rules.compute import (
     BANK_RETURNED,
+    DUPLICATE_PAYEE,
     PAID_UNDER_OTHER_ID,
     STANDARD_NOT_SET,
     line_items,
@@ -299,6 +300,26 @@ def duplicate_payees(pays: pl.DataFrame) -> pl.Series:
     then the held months are arrears."""
     twice = pays.select(pl.struct("name", "bank_account").is_duplicated()).to_series()
     return pays.get_column("id_number").filter(twice) if twice.any() else pays.get_column("id_number").clear()
+
+
+def hold_duplicate_payees(items: pl.DataFrame, pays: pl.DataFrame, ledger: Ledger) -> pl.DataFrame:
+    """The items, every one of each duplicate payee (duplicate_payees) held as duplicate_payee: never paid
+    twice to one account. A month an earlier run held for the same reason is still held and owed (the
+    ledger has it): it is not listed again as a held arrears item each month while the roster lists the
+    pair twice. `items` itself where no payee is listed twice (the caller recomputes nothing)."""
+    twice = duplicate_payees(pays)
+    if twice.len() == 0:
+        return items
+    items = hold(items, twice, DUPLICATE_PAYEE)
+    keys = ["id_number", "benefit", "for_period"]
+    before = ledger.items.filter(pl.col("hold_reason") == DUPLICATE_PAYEE).select(keys)
+    relisted = (
+        items.filter(pl.col("kind") == "arrears", pl.col("hold_reason") == DUPLICATE_PAYEE)
+        .join(before, on=keys, how="semi")
+        .select(keys)
+    )
+    # an arrears item's key is that item's alone among the run's items
+    return items.join(relisted, on=keys, how="anti", maintain_order="left") if relisted.height else items
 
 
 def refused_payees(people: pl.DataFrame, ledger: Ledger) -> pl.Series:

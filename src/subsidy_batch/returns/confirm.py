@@ -26,8 +26,9 @@ from subsidy_batch.runs.records import read_record, text_fields, write_once
 from subsidy_batch.runs.store import MANIFEST, answers_dir, county_dir_of
 
 CONFIRMED_DIR = "confirmed"
-# the name and account confirmed, and the run (label) up to which their failed lines are covered
-KEYS = ("id_number", "sent_name", "sent_account", "period", "run_id")
+# the ID, name and account confirmed, and the run whose answer failed them: the record covers their
+# failed lines in the answers to that run and to the runs it read (made before it)
+KEYS = ("id_number", "sent_name", "sent_account", "run_id")
 # Refusing is right: a record skipped would hold again what the clerk confirmed, and no one would know why.
 DAMAGED = (
     "it is an accepted account confirmation, which every run reads to reissue the months the bank returned: "

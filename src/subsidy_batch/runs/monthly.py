@@ -21,8 +21,8 @@ from subsidy_batch.errors import UsageError
 from subsidy_batch.frames import aligned
 from subsidy_batch.ledger.arrears import (
     arrears,
-    duplicate_payees,
     hold,
+    hold_duplicate_payees,
     paid_twice,
     paid_under_other_id,
     recoveries,
@@ -42,7 +42,7 @@ from subsidy_batch.ledger.deaths import (
     reconcile_deaths,
     with_recoveries,
 )
-from subsidy_batch.ledger.record import RETURNED_SCHEMA, Ledger, Prior, answer_lines, read_ledger
+from subsidy_batch.ledger.record import Ledger, Prior, answer_lines, read_ledger
 from subsidy_batch.ledger.refunds import REFUNDS_DIR, read_refunds
 from subsidy_batch.ledger.summary import answers_summary, ledger_totals, month_changes
 from subsidy_batch.outputs import bank, emit
@@ -67,7 +67,6 @@ from subsidy_batch.roster.schema import SCHEMA_DIR, RosterSchema, load_schema, s
 from subsidy_batch.roster.validate import validate
 from subsidy_batch.rules.compute import (
     ACCOUNT_REFUSED,
-    DUPLICATE_PAYEE,
     PAID_UNDER_OTHER_ID,
     line_items,
     payable_rules,
@@ -333,22 +332,18 @@ def cleared(
     Runs are ordered by what each read, never by label (a supplement of January may follow February)."""
     keys = ["run_id", "id_number", "sent_name", "sent_account"]
     pair = ["id_number", "sent_name", "sent_account"]
+    order = {"later": pl.String, "run_id": pl.String}
     before = pl.DataFrame(  # (later, run_id): `later` read run_id, so it was made after it
-        [(p.run_id, earlier) for p in prior for earlier in sorted(p.read)],
-        schema={"later": pl.String, "run_id": pl.String},
-        orient="row",
+        [(p.run_id, earlier) for p in prior for earlier in sorted(p.read)], schema=order, orient="row"
     )
+    same = pl.DataFrame([(p.run_id, p.run_id) for p in prior], schema=order, orient="row")
     lines = failed.select(keys).unique()
-    upto = records.select(*pair, later="run_id")
     marks = {
-        "confirmed": pl.concat(
-            [
-                lines.join(upto, on=pair).filter(pl.col("later") == pl.col("run_id")),
-                lines.join(upto, on=pair).join(before, on=["later", "run_id"], how="semi"),
-            ]
+        "confirmed": lines.join(records.select(*pair, later="run_id"), on=pair).join(
+            pl.concat([before, same]), on=list(order), how="semi"
         ),
         "paid_since": lines.join(paid.select(*pair, later="run_id"), on=pair).join(
-            before, on=["later", "run_id"], how="semi"
+            before, on=list(order), how="semi"
         ),
     }
     for column, hit in marks.items():
@@ -408,7 +403,11 @@ def _read(ctx: Context, rules: Rules) -> Reading[Read]:
         answered.append(whole.select("run_id", "bank_name", "status", "reason", "amount"))
         lines = answer_lines(whole, ref.original_name)
         returned.append(lines.filter(pl.col("status") == "failed").drop("status"))
-        succeeded.append(lines.filter(pl.col("status") == "succeeded").select(*list(RETURNED_SCHEMA)[:4]))
+        succeeded.append(
+            lines.filter(pl.col("status") == "succeeded").select(
+                "run_id", "id_number", "sent_name", "sent_account"
+            )
+        )
     # read (and checked) whether or not a line failed: a damaged record stops the run all the same
     confirmations = read_confirmations([ctx.resolve(ref) for ref in ctx.all_of("account_confirmed")])
     failed = None
@@ -554,20 +553,9 @@ def _compute(ctx: Context, rules: Rules, read: Read) -> Outcome:
             items = regular
         items = aligned(paid_under_other_id(items, ledger))  # every output queries these frames again
         pays = aligned(payments(items))
-        twice = duplicate_payees(pays)  # one name and account under two IDs: held, never paid twice
-        if twice.len():
-            items = aligned(hold(items, twice, DUPLICATE_PAYEE))
-            # a month an earlier run held for the same reason is still held and owed (the ledger has it):
-            # not listed again as arrears held each month while the roster lists the pair twice
-            keys = list(KEY_COLUMNS[:3])
-            before = ledger.items.filter(pl.col("hold_reason") == DUPLICATE_PAYEE).select(keys)
-            relisted = (
-                items.filter(pl.col("kind") == "arrears", pl.col("hold_reason") == DUPLICATE_PAYEE)
-                .join(before, on=keys, how="semi")
-                .select(keys)
-            )
-            if relisted.height:  # an arrears item's key is that item's alone among the run's items
-                items = aligned(items.join(relisted, on=keys, how="anti", maintain_order="left"))
+        held = hold_duplicate_payees(items, pays, ledger)  # one name and account under two IDs
+        if held is not items:
+            items = aligned(held)
             pays = aligned(payments(items))
         if supplement and ctx.options.get("refuse_empty_supplement"):  # after every hold: what it pays
             _refuse_empty_supplement(items, ctx.county, period)
