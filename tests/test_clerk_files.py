@@ -106,6 +106,11 @@ def test_xlsx_account_number_cells_are_held_never_paid(workdir: Path) -> None:
         "paid_under_other_id": 0,
         "duplicate_payee": 0,
     }
+    # the amounts held: 2 x 100.00 stored as numbers; the allowance's standard is not set, so no amount
+    assert totals["held_amount_by_reason"]["account_stored_as_number"] == "200.00"
+    assert totals["held_amount_by_reason"]["standard_not_set"] is None
+    assert totals["held_amount_by_reason"]["no_bank_account"] == "0.00"
+    assert "held amount     standard_not_set not set, account_stored_as_number 200.00 yuan" in result.stdout
     assert "store accounts as text" in result.stdout
     bank_text = "".join(p.read_text(encoding="gb18030") for p in (_run_dir(workdir) / "bank").glob("*.csv"))
     assert "6228480012345678848" not in bank_text and bank_text.count(TEXT_ACCOUNT) == 1

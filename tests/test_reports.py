@@ -133,6 +133,15 @@ def test_report_xlsx_has_its_sheets_and_its_totals_equal_the_manifest(tmp_path: 
         sum(_int(band_total[i]) for i in (1, 3, 5, 7))
         == pl.read_parquet(RUN / "line_items.parquet").get_column("id_number").n_unique()
     )
+    # the held table: every reason with its items and the amount they would pay; the stored April run
+    # holds 10 items for want of an account (1,840.00 yuan) and 472 whose standard is not set (no amount)
+    held = {row[1]: (_int(row[2]), row[3]) for row in summary if row[1] in totals["held_items_by_reason"]}
+    assert held["no_bank_account"][0] == 10
+    assert _dec(held["no_bank_account"][1]) == Decimal(totals["held_amount_by_reason"]["no_bank_account"])
+    assert _dec(held["no_bank_account"][1]) == Decimal("1840.00")
+    assert held["standard_not_set"] == (472, "标准未定")  # never a silent 0
+    assert _dec(held["bank_returned"][1]) == Decimal("0.00")
+    assert sum(n for n, _ in held.values()) == totals["held_items"]
     # the signature block
     flat = [v for row in summary for v in row if v is not None]
     assert {"经办人：", "审核人：", "负责人：", "日期："} <= set(flat)
@@ -221,6 +230,22 @@ def test_a_report_that_would_disagree_with_the_manifest_is_refused(tmp_path: Pat
             created=CREATED,
         )
     assert not (tmp_path / "r.xlsx").exists()
+    # so is one whose held amounts would differ (April holds 1,840.00 for want of an account, not 1,800.00)
+    totals = json.loads(json.dumps(manifest["totals"]))
+    totals["held_amount_by_reason"]["no_bank_account"] = "1800.00"
+    with pytest.raises(
+        ReconciliationError, match=r"held amount no_bank_account 1840\.00 != manifest 1800\.00"
+    ):
+        write_report_xlsx(
+            tmp_path / "r.xlsx",
+            county_name="嘉祥县",
+            period="2024-04",
+            items=items,
+            payments=pays,
+            rejected=rejected,
+            totals=totals,
+            created=CREATED,
+        )
 
 
 # --- 公示 ---------------------------------------------------------------------------------------------

@@ -489,6 +489,15 @@ def _roster_folder_hint(
     )
 
 
+def _held_amounts(t: dict[str, Any]) -> list[str]:
+    """The amount held back per reason that holds any item (none in runs made before it was counted)."""
+    amounts = t.get("held_amount_by_reason") or {}
+    shown = [
+        f"{k} {'not set' if v is None else v}" for k, v in amounts.items() if t["held_items_by_reason"].get(k)
+    ]
+    return [f"  held amount     {', '.join(shown)} yuan (not paid, not in the total)"] if shown else []
+
+
 def _summary(manifest: dict[str, Any]) -> str:
     t = manifest["totals"]
     held = ", ".join(f"{k} {v}" for k, v in t["held_items_by_reason"].items())
@@ -499,6 +508,7 @@ def _summary(manifest: dict[str, Any]) -> str:
         f"  paid people     {t['paid_people']}",
         f"  total paid      {t['paid_amount']} yuan in {t['paid_items']} items",
         f"  held items      {t['held_items']} ({held})",
+        *_held_amounts(t),
         "  per benefit:",
     ]
     for benefit, b in t["by_benefit"].items():

@@ -29,6 +29,7 @@ CHARTS = (
     "chart-township-people",
     "chart-township-amount",
     "chart-held-reason",
+    "chart-held-amount",
     "chart-trend-amount",
     "chart-trend-people",
 )
@@ -179,6 +180,12 @@ def write_report_html(
     per_township = _by(items, "township")
     held = totals.get("held_items_by_reason") or {}
     held_rows = [(f"{hold_reason_zh(code)} ({code})", int(n)) for code, n in held.items()]
+    # the money held back, where it is known: an item whose standard is not set has no amount
+    held_money = [
+        (f"{hold_reason_zh(code)} ({code})", Decimal(str(amount)))
+        for code, amount in (totals.get("held_amount_by_reason") or {}).items()
+        if amount is not None
+    ]
     months = {p: t for p, t in trend if p != period}
     months[period] = totals
     ordered = sorted(months.items())
@@ -212,11 +219,18 @@ def write_report_html(
         + bar_chart(CHARTS[5], "发放金额（元，按乡镇）", [(str(t), a) for t, _, a in per_township])
         + "</div>",
         "<h2>暂缓发放</h2>",
-        '<div class="grid">' + bar_chart(CHARTS[6], "暂缓条目（按原因）", held_rows, _HELD) + "</div>",
+        '<div class="grid">'
+        + bar_chart(CHARTS[6], "暂缓条目（按原因）", held_rows, _HELD)
+        + (
+            bar_chart(CHARTS[7], "暂缓金额（元，按原因；标准未定的条目无金额）", held_money, _HELD)
+            if held_money
+            else ""
+        )
+        + "</div>",
         "<h2>逐月趋势</h2>",
         '<div class="grid">'
-        + line_chart(CHARTS[7], "发放金额（元，逐月）", trend_amount)
-        + line_chart(CHARTS[8], "发放人数（逐月）", trend_people)
+        + line_chart(CHARTS[8], "发放金额（元，逐月）", trend_amount)
+        + line_chart(CHARTS[9], "发放人数（逐月）", trend_people)
         + "</div>",
     ]
     page = (

@@ -154,6 +154,34 @@ def _check_totals(rows: list[dict[str, Any]], items: pl.DataFrame, totals: Mappi
         raise ReconciliationError("report.xlsx would not match the manifest: " + "; ".join(problems))
 
 
+def held_by_reason(items: pl.DataFrame, totals: Mapping[str, Any]) -> list[tuple[str, int, Decimal | None]]:
+    """Per hold reason the manifest counts (in its order): held items and the amount they would pay, None
+    where one has no amount (the standard is not set). Computed from the items; any difference from the
+    manifest's `held_items_by_reason` / `held_amount_by_reason` stops the report."""
+    grouped = {
+        r["hold_reason"]: r
+        for r in items.lazy()
+        .filter(pl.col("status") == "held")
+        .group_by("hold_reason")
+        .agg(n=pl.len(), amount=pl.col("amount").sum(), unset=pl.col("amount").null_count())
+        .collect()
+        .iter_rows(named=True)
+    }
+    stated = totals.get("held_amount_by_reason") or {}
+    out, problems = [], []
+    for code, n in totals["held_items_by_reason"].items():
+        r = grouped.get(code, {})
+        amount = None if r.get("unset") else _money(r.get("amount"))
+        if int(r.get("n", 0)) != n:
+            problems.append(f"held items {code} {r.get('n', 0)} != manifest {n}")
+        if code in stated and amount != (None if stated[code] is None else _money(stated[code])):
+            problems.append(f"held amount {code} {amount} != manifest {stated[code]}")
+        out.append((code, n, amount))
+    if problems:
+        raise ReconciliationError("report.xlsx would not match the manifest: " + "; ".join(problems))
+    return out
+
+
 def township_age_table(items: pl.DataFrame) -> tuple[list[str], list[dict[str, Any]]]:
     """The bands shown and, per 乡镇 (then 合计), per band: people with an item, and the paid amount."""
     frame = items.with_columns(band=age_band(pl.col("age")))
@@ -247,6 +275,19 @@ def _summary_sheet(
                 "按乡镇（街道）与年龄段：人数（有发放或暂缓条目的人）与发放金额（元）",
                 (Column("乡镇（街道）", 16), *band_columns),
                 township_cells,
+            ),
+            Table(
+                "暂缓发放（按原因）：条目与应发金额（元），不在发放金额之内",
+                (
+                    Column("暂缓原因", 24, wrap=True),
+                    Column("原因代码", 24),
+                    Column("条目", 10),
+                    Column("金额（元）", 16),
+                ),
+                [
+                    [hold_reason_zh(code), code, n, "标准未定" if amount is None else amount]
+                    for code, n, amount in held_by_reason(items, totals)
+                ],
             ),
             Table("总体", (Column("指标", 16), Column("数值", 16)), overall),
         ),

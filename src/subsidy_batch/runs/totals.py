@@ -21,13 +21,15 @@ from subsidy_batch.rules.compute import HOLD_REASONS
 def item_totals(items: pl.DataFrame, benefits: list[str]) -> dict[str, Any]:
     """Paid and held counts and amounts of line items, overall, by hold reason and by benefit.
 
-    Every benefit named keeps its row in reports, even with nothing paid. One aggregation over the few
-    columns needed: filtering the whole item frame would copy its text.
+    Every benefit named keeps its row in reports, even with nothing paid. The amount held for a reason is
+    None (the manifest's null) when an item held for it has no amount (the standard is not set): an
+    unknown sum, never a silent 0. One aggregation over the few columns needed: filtering the whole item
+    frame would copy its text.
     """
     counts = (
         items.lazy()
         .group_by("benefit", "status", "hold_reason")
-        .agg(n=pl.len(), fen=pl.col("amount_fen").sum())
+        .agg(n=pl.len(), fen=pl.col("amount_fen").sum(), unset=pl.col("amount_fen").null_count())
         .collect()
         .rows(named=True)
     )
@@ -50,8 +52,16 @@ def item_totals(items: pl.DataFrame, benefits: list[str]) -> dict[str, Any]:
             reason: sum(c["n"] for c in counts if c["status"] == "held" and c["hold_reason"] == reason)
             for reason in HOLD_REASONS
         },
+        "held_amount_by_reason": {reason: _held_amount(counts, reason) for reason in HOLD_REASONS},
         "by_benefit": by_benefit,
     }
+
+
+def _held_amount(counts: list[dict[str, Any]], reason: str) -> str | None:
+    held = [c for c in counts if c["status"] == "held" and c["hold_reason"] == reason]
+    if any(c["unset"] for c in held):
+        return None
+    return fen_text(sum(c["fen"] for c in held))
 
 
 def reconcile(
