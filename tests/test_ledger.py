@@ -590,6 +590,9 @@ def test_a_returned_payment_is_held_while_unchanged_and_reissued_once_after_the_
     assert [i["role"] for i in february.manifest["inputs"]] == ["roster", "prior_run", "bank_return"]
     # the answer refused the name and account for good (seed 3: 户名不符), so February is not sent either
     assert february.manifest["totals"]["held_items_by_reason"]["account_refused"] == 1
+    # the money held back: January's returned 80.00 and February's 80.00 for the refused account
+    held_amounts = february.manifest["totals"]["held_amount_by_reason"]
+    assert (held_amounts["bank_returned"], held_amounts["account_refused"]) == ("80.00", "80.00")
     assert _items(february.run_dir, "甲") == []
     # March, a new account: January is paid again as a reissue for its own month, exactly once, and
     # February, held for the refused account, as arrears
