@@ -45,6 +45,8 @@ def test_the_clerk_runs_the_yearly_facility_subsidies_and_gets_bank_files(office
     assert t["held_items_by_reason"]["standard_not_set"] == 5  # institutions and day-care: factor not set
     assert "total paid        155833.33 yuan" in result.stdout
     assert "rating factor     institution: not set" in result.stdout
+    # the 5 held items have no standard, so no amount: "not set", never a silent 0.00
+    assert "held amount       standard_not_set not set yuan (not paid, not in the total)" in result.stdout
     bank_total = Decimal(0)
     for path in sorted((run_dir / "bank").glob("*.csv")):
         control, details = read_bank_file(path, "gb18030")

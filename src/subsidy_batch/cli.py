@@ -489,13 +489,14 @@ def _roster_folder_hint(
     )
 
 
-def _held_amounts(t: dict[str, Any]) -> list[str]:
-    """The amount held back per reason that holds any item (none in runs made before it was counted)."""
+def _held_amounts(t: dict[str, Any], label: str = "  held amount     ") -> list[str]:
+    """The amount held back per reason that holds any item (none in runs made before it was counted),
+    under `label`, which is padded to the width of the summary it goes in."""
     amounts = t.get("held_amount_by_reason") or {}
     shown = [
         f"{k} {'not set' if v is None else v}" for k, v in amounts.items() if t["held_items_by_reason"].get(k)
     ]
-    return [f"  held amount     {', '.join(shown)} yuan (not paid, not in the total)"] if shown else []
+    return [f"{label}{', '.join(shown)} yuan (not paid, not in the total)"] if shown else []
 
 
 def _summary(manifest: dict[str, Any]) -> str:
@@ -777,6 +778,7 @@ def run_facilities_command(
         f"  paid facilities   {t['paid_facilities']}",
         f"  total paid        {t['paid_amount']} yuan",
         f"  held items        {t['held_items']} ({held})",
+        *_held_amounts(t, "  held amount       "),
     ]
     for kind, state in m["rating_factors"].items():
         lines.append(f"  rating factor     {kind}: {state}")
