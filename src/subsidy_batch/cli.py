@@ -964,6 +964,79 @@ def confirm_account_command(
 
 
 @app.command()
+def remitted(
+    run_dir: Annotated[
+        Path,
+        typer.Argument(help="The run whose bank answers returned the money.", show_default=False),
+    ],
+    voucher: Annotated[
+        str,
+        typer.Option(
+            "--voucher", help="The 缴款书 (or other voucher) number that handed it back.", show_default=False
+        ),
+    ],
+    on: Annotated[
+        str, typer.Option("--on", help="The day it was handed back, YYYY-MM-DD.", show_default=False)
+    ],
+    by: Annotated[str, typer.Option("--by", help="Who records it.", show_default=False)],
+    note: Annotated[
+        str | None, typer.Option("--note", help="A note for the record.", show_default=False)
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Record that the money a run's bank answers returned (failed lines) was handed back to the treasury
+    (上缴); the months stay owed and are reissued as before. subsidy returned-funds lists it."""
+    _Output.json = as_json
+    with _guard():
+        from subsidy_batch.returns.remit import record_remittance
+
+        records = record_remittance(run_dir, voucher, on, by, note)
+    if as_json:
+        _emit_json({"records": records})
+        return
+    for r in records:
+        typer.echo(
+            f"recorded that the {r['amount']} yuan of {r['failed_lines']} failed line(s) in the answer "
+            f"{r['answer']} ({r['bank_name']}) to {r['run_id']} was handed back on {r['remitted_on']} by "
+            f"voucher {r['voucher']} ({r['recorded_by']})"
+        )
+
+
+@app.command("returned-funds")
+def returned_funds_command(
+    county: CountyOpt = None,
+    runs_dir: RunsDirOpt = Path("runs"),
+    config_dir: ConfigDirOpt = Path("config"),
+    as_json: JsonOpt = False,
+) -> None:
+    """The money the banks' answers returned, per answer: handed back to the treasury (which voucher) or
+    still to be handed back. A month returned is reissued with new money, so every returned yuan goes back."""
+    _Output.json = as_json
+    with _guard():
+        slug = resolve_county(_given_county(county), config_dir)
+        from subsidy_batch.returns.remit import returned_funds
+
+        rows, totals = returned_funds(runs_dir / slug)
+    if as_json:
+        _emit_json({"county": slug, "answers": rows, "totals": totals})
+        return
+    typer.echo(
+        f"{slug}: {totals['answers']} bank answer(s) returned {totals['returned']} yuan; handed back "
+        f"{totals['remitted']}, still to hand back {totals['not_remitted']}"
+    )
+    for r in rows:
+        where = (
+            f"handed back {r['remitted_on']} voucher {r['voucher']} ({r['recorded_by']})"
+            if r["voucher"] is not None
+            else "still to hand back (subsidy remitted RUN_DIR --voucher NO --on DATE --by NAME)"
+        )
+        typer.echo(
+            f"  {r['period']}  {r['run_id']}  {r['bank_name']}  {r['failed_lines']} line(s) "
+            f"{r['returned']:>12} yuan  {where}"
+        )
+
+
+@app.command()
 def history(
     id_number: Annotated[str, typer.Argument(help="The person's ID number (身份证号).", show_default=False)],
     county: CountyOpt = None,

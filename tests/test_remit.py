@@ -1,0 +1,227 @@
+"""Returned funds handed back to the treasury (上缴): `subsidy remitted` records it once per bank answer,
+`subsidy returned-funds` lists every answer's returned money as handed back (which voucher) or not."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from subsidy_batch.returns.record import import_returns
+from subsidy_batch.returns.synth import synth_returns
+from subsidy_batch.runs.manifest import SHANGHAI
+from subsidy_batch.runs.verify import verify_run
+from tests.helpers import CONFIG, ROOT, cli, no_traceback, only_error
+
+TODAY = datetime.now(SHANGHAI).date().isoformat()
+
+
+@pytest.fixture
+def april(tmp_path: Path) -> Path:
+    """A copy of the stored Jiaxiang 2024-04 run: bank_01 pays 48 lines, 12,345.00; bank_02 64 lines,
+    18,690.00; bank_04 51 lines, 9,515.00 (the control totals of its bank files)."""
+    shutil.copytree(
+        ROOT / "runs" / "jiaxiang", tmp_path / "runs" / "jiaxiang"
+    )  # verify reads the runs before
+    return tmp_path / "runs" / "jiaxiang" / "2024-04"
+
+
+def _answer(run_dir: Path, index: int, fail_rate: float) -> None:
+    """The bank's answer to the run's bank file `index`, with that share of its lines failed, imported."""
+    written = synth_returns(run_dir, fail_rate, 3, run_dir.parents[2] / f"answers-{index}")[index]
+    import_returns(run_dir, written.path, config_dir=CONFIG)
+
+
+def _funds(tmp_path: Path) -> dict:
+    result = cli(
+        "returned-funds", "--county", "jiaxiang", "--runs-dir", str(tmp_path / "runs"),
+        "--config-dir", str(CONFIG), "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def _remit(run_dir: Path, voucher: str, on: str = TODAY, by: str = "王会计"):
+    return cli("remitted", str(run_dir), "--voucher", voucher, "--on", on, "--by", by)
+
+
+def test_returned_money_is_listed_as_still_to_hand_back_until_a_voucher_covers_it(
+    april: Path, tmp_path: Path
+) -> None:
+    _answer(april, 0, 1.0)  # bank_01: every line failed, 12,345.00 comes back
+    _answer(april, 1, 0.0)  # bank_02: every line paid, nothing comes back, so it is not listed
+    funds = _funds(tmp_path)
+    assert funds["totals"] == {
+        "answers": 1,
+        "returned": "12345.00",
+        "remitted": "0.00",
+        "not_remitted": "12345.00",
+    }
+    assert [(a["bank_name"], a["failed_lines"], a["voucher"]) for a in funds["answers"]] == [
+        ("中国农业银行嘉祥县支行", 48, None)
+    ]
+    done = _remit(april, "缴2024-001")
+    assert done.exit_code == 0, done.output
+    assert (
+        "12345.00 yuan of 48 failed line(s)" in done.stdout and "voucher 缴2024-001 (王会计)" in done.stdout
+    )
+    # then bank_04's answer arrives, every line failed: 12,345.00 + 9,515.00 = 21,860.00 came back, of
+    # which the first voucher handed back 12,345.00
+    _answer(april, 3, 1.0)
+    funds = _funds(tmp_path)
+    assert funds["totals"] == {
+        "answers": 2,
+        "returned": "21860.00",
+        "remitted": "12345.00",
+        "not_remitted": "9515.00",
+    }
+    # the second voucher covers only the answer not yet covered
+    second = cli("remitted", str(april), "--voucher", "缴2024-002", "--on", TODAY, "--by", "李出纳", "--json")
+    assert second.exit_code == 0, second.output
+    records = json.loads(second.stdout)["records"]
+    assert [(r["bank_name"], r["amount"], r["voucher"]) for r in records] == [
+        ("嘉祥农村商业银行", "9515.00", "缴2024-002")
+    ]
+    funds = _funds(tmp_path)
+    assert funds["totals"]["not_remitted"] == "0.00" and funds["totals"]["remitted"] == "21860.00"
+    assert [(a["voucher"], a["remitted_on"], a["recorded_by"]) for a in funds["answers"]] == [
+        ("缴2024-001", TODAY, "王会计"),
+        ("缴2024-002", TODAY, "李出纳"),
+    ]
+    # a third time: nothing is left to hand back, and nothing is written
+    only_error(
+        _remit(april, "缴2024-003"),
+        2,
+        f"the money every bank answer to {records[0]['run_id']} returned is recorded as handed back already "
+        "(voucher 缴2024-001, 缴2024-002); a record is written once",
+    )
+    assert len(list((tmp_path / "runs" / "jiaxiang" / "remitted").glob("*/*.json"))) == 2
+    # the records stand beside the run and change nothing in it: it still reproduces byte for byte
+    assert verify_run(april).identical
+
+
+def test_the_text_summary_names_each_answer_and_what_to_do(april: Path, tmp_path: Path) -> None:
+    _answer(april, 0, 1.0)
+    result = cli(
+        "returned-funds",
+        "--county",
+        "jiaxiang",
+        "--runs-dir",
+        str(tmp_path / "runs"),
+        "--config-dir",
+        str(CONFIG),
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0] == (
+        "jiaxiang: 1 bank answer(s) returned 12345.00 yuan; handed back 0.00, still to hand back 12345.00"
+    )
+    assert (
+        "中国农业银行嘉祥县支行  48 line(s)     12345.00 yuan  still to hand back (subsidy remitted"
+        in result.stdout
+    )
+
+
+def test_a_county_with_no_answers_lists_nothing(april: Path, tmp_path: Path) -> None:
+    assert _funds(tmp_path)["totals"] == {
+        "answers": 0,
+        "returned": "0.00",
+        "remitted": "0.00",
+        "not_remitted": "0.00",
+    }
+
+
+def test_a_run_whose_answers_failed_no_line_has_no_money_to_hand_back(april: Path, tmp_path: Path) -> None:
+    _answer(april, 1, 0.0)
+    result = _remit(april, "缴2024-001")
+    no_traceback(result)
+    assert result.exit_code == 2 and "failed a line, so no money came back from it" in result.stderr
+    assert not (tmp_path / "runs" / "jiaxiang" / "remitted").exists()
+
+
+@pytest.mark.parametrize(
+    ("voucher", "on", "by", "message"),
+    [
+        ("缴1", "2024-6-12", "王会计", "--on '2024-6-12' is not a date; write the day the money was handed back as "
+         "YYYY-MM-DD, e.g. --on 2024-06-12"),
+        ("缴1", "2024-02-30", "王会计", "--on '2024-02-30' is not a date; write the day the money was handed back "
+         "as YYYY-MM-DD, e.g. --on 2024-06-12"),
+        (" ", TODAY, "王会计", "--voucher needs the number of the 缴款书 (or other voucher) that handed the money "
+         "back"),
+        ("缴1", TODAY, " ", '--by needs the name of the person who records it, e.g. --by "王会计"'),
+    ],
+)  # fmt: skip
+def test_a_bad_voucher_date_or_name_is_refused(
+    april: Path, tmp_path: Path, voucher: str, on: str, by: str, message: str
+) -> None:
+    _answer(april, 0, 1.0)
+    only_error(_remit(april, voucher, on, by), 2, message)
+    assert not (tmp_path / "runs" / "jiaxiang" / "remitted").exists()
+
+
+def test_a_day_after_today_or_before_the_run_was_made_is_refused(april: Path, tmp_path: Path) -> None:
+    _answer(april, 0, 1.0)
+    tomorrow = (datetime.now(SHANGHAI).date() + timedelta(days=1)).isoformat()
+    only_error(
+        _remit(april, "缴1", tomorrow),
+        2,
+        f"--on {tomorrow} is after today ({TODAY}): record money once it has been handed back",
+    )
+    manifest = json.loads((april / "manifest.json").read_text(encoding="utf-8"))
+    made = manifest["created_at"][:10]
+    # the day before the run was made: its bank files had not even been written
+    before = (datetime.fromisoformat(made) - timedelta(days=1)).date().isoformat()
+    only_error(
+        _remit(april, "缴1", before),
+        2,
+        f"--on {before} is before {manifest['run_id']} was made ({made}): its money cannot have come back from "
+        "the bank yet; give the day on the voucher",
+    )
+    assert _remit(april, "缴1", made).exit_code == 0  # the day it was made is allowed
+
+
+def test_a_folder_that_is_not_a_run_is_refused(tmp_path: Path) -> None:
+    only_error(
+        _remit(tmp_path, "缴1"),
+        2,
+        f"{tmp_path} is not a stored run (it holds no manifest.json); name the run whose bank answer failed lines",
+    )
+
+
+def test_an_edited_record_or_one_whose_answer_is_gone_stops_the_list(april: Path, tmp_path: Path) -> None:
+    _answer(april, 0, 1.0)
+    assert _remit(april, "缴1").exit_code == 0
+    (record,) = (tmp_path / "runs" / "jiaxiang" / "remitted").glob("*/*.json")
+    text = record.read_text(encoding="utf-8")
+    os.chmod(record, 0o644)
+    record.write_text(text.replace('"12345.00"', '"12000.00"'), encoding="utf-8")
+    result = cli(
+        "returned-funds",
+        "--county",
+        "jiaxiang",
+        "--runs-dir",
+        str(tmp_path / "runs"),
+        "--config-dir",
+        str(CONFIG),
+    )
+    no_traceback(result)
+    assert result.exit_code == 9
+    assert "it records 12000.00 yuan, the answer" in result.stderr and "returned 12345.00" in result.stderr
+    record.write_text(text, encoding="utf-8")
+    # the answer's folder deleted: the record of its money is refused, never dropped from the list
+    shutil.rmtree(tmp_path / "runs" / "jiaxiang" / "2024-04.returns")
+    result = cli(
+        "returned-funds",
+        "--county",
+        "jiaxiang",
+        "--runs-dir",
+        str(tmp_path / "runs"),
+        "--config-dir",
+        str(CONFIG),
+    )
+    no_traceback(result)
+    assert result.exit_code == 9
+    assert "it records money handed back from an answer that is not recorded" in result.stderr
