@@ -36,11 +36,16 @@ def _answer(run_dir: Path, index: int, fail_rate: float) -> None:
     import_returns(run_dir, written.path, config_dir=CONFIG)
 
 
+def _listed(tmp_path: Path, *extra: str):
+    """subsidy returned-funds for the county's runs under tmp_path."""
+    runs = str(tmp_path / "runs")
+    return cli(
+        "returned-funds", "--county", "jiaxiang", "--runs-dir", runs, "--config-dir", str(CONFIG), *extra
+    )
+
+
 def _funds(tmp_path: Path) -> dict:
-    result = cli(
-        "returned-funds", "--county", "jiaxiang", "--runs-dir", str(tmp_path / "runs"),
-        "--config-dir", str(CONFIG), "--json",
-    )  # fmt: skip
+    result = _listed(tmp_path, "--json")
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
 
@@ -106,15 +111,7 @@ def test_returned_money_is_listed_as_still_to_hand_back_until_a_voucher_covers_i
 
 def test_the_text_summary_names_each_answer_and_what_to_do(april: Path, tmp_path: Path) -> None:
     _answer(april, 0, 1.0)
-    result = cli(
-        "returned-funds",
-        "--county",
-        "jiaxiang",
-        "--runs-dir",
-        str(tmp_path / "runs"),
-        "--config-dir",
-        str(CONFIG),
-    )
+    result = _listed(tmp_path)
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[0] == (
         "jiaxiang: 1 bank answer(s) returned 12345.00 yuan; handed back 0.00, still to hand back 12345.00"
@@ -191,6 +188,14 @@ def test_a_folder_that_is_not_a_run_is_refused(tmp_path: Path) -> None:
     )
 
 
+def _stopped(tmp_path: Path):
+    """The list refused as damaged: exit 9, no traceback."""
+    result = _listed(tmp_path)
+    no_traceback(result)
+    assert result.exit_code == 9
+    return result
+
+
 def test_an_edited_record_or_one_whose_answer_is_gone_stops_the_list(april: Path, tmp_path: Path) -> None:
     _answer(april, 0, 1.0)
     assert _remit(april, "缴1").exit_code == 0
@@ -198,30 +203,10 @@ def test_an_edited_record_or_one_whose_answer_is_gone_stops_the_list(april: Path
     text = record.read_text(encoding="utf-8")
     os.chmod(record, 0o644)
     record.write_text(text.replace('"12345.00"', '"12000.00"'), encoding="utf-8")
-    result = cli(
-        "returned-funds",
-        "--county",
-        "jiaxiang",
-        "--runs-dir",
-        str(tmp_path / "runs"),
-        "--config-dir",
-        str(CONFIG),
-    )
-    no_traceback(result)
-    assert result.exit_code == 9
+    result = _stopped(tmp_path)
     assert "it records 12000.00 yuan, the answer" in result.stderr and "returned 12345.00" in result.stderr
     record.write_text(text, encoding="utf-8")
     # the answer's folder deleted: the record of its money is refused, never dropped from the list
     shutil.rmtree(tmp_path / "runs" / "jiaxiang" / "2024-04.returns")
-    result = cli(
-        "returned-funds",
-        "--county",
-        "jiaxiang",
-        "--runs-dir",
-        str(tmp_path / "runs"),
-        "--config-dir",
-        str(CONFIG),
-    )
-    no_traceback(result)
-    assert result.exit_code == 9
+    result = _stopped(tmp_path)
     assert "it records money handed back from an answer that is not recorded" in result.stderr
