@@ -131,6 +131,14 @@ def test_a_county_with_no_answers_lists_nothing(april: Path, tmp_path: Path) -> 
     }
 
 
+def test_a_county_not_configured_is_refused_not_listed_as_owing_nothing(tmp_path: Path) -> None:
+    result = cli(
+        "returned-funds", "--county", "nowhere", "--runs-dir", str(tmp_path), "--config-dir", str(CONFIG)
+    )
+    no_traceback(result)
+    assert result.exit_code == 4 and result.stderr.startswith("error: no county 'nowhere' in ")
+
+
 def test_a_run_whose_answers_failed_no_line_has_no_money_to_hand_back(april: Path, tmp_path: Path) -> None:
     _answer(april, 1, 0.0)
     result = _remit(april, "缴2024-001")

@@ -1015,6 +1015,9 @@ def returned_funds_command(
     with _guard():
         slug = resolve_county(_given_county(county), config_dir)
         from subsidy_batch.returns.remit import returned_funds
+        from subsidy_batch.rules.config import county_path
+
+        county_path(config_dir, slug)  # a county not configured is refused, never listed as owing nothing
 
         rows, totals = returned_funds(runs_dir / slug)
     if as_json:
