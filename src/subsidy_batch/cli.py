@@ -1013,12 +1013,11 @@ def returned_funds_command(
     still to be handed back. A month returned is reissued with new money, so every returned yuan goes back."""
     _Output.json = as_json
     with _guard():
-        slug = resolve_county(_given_county(county), config_dir)
+        slug = resolve_county(county, config_dir)
         from subsidy_batch.returns.remit import returned_funds
         from subsidy_batch.rules.config import county_path
 
         county_path(config_dir, slug)  # a county not configured is refused, never listed as owing nothing
-
         rows, totals = returned_funds(runs_dir / slug)
     if as_json:
         _emit_json({"county": slug, "answers": rows, "totals": totals})

@@ -30,10 +30,9 @@ from subsidy_batch.errors import UsageError
 from subsidy_batch.returns.record import RECORD, read_answer, read_answer_record, record_paths
 from subsidy_batch.runs.manifest import SHANGHAI, load, now_local
 from subsidy_batch.runs.records import damaged, read_record, text_fields, write_once
-from subsidy_batch.runs.store import MANIFEST, answers_dir, county_dir_of
+from subsidy_batch.runs.store import ANSWERS_SUFFIX, MANIFEST, answers_dir, county_dir_of
 
 REMITTED_DIR = "remitted"
-ANSWERS_SUFFIX = ".returns"  # answers_dir: <county>/<label>.returns/<run id>/<answer>/
 _TEXT = ("run_id", "period", "answer", "amount", "voucher", "remitted_on", "recorded_by")
 # Refusing is right: a record skipped would list money handed back as still to be handed back, and a
 # second voucher could be drawn for it.
@@ -73,15 +72,16 @@ def _answer(path: Path, run_id: str) -> Answer:
 
 def _remitted_on(text: str) -> str:
     """A calendar date written YYYY-MM-DD, not after today (Asia/Shanghai); UsageError saying so."""
+    given = text.strip()
     try:
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):
-            raise ValueError
-        day = date.fromisoformat(text.strip())
-    except ValueError:
+        day = date.fromisoformat(given) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", given) else None
+    except ValueError:  # 2024-02-30
+        day = None
+    if day is None:
         raise UsageError(
             f"--on {text!r} is not a date; write the day the money was handed back as YYYY-MM-DD, e.g. "
             "--on 2024-06-12"
-        ) from None
+        )
     today = datetime.now(SHANGHAI).date()
     if day > today:
         raise UsageError(f"--on {day} is after today ({today}): record money once it has been handed back")

@@ -201,9 +201,13 @@ def superseded_note(county_dir: Path, label: str, run_id: str) -> dict[str, Any]
     return text_fields(read_record(path, remedy), path, ("superseded_by", "superseded_at"), remedy)
 
 
+ANSWERS_SUFFIX = ".returns"
+
+
 def answers_dir(county_dir: Path, label: str, run_id: str) -> Path:
-    """Where the banks' answers to a run's bank files are recorded (subsidy returns), one folder each."""
-    return county_dir / f"{label}.returns" / run_id
+    """Where the banks' answers to a run's bank files are recorded (subsidy returns), one folder each:
+    <county>/<label>.returns/<run id>/<answer>/."""
+    return county_dir / f"{label}{ANSWERS_SUFFIX}" / run_id
 
 
 def is_answered(folder: Path) -> bool:
