@@ -102,7 +102,8 @@ def test_returned_money_is_listed_as_still_to_hand_back_until_a_voucher_covers_i
         _remit(april, "缴2024-003"),
         2,
         f"the money every bank answer to {records[0]['run_id']} returned is recorded as handed back already "
-        "(voucher 缴2024-001, 缴2024-002); a record is written once",
+        "(voucher 缴2024-001, 缴2024-002); a record is written once (subsidy withdraw-remittance withdraws one "
+        "made in error)",
     )
     assert len(list((tmp_path / "runs" / "jiaxiang" / "remitted").glob("*/*.json"))) == 2
     # the records stand beside the run and change nothing in it: it still reproduces byte for byte
@@ -218,3 +219,171 @@ def test_an_edited_record_or_one_whose_answer_is_gone_stops_the_list(april: Path
     shutil.rmtree(tmp_path / "runs" / "jiaxiang" / "2024-04.returns")
     result = _stopped(tmp_path)
     assert "it records money handed back from an answer that is not recorded" in result.stderr
+
+
+def _withdraw(run_dir: Path, voucher: str, reason: str = "凭证号录错", by: str = "李科长", *extra: str):
+    return cli(
+        "withdraw-remittance", str(run_dir), "--voucher", voucher, "--reason", reason, "--by", by, *extra
+    )
+
+
+def _chain(tmp_path: Path) -> list[str]:
+    return sorted(p.name for p in (tmp_path / "runs" / "jiaxiang" / "remitted").glob("*/*.json"))
+
+
+def test_a_record_made_in_error_is_withdrawn_by_a_record_after_it_and_the_money_is_owed_again(
+    april: Path, tmp_path: Path
+) -> None:
+    _answer(april, 0, 1.0)  # bank_01: 48 lines, 12,345.00 came back
+    _answer(april, 3, 1.0)  # bank_04: 51 lines, 9,515.00
+    assert _remit(april, "缴2024-0O1").exit_code == 0  # a letter O typed for a zero: both answers covered
+    folders = sorted(a["answer"] for a in _funds(tmp_path)["answers"])
+    done = _withdraw(april, "缴2024-0O1", "凭证号录错", "李科长", "--json")
+    assert done.exit_code == 0, done.output
+    records = json.loads(done.stdout)["records"]
+    assert [(r["answer"], r["amount"], r["voucher"], r["withdraws"], r["reason"]) for r in records] == [
+        (folders[0], "12345.00", "缴2024-0O1", f"{folders[0]}.json", "凭证号录错"),
+        (folders[1], "9515.00", "缴2024-0O1", f"{folders[1]}.json", "凭证号录错"),
+    ]
+    # the records stay, each answer's withdrawal after them; all 21,860.00 is still to hand back
+    assert _chain(tmp_path) == sorted([f"{f}.json" for f in folders] + [f"{f}.2.json" for f in folders])
+    funds = _funds(tmp_path)
+    assert funds["totals"] == {
+        "answers": 2,
+        "returned": "21860.00",
+        "remitted": "0.00",
+        "not_remitted": "21860.00",
+    }
+    assert [a["voucher"] for a in funds["answers"]] == [None, None]
+    assert funds["answers"][0]["withdrawn"] == [
+        {
+            "voucher": "缴2024-0O1",
+            "remitted_on": TODAY,
+            "recorded_by": "王会计",
+            "withdrawn_by": "李科长",
+            "withdrawn_at": funds["answers"][0]["withdrawn"][0]["withdrawn_at"],
+            "reason": "凭证号录错",
+        }
+    ]
+    assert funds["answers"][0]["withdrawn"][0]["withdrawn_at"][:10] == TODAY
+    # withdrawn once: the same voucher names no record any more
+    only_error(
+        _withdraw(april, "缴2024-0O1"),
+        2,
+        f"no money the bank answers to {records[0]['run_id']} returned is recorded as handed back by voucher "
+        "'缴2024-0O1'; none of it is recorded as handed back",
+    )
+    # recorded again with the right number: the third record of each chain, 21,860.00 handed back
+    again = _remit(april, "缴2024-001")
+    assert again.exit_code == 0, again.output
+    assert len(_chain(tmp_path)) == 6
+    funds = _funds(tmp_path)
+    assert funds["totals"]["remitted"] == "21860.00" and funds["totals"]["not_remitted"] == "0.00"
+    assert [(a["voucher"], len(a["withdrawn"])) for a in funds["answers"]] == [("缴2024-001", 1)] * 2
+    # a wrong voucher named: refused, naming the one that stands
+    only_error(
+        _withdraw(april, "缴2024-0O1"),
+        2,
+        f"no money the bank answers to {records[0]['run_id']} returned is recorded as handed back by voucher "
+        "'缴2024-0O1'; the vouchers recorded for it: 缴2024-001",
+    )
+    assert verify_run(april).identical
+
+
+def test_a_voucher_withdrawn_leaves_the_answers_other_vouchers_cover(april: Path, tmp_path: Path) -> None:
+    _answer(april, 0, 1.0)
+    assert _remit(april, "缴A").exit_code == 0  # bank_01, 12,345.00
+    _answer(april, 3, 1.0)
+    assert _remit(april, "缴B").exit_code == 0  # bank_04, 9,515.00
+    withdrawn = _withdraw(april, "缴B", "国库退回缴款书")
+    assert withdrawn.exit_code == 0, withdrawn.output
+    assert withdrawn.stdout.count("\n") == 1 and "9515.00 yuan of the answer" in withdrawn.stdout
+    # 21,860.00 returned, 12,345.00 by 缴A stands, 9,515.00 is owed again
+    assert _funds(tmp_path)["totals"] == {
+        "answers": 2,
+        "returned": "21860.00",
+        "remitted": "12345.00",
+        "not_remitted": "9515.00",
+    }
+    listed = _listed(tmp_path)
+    assert listed.exit_code == 0, listed.output
+    assert (
+        f"      withdrawn {TODAY} by 李科长: voucher 缴B of {TODAY} (王会计), 国库退回缴款书"
+        in listed.stdout.splitlines()
+    )
+    # the next voucher covers only the answer owed again
+    again = cli("remitted", str(april), "--voucher", "缴C", "--on", TODAY, "--by", "王会计", "--json")
+    assert [r["amount"] for r in json.loads(again.stdout)["records"]] == ["9515.00"]
+
+
+@pytest.mark.parametrize(
+    ("reason", "by", "message"),
+    [
+        (" ", "李科长", "--reason needs why the record is withdrawn, e.g. --reason 凭证号录错 (an auditor reads it "
+         "beside the record)"),
+        ("凭证号录错", "", '--by needs the name of the person who withdraws it, e.g. --by "王会计"'),
+    ],
+)  # fmt: skip
+def test_a_withdrawal_needs_a_reason_and_a_name(
+    april: Path, tmp_path: Path, reason: str, by: str, message: str
+) -> None:
+    _answer(april, 0, 1.0)
+    assert _remit(april, "缴1").exit_code == 0
+    only_error(_withdraw(april, "缴1", reason, by), 2, message)
+    assert len(_chain(tmp_path)) == 1
+
+
+def test_a_withdrawal_of_a_run_with_no_returned_money_or_not_a_run_is_refused(
+    april: Path, tmp_path: Path
+) -> None:
+    _answer(april, 1, 0.0)
+    result = _withdraw(april, "缴1")
+    no_traceback(result)
+    assert result.exit_code == 2 and "failed a line, so no money came back from it" in result.stderr
+    only_error(
+        _withdraw(tmp_path, "缴1"),
+        2,
+        f"{tmp_path} is not a stored run (it holds no manifest.json); name the run whose bank answer failed lines",
+    )
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    os.chmod(path, 0o644)
+    path.write_text(path.read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
+
+
+def test_a_chain_edited_or_cut_stops_the_list_and_the_next_record(april: Path, tmp_path: Path) -> None:
+    _answer(april, 0, 1.0)
+    assert _remit(april, "缴1").exit_code == 0
+    assert _withdraw(april, "缴1").exit_code == 0
+    assert _remit(april, "缴2").exit_code == 0
+    first, second, third = (
+        sorted(
+            p
+            for p in (tmp_path / "runs" / "jiaxiang" / "remitted").glob("*/*.json")
+            if p.name.count(".") == 1
+        )
+        + sorted((tmp_path / "runs" / "jiaxiang" / "remitted").glob("*/*.2.json"))
+        + sorted((tmp_path / "runs" / "jiaxiang" / "remitted").glob("*/*.3.json"))
+    )
+    # the withdrawal made to name another voucher than the record it withdraws
+    _edit(second, '"voucher": "缴1"', '"voucher": "缴9"')
+    result = _stopped(tmp_path)
+    assert f"{second}: it withdraws voucher 缴9, and the record before it is of voucher 缴1" in result.stderr
+    # ... and a recording on top of it is refused the same way, nothing written
+    assert _remit(april, "缴3").exit_code == 9 and len(_chain(tmp_path)) == 3
+    _edit(second, '"voucher": "缴9"', '"voucher": "缴1"')
+    # a withdrawal turned into a record of money handed back
+    _edit(second, '"returned_funds_remittance_withdrawn"', '"returned_funds_remitted"')
+    result = _stopped(tmp_path)
+    assert "its place in the chain holds 'returned_funds_remittance_withdrawn'" in result.stderr
+    _edit(second, '"returned_funds_remitted"', '"returned_funds_remittance_withdrawn"')
+    assert _funds(tmp_path)["totals"]["remitted"] == "12345.00"
+    # the withdrawal deleted: the record after it is refused, never read as the first withdrawn
+    text = second.read_text(encoding="utf-8")
+    second.unlink()
+    result = _stopped(tmp_path)
+    assert f"{third}: it records money handed back from an answer that is not recorded" in result.stderr
+    assert "or follows a record of the chain that is missing" in result.stderr
+    second.write_text(text, encoding="utf-8")
+    assert first.exists() and _funds(tmp_path)["totals"]["not_remitted"] == "0.00"

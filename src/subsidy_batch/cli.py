@@ -1002,6 +1002,40 @@ def remitted(
         )
 
 
+@app.command("withdraw-remittance")
+def withdraw_remittance_command(
+    run_dir: Annotated[
+        Path,
+        typer.Argument(help="The run whose returned money the record covers.", show_default=False),
+    ],
+    voucher: Annotated[
+        str, typer.Option("--voucher", help="The voucher number the record names.", show_default=False)
+    ],
+    reason: Annotated[
+        str,
+        typer.Option("--reason", help="Why it is withdrawn, e.g. 凭证号录错.", show_default=False),
+    ],
+    by: Annotated[str, typer.Option("--by", help="Who withdraws it.", show_default=False)],
+    as_json: JsonOpt = False,
+) -> None:
+    """Withdraw a record made in error that a voucher handed back a run's returned money (a number
+    mistyped, a 缴款书 sent back): the record stays, and the money is still to hand back until recorded again."""
+    _Output.json = as_json
+    with _guard():
+        from subsidy_batch.returns.remit import withdraw_remittance
+
+        records = withdraw_remittance(run_dir, voucher, by, reason)
+    if as_json:
+        _emit_json({"records": records})
+        return
+    for r in records:
+        typer.echo(
+            f"withdrew the record that voucher {r['voucher']} of {r['remitted_on']} handed back the {r['amount']} "
+            f"yuan of the answer {r['answer']} to {r['run_id']} ({r['recorded_by']}: {r['reason']}); it is "
+            "still to hand back (subsidy remitted records it again)"
+        )
+
+
 @app.command("returned-funds")
 def returned_funds_command(
     county: CountyOpt = None,
@@ -1036,6 +1070,11 @@ def returned_funds_command(
             f"  {r['period']}  {r['run_id']}  {r['bank_name']}  {r['failed_lines']} line(s) "
             f"{r['returned']:>12} yuan  {where}"
         )
+        for w in r["withdrawn"]:
+            typer.echo(
+                f"      withdrawn {w['withdrawn_at'][:10]} by {w['withdrawn_by']}: voucher {w['voucher']} of "
+                f"{w['remitted_on']} ({w['recorded_by']}), {w['reason']}"
+            )
 
 
 @app.command()

@@ -13,6 +13,12 @@ runs/<county>/remitted/<run id>/<answer folder>.json, written once. `subsidy ret
 recorded answer of the county with its returned amount, and which voucher handed it back or that it is
 still to be handed back. Neither changes who is paid: a month returned is reissued whether or not its
 money was handed back, so no run reads these records.
+
+A record made in error (a voucher number mistyped, a 缴款书 the treasury sent back) is never edited or
+deleted: `subsidy withdraw-remittance RUN_DIR --voucher NO --reason TEXT --by NAME` adds a withdrawal after
+it, and the answer is still to be handed back until a new record covers it. An answer's records are a
+chain, each written once: <answer folder>.json, then <answer folder>.2.json, .3.json, ..., a record of the
+money handed back and its withdrawal taking turns; the last one says whether the money is handed back.
 """
 
 from __future__ import annotations
@@ -28,12 +34,18 @@ import polars as pl
 
 from subsidy_batch.errors import UsageError
 from subsidy_batch.returns.record import RECORD, read_answer, read_answer_record, record_paths
-from subsidy_batch.runs.manifest import SHANGHAI, load, now_local
+from subsidy_batch.runs.manifest import SHANGHAI, Manifest, load, now_local
 from subsidy_batch.runs.records import damaged, read_record, text_fields, write_once
 from subsidy_batch.runs.store import ANSWERS_SUFFIX, MANIFEST, answers_dir, county_dir_of
 
 REMITTED_DIR = "remitted"
-_TEXT = ("run_id", "period", "answer", "amount", "voucher", "remitted_on", "recorded_by")
+REMITTED = "returned_funds_remitted"
+WITHDRAWN = "returned_funds_remittance_withdrawn"
+# the text every record of the chain holds, by its kind (odd places hold REMITTED, even ones WITHDRAWN)
+_TEXT = {
+    REMITTED: ("run_id", "period", "answer", "amount", "voucher", "remitted_on", "recorded_by"),
+    WITHDRAWN: ("run_id", "period", "answer", "amount", "voucher", "reason", "recorded_by", "recorded_at"),
+}
 # Refusing is right: a record skipped would list money handed back as still to be handed back, and a
 # second voucher could be drawn for it.
 DAMAGED = (
@@ -88,8 +100,85 @@ def _remitted_on(text: str) -> str:
     return day.isoformat()
 
 
-def _record_path(county_dir: Path, run_id: str, folder: str) -> Path:
-    return county_dir / REMITTED_DIR / run_id / f"{folder}.json"
+def _chain_path(county_dir: Path, a: Answer, place: int) -> Path:
+    """Where the record at `place` (1, 2, ...) of the answer's chain is kept."""
+    name = f"{a.folder}.json" if place == 1 else f"{a.folder}.{place}.json"
+    return county_dir / REMITTED_DIR / a.run_id / name
+
+
+def _chain(county_dir: Path, a: Answer) -> list[tuple[Path, dict[str, Any]]]:
+    """The answer's records in the order written, each checked: the kind its place holds, the answer it
+    sits under, the amount the answer returned, a withdrawal naming the voucher it withdraws. VerifyError
+    for the first that is not right."""
+    chain: list[tuple[Path, dict[str, Any]]] = []
+    while (path := _chain_path(county_dir, a, len(chain) + 1)).exists():
+        kind = REMITTED if len(chain) % 2 == 0 else WITHDRAWN
+        record = text_fields(read_record(path, DAMAGED), path, _TEXT[kind], DAMAGED)
+        if record.get("kind") != kind:
+            raise damaged(
+                path, f'"kind" is {record.get("kind")!r}, and its place in the chain holds {kind!r}', DAMAGED
+            )
+        if (record["run_id"], record["answer"]) != (a.run_id, a.folder):
+            raise damaged(
+                path,
+                f"it records the answer {record['answer']} to {record['run_id']}, and it is kept as one of the "
+                f"answer {a.folder} to {a.run_id}",
+                DAMAGED,
+            )
+        try:
+            amount = Decimal(record["amount"])
+        except ArithmeticError:
+            raise damaged(path, f'"amount" {record["amount"]!r} is not an amount', DAMAGED) from None
+        if amount != a.returned:
+            raise damaged(
+                path,
+                f"it records {record['amount']} yuan, the answer {a.folder} returned {a.returned:.2f}",
+                DAMAGED,
+            )
+        if kind == WITHDRAWN and record["voucher"] != chain[-1][1]["voucher"]:
+            raise damaged(
+                path,
+                f"it withdraws voucher {record['voucher']}, and the record before it is of voucher "
+                f"{chain[-1][1]['voucher']}",
+                DAMAGED,
+            )
+        chain.append((path, record))
+    return chain
+
+
+def _covering(chain: list[tuple[Path, dict[str, Any]]]) -> dict[str, Any] | None:
+    """The record that hands the answer's money back, or None: no record yet, or the last one withdrawn."""
+    return chain[-1][1] if len(chain) % 2 == 1 else None
+
+
+def _written(county_dir: Path, a: Answer, place: int, record: dict[str, Any], what: str) -> None:
+    """Write the record at its place in the chain; UsageError when someone else wrote that place first."""
+    try:
+        write_once(_chain_path(county_dir, a, place), record, what, "record it again")
+    except FileExistsError:  # another clerk recorded it in the meantime
+        raise UsageError(
+            f"the money of the answer {a.folder} to {a.run_id} was recorded by someone else just now; list it "
+            "with subsidy returned-funds, then record again if it is still needed"
+        ) from None
+
+
+def _failed_answers(run_dir: Path) -> tuple[Path, Manifest, list[Answer]]:
+    """The run's county folder, manifest and recorded answers that failed a line; UsageError when run_dir
+    is not a stored run or no answer to it failed a line."""
+    if not (run_dir / MANIFEST).is_file():
+        raise UsageError(
+            f"{run_dir} is not a stored run (it holds no {MANIFEST}); name the run whose bank answer failed lines"
+        )
+    manifest = load(run_dir)
+    county_dir = county_dir_of(run_dir)
+    paths = record_paths(answers_dir(county_dir, manifest.period, manifest.run_id))
+    answers = [a for a in (_answer(p, manifest.run_id) for p in paths) if a.failed_lines]
+    if not answers:
+        raise UsageError(
+            f"no bank answer recorded for {manifest.run_id} ({run_dir}) failed a line, so no money came back "
+            "from it (subsidy returned-funds lists the answers that did)"
+        )
+    return county_dir, manifest, answers
 
 
 def record_remittance(
@@ -105,37 +194,26 @@ def record_remittance(
             "--voucher needs the number of the 缴款书 (or other voucher) that handed the money back"
         )
     remitted_on = _remitted_on(on)
-    if not (run_dir / MANIFEST).is_file():
-        raise UsageError(
-            f"{run_dir} is not a stored run (it holds no {MANIFEST}); name the run whose bank answer failed lines"
-        )
-    manifest = load(run_dir)
+    county_dir, manifest, answers = _failed_answers(run_dir)
     made = manifest.created_at[:10]
     if remitted_on < made:  # ISO dates compare as text
         raise UsageError(
             f"--on {remitted_on} is before {manifest.run_id} was made ({made}): its money cannot have come back "
             "from the bank yet; give the day on the voucher"
         )
-    county_dir = county_dir_of(run_dir)
-    paths = record_paths(answers_dir(county_dir, manifest.period, manifest.run_id))
-    answers = [a for a in (_answer(p, manifest.run_id) for p in paths) if a.failed_lines]
-    if not answers:
-        raise UsageError(
-            f"no bank answer recorded for {manifest.run_id} ({run_dir}) failed a line, so no money came back "
-            "from it (subsidy returned-funds lists the answers that did)"
-        )
-    todo = [a for a in answers if not _record_path(county_dir, a.run_id, a.folder).exists()]
+    chains = [(a, _chain(county_dir, a)) for a in answers]
+    todo = [(a, chain) for a, chain in chains if _covering(chain) is None]
     if not todo:
-        covered = [_read(_record_path(county_dir, a.run_id, a.folder)) for a in answers]
-        vouchers = ", ".join(sorted({c["voucher"] for c in covered}))
+        vouchers = ", ".join(sorted({c["voucher"] for _, chain in chains if (c := _covering(chain))}))
         raise UsageError(
             f"the money every bank answer to {manifest.run_id} returned is recorded as handed back already "
-            f"(voucher {vouchers}); a record is written once"
+            f"(voucher {vouchers}); a record is written once (subsidy withdraw-remittance withdraws one made in "
+            "error)"
         )
     written = []
-    for a in todo:
+    for a, chain in todo:
         record = {
-            "kind": "returned_funds_remitted",
+            "kind": REMITTED,
             "version": 1,
             "run_id": a.run_id,
             "period": a.period,
@@ -149,26 +227,58 @@ def record_remittance(
             "recorded_at": now_local(),
             "note": note,
         }
-        try:
-            write_once(
-                _record_path(county_dir, a.run_id, a.folder), record, "remittance record", "record it again"
-            )
-        except FileExistsError:  # another clerk recorded it in the meantime
-            raise UsageError(
-                f"the money of the answer {a.folder} to {a.run_id} was recorded as handed back by someone "
-                "else just now; list it with subsidy returned-funds"
-            ) from None
+        _written(county_dir, a, len(chain) + 1, record, "remittance record")
         written.append(record)
     return written
 
 
-def _read(path: Path) -> dict[str, Any]:
-    record = text_fields(read_record(path, DAMAGED), path, _TEXT, DAMAGED)
-    try:
-        Decimal(record["amount"])
-    except ArithmeticError:
-        raise damaged(path, f'"amount" {record["amount"]!r} is not an amount', DAMAGED) from None
-    return record
+def withdraw_remittance(run_dir: Path, voucher: str, by: str, reason: str) -> list[dict[str, Any]]:
+    """Withdraw the records that `voucher` handed back the money of answers to run_dir (a voucher number
+    mistyped, a 缴款书 the treasury sent back): one withdrawal after each, returned in answer order. The
+    records stay; the money is listed as still to hand back until a new record covers it. UsageError when
+    no answer to the run is recorded as handed back by that voucher."""
+    if not by.strip():
+        raise UsageError('--by needs the name of the person who withdraws it, e.g. --by "王会计"')
+    if not reason.strip():
+        raise UsageError(
+            "--reason needs why the record is withdrawn, e.g. --reason 凭证号录错 (an auditor reads it beside the "
+            "record)"
+        )
+    county_dir, manifest, answers = _failed_answers(run_dir)
+    chains = [(a, _chain(county_dir, a)) for a in answers]
+    wanted = voucher.strip()
+    todo = [(a, chain) for a, chain in chains if (_covering(chain) or {}).get("voucher") == wanted]
+    if not todo:
+        standing = sorted({c["voucher"] for _, chain in chains if (c := _covering(chain)) is not None})
+        raise UsageError(
+            f"no money the bank answers to {manifest.run_id} returned is recorded as handed back by voucher "
+            f"{wanted!r}; "
+            + (
+                f"the vouchers recorded for it: {', '.join(standing)}"
+                if standing
+                else "none of it is recorded as handed back"
+            )
+        )
+    written = []
+    for a, chain in todo:
+        withdrawn = chain[-1][1]
+        record = {
+            "kind": WITHDRAWN,
+            "version": 1,
+            "run_id": a.run_id,
+            "period": a.period,
+            "answer": a.folder,
+            "amount": withdrawn["amount"],
+            "voucher": withdrawn["voucher"],
+            "withdraws": chain[-1][0].name,
+            "remitted_on": withdrawn["remitted_on"],
+            "reason": reason.strip(),
+            "recorded_by": by.strip(),
+            "recorded_at": now_local(),
+        }
+        _written(county_dir, a, len(chain) + 1, record, "remittance withdrawal")
+        written.append(record)
+    return written
 
 
 def returned_funds(county_dir: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -182,15 +292,9 @@ def returned_funds(county_dir: Path) -> tuple[list[dict[str, Any]], dict[str, An
             a = _answer(path, root.name)
             if not a.failed_lines:
                 continue
-            where = _record_path(county_dir, a.run_id, a.folder)
-            seen.add(where)
-            r = _read(where) if where.exists() else None
-            if r is not None and Decimal(r["amount"]) != a.returned:
-                raise damaged(
-                    where,
-                    f"it records {r['amount']} yuan, the answer {a.folder} returned {a.returned:.2f}",
-                    DAMAGED,
-                )
+            chain = _chain(county_dir, a)
+            seen.update(where for where, _ in chain)
+            r = _covering(chain)
             rows.append(
                 {
                     "period": a.period,
@@ -201,15 +305,27 @@ def returned_funds(county_dir: Path) -> tuple[list[dict[str, Any]], dict[str, An
                     "failed_lines": a.failed_lines,
                     "returned": f"{a.returned:.2f}",
                     **{k: None if r is None else r[k] for k in ("voucher", "remitted_on", "recorded_by")},
+                    "withdrawn": [
+                        {
+                            "voucher": done["voucher"],
+                            "remitted_on": done["remitted_on"],
+                            "recorded_by": done["recorded_by"],
+                            "withdrawn_by": undone["recorded_by"],
+                            "withdrawn_at": undone["recorded_at"],
+                            "reason": undone["reason"],
+                        }
+                        for (_, done), (_, undone) in zip(chain[0::2], chain[1::2], strict=False)
+                    ],
                 }
             )
     for where in sorted((county_dir / REMITTED_DIR).glob("*/*.json")):
         if where not in seen:
             raise damaged(
                 where,
-                f"it records money handed back from an answer that is not recorded under {county_dir} "
-                f"({where.parent.name}/{where.stem}/{RECORD})",
-                "restore the answer's folder from a backup (never delete either), then list again",
+                "it records money handed back from an answer that is not recorded under "
+                f"{county_dir}, or follows a record of the chain that is missing "
+                f"({where.parent.name}/<answer>/{RECORD})",
+                "restore what is missing from a backup (never delete a record), then list again",
             )
     returned = sum((Decimal(r["returned"]) for r in rows), Decimal("0.00"))
     handed = sum((Decimal(r["returned"]) for r in rows if r["voucher"] is not None), Decimal("0.00"))
