@@ -100,17 +100,21 @@ def _remitted_on(text: str) -> str:
     return day.isoformat()
 
 
+# an answer's records in the order written, each with its file
+Chain = list[tuple[Path, dict[str, Any]]]
+
+
 def _chain_path(county_dir: Path, a: Answer, place: int) -> Path:
     """Where the record at `place` (1, 2, ...) of the answer's chain is kept."""
     name = f"{a.folder}.json" if place == 1 else f"{a.folder}.{place}.json"
     return county_dir / REMITTED_DIR / a.run_id / name
 
 
-def _chain(county_dir: Path, a: Answer) -> list[tuple[Path, dict[str, Any]]]:
+def _chain(county_dir: Path, a: Answer) -> Chain:
     """The answer's records in the order written, each checked: the kind its place holds, the answer it
     sits under, the amount the answer returned, a withdrawal naming the voucher it withdraws. VerifyError
     for the first that is not right."""
-    chain: list[tuple[Path, dict[str, Any]]] = []
+    chain: Chain = []
     while (path := _chain_path(county_dir, a, len(chain) + 1)).exists():
         kind = REMITTED if len(chain) % 2 == 0 else WITHDRAWN
         record = text_fields(read_record(path, DAMAGED), path, _TEXT[kind], DAMAGED)
@@ -146,7 +150,7 @@ def _chain(county_dir: Path, a: Answer) -> list[tuple[Path, dict[str, Any]]]:
     return chain
 
 
-def _covering(chain: list[tuple[Path, dict[str, Any]]]) -> dict[str, Any] | None:
+def _covering(chain: Chain) -> dict[str, Any] | None:
     """The record that hands the answer's money back, or None: no record yet, or the last one withdrawn."""
     return chain[-1][1] if len(chain) % 2 == 1 else None
 
@@ -162,9 +166,9 @@ def _written(county_dir: Path, a: Answer, place: int, record: dict[str, Any], wh
         ) from None
 
 
-def _failed_answers(run_dir: Path) -> tuple[Path, Manifest, list[Answer]]:
-    """The run's county folder, manifest and recorded answers that failed a line; UsageError when run_dir
-    is not a stored run or no answer to it failed a line."""
+def _failed_answers(run_dir: Path) -> tuple[Path, Manifest, list[tuple[Answer, Chain]]]:
+    """The run's county folder, manifest and recorded answers that failed a line, each with its chain of
+    records; UsageError when run_dir is not a stored run or no answer to it failed a line."""
     if not (run_dir / MANIFEST).is_file():
         raise UsageError(
             f"{run_dir} is not a stored run (it holds no {MANIFEST}); name the run whose bank answer failed lines"
@@ -178,7 +182,7 @@ def _failed_answers(run_dir: Path) -> tuple[Path, Manifest, list[Answer]]:
             f"no bank answer recorded for {manifest.run_id} ({run_dir}) failed a line, so no money came back "
             "from it (subsidy returned-funds lists the answers that did)"
         )
-    return county_dir, manifest, answers
+    return county_dir, manifest, [(a, _chain(county_dir, a)) for a in answers]
 
 
 def record_remittance(
@@ -194,17 +198,18 @@ def record_remittance(
             "--voucher needs the number of the 缴款书 (or other voucher) that handed the money back"
         )
     remitted_on = _remitted_on(on)
-    county_dir, manifest, answers = _failed_answers(run_dir)
+    county_dir, manifest, chains = _failed_answers(run_dir)
     made = manifest.created_at[:10]
     if remitted_on < made:  # ISO dates compare as text
         raise UsageError(
             f"--on {remitted_on} is before {manifest.run_id} was made ({made}): its money cannot have come back "
             "from the bank yet; give the day on the voucher"
         )
-    chains = [(a, _chain(county_dir, a)) for a in answers]
     todo = [(a, chain) for a, chain in chains if _covering(chain) is None]
     if not todo:
-        vouchers = ", ".join(sorted({c["voucher"] for _, chain in chains if (c := _covering(chain))}))
+        vouchers = ", ".join(
+            sorted({c["voucher"] for _, chain in chains if (c := _covering(chain)) is not None})
+        )
         raise UsageError(
             f"the money every bank answer to {manifest.run_id} returned is recorded as handed back already "
             f"(voucher {vouchers}); a record is written once (subsidy withdraw-remittance withdraws one made in "
@@ -244,8 +249,7 @@ def withdraw_remittance(run_dir: Path, voucher: str, by: str, reason: str) -> li
             "--reason needs why the record is withdrawn, e.g. --reason 凭证号录错 (an auditor reads it beside the "
             "record)"
         )
-    county_dir, manifest, answers = _failed_answers(run_dir)
-    chains = [(a, _chain(county_dir, a)) for a in answers]
+    county_dir, manifest, chains = _failed_answers(run_dir)
     wanted = voucher.strip()
     todo = [(a, chain) for a, chain in chains if (_covering(chain) or {}).get("voucher") == wanted]
     if not todo:
