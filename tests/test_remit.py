@@ -6,13 +6,19 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import zipfile
 from datetime import datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
+import fastexcel
+import polars as pl
 import pytest
 
+from subsidy_batch.outputs.labels import BANK_REASONS_ZH
 from subsidy_batch.returns.record import import_returns
 from subsidy_batch.returns.synth import synth_returns
+from subsidy_batch.rules.layouts import REASON_CODES
 from subsidy_batch.runs.manifest import SHANGHAI
 from subsidy_batch.runs.verify import verify_run
 from tests.helpers import CONFIG, ROOT, cli, no_traceback, only_error
@@ -387,3 +393,117 @@ def test_a_chain_edited_or_cut_stops_the_list_and_the_next_record(april: Path, t
     assert "or follows a record of the chain that is missing" in result.stderr
     second.write_text(text, encoding="utf-8")
     assert first.exists() and _funds(tmp_path)["totals"]["not_remitted"] == "0.00"
+
+
+def _sheet(path: Path, name: str) -> list[list]:
+    """A sheet of the statement as its cells, row by row, each as text (a number as Excel shows it without
+    a format: 12345.00 as 12345), None for an empty cell."""
+    return [list(r) for r in fastexcel.read_excel(path).load_sheet(name, header_row=None).to_polars().rows()]
+
+
+def test_the_statement_to_sign_lists_every_answer_line_and_withdrawn_record(
+    april: Path, tmp_path: Path
+) -> None:
+    _answer(april, 0, 1.0)  # bank_01: 48 lines, 12,345.00 came back
+    assert _remit(april, "缴2024-0O1").exit_code == 0
+    assert _withdraw(april, "缴2024-0O1", "凭证号录错", "李科长").exit_code == 0
+    assert _remit(april, "缴2024-001").exit_code == 0  # bank_01 handed back under the right number
+    _answer(april, 3, 1.0)  # bank_04: 51 lines, 9,515.00, still to hand back
+    out = tmp_path / "statements"
+    result = _listed(tmp_path, "--out", str(out), "--json")
+    assert result.exit_code == 0, result.output
+    path = out / f"returned-funds-jiaxiang-{TODAY}.xlsx"
+    assert json.loads(result.stdout)["written"] == [str(path)]
+    assert fastexcel.read_excel(path).sheet_names == ["上缴汇总", "退票明细"]
+    summary = _sheet(path, "上缴汇总")
+    assert summary[0][0] == f"嘉祥县退票资金上缴情况表（截至 {TODAY[:4]}年{TODAY[5:7]}月{TODAY[8:]}日）" + (
+        "returned bank money and its handback to the treasury"
+    )
+    assert summary[1][:7] == [
+        "所属期",
+        "发放批次 run",
+        "银行回盘 answer",
+        "代发银行",
+        "退票笔数",
+        "退票金额（元）",
+        "状态",
+    ]
+    answers = summary[2:4]
+    assert [(r[3], r[4], r[5], r[6], r[7], r[8], r[9]) for r in answers] == [
+        ("中国农业银行嘉祥县支行", "48", "12345", "已上缴", "缴2024-001", TODAY, "王会计"),
+        ("嘉祥农村商业银行", "51", "9515", "待上缴", None, None, None),
+    ]
+    assert answers[0][10] == f"缴2024-0O1（{TODAY}，王会计）{TODAY} 李科长撤销：凭证号录错"
+    assert answers[1][10] is None
+    # the totals: 48 + 51 = 99 lines, 12,345.00 + 9,515.00 = 21,860.00, of which the 48 lines' 12,345.00
+    # are handed back; then the summary line and the signature block
+    totals = summary[summary.index(next(r for r in summary if r[0] == "项目")) + 1 :][:3]
+    assert [r[:3] for r in totals] == [
+        ["退票合计", "99", "21860"],
+        ["已上缴", "48", "12345"],
+        ["待上缴", "51", "9515"],
+    ]
+    flat = [c for r in summary for c in r if c is not None]
+    assert "合计：2 个银行回盘退票 21860.00 元，已上缴 12345.00 元，待上缴 9515.00 元" in flat
+    assert {"经办人：", "审核人：", "负责人：", "日期："} <= set(flat)
+    # every failed line, its ID and account masked; the amounts add up to the answers' 21,860.00
+    lines = _sheet(path, "退票明细")
+    assert lines[1][6:] == [
+        "姓名",
+        "身份证号",
+        "银行账号",
+        "金额（元）",
+        "原因",
+        "原因代码",
+        "银行的原因",
+        "缴款书号",
+    ]
+    body = lines[2:-2]
+    assert len(body) == 99 and sum(Decimal(r[9]) for r in body) == Decimal("21860")
+    assert [sum(1 for r in body if r[13] == v) for v in ("缴2024-001", "待上缴")] == [48, 51]
+    assert {r[3] for r in body if r[13] == "待上缴"} == {"嘉祥农村商业银行"}
+    assert all(len(r[7]) == 18 and r[7][6:14] == "********" for r in body)
+    assert all(r[8][6:14] == "********" for r in body)
+    assert all(r[10] == BANK_REASONS_ZH[r[11]] for r in body)
+    assert lines[-1][0] == "共 99 笔，21860.00 元；身份证号与银行账号已隐去中间位"
+    # no full ID number or bank account anywhere in the file
+    sent = pl.concat(
+        pl.read_parquet(p)
+        for p in (tmp_path / "runs" / "jiaxiang").glob("2024-04.returns/*/*/returns.parquet")
+    )
+    with zipfile.ZipFile(path) as book:
+        xml = b"".join(book.read(n) for n in book.namelist()).decode("utf-8")
+    assert sent.height == 48 + 51
+    assert not any(v in xml for v in sent["id_number"].to_list() + sent["bank_account"].to_list())
+    # the same records listed the same day: the same bytes; the list and the records are unchanged
+    first = path.read_bytes()
+    assert _listed(tmp_path, "--out", str(out)).exit_code == 0
+    assert path.read_bytes() == first
+    assert len(_chain(tmp_path)) == 3 and verify_run(april).identical  # bank_01: record, withdrawal, record
+
+
+def test_the_statement_is_refused_under_a_runs_folder_and_written_when_nothing_came_back(
+    april: Path, tmp_path: Path
+) -> None:
+    inside = tmp_path / "runs" / "statements"
+    only_error(
+        _listed(tmp_path, "--out", str(inside)),
+        2,
+        f"--out {inside} is under a runs folder; a returned-funds statement never writes where accepted runs are",
+    )
+    assert not inside.exists()
+    result = _listed(tmp_path, "--out", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    path = tmp_path / "out" / f"returned-funds-jiaxiang-{TODAY}.xlsx"
+    assert result.stdout.splitlines()[-1] == f"  written to {path}"
+    summary = _sheet(path, "上缴汇总")
+    assert [r[:3] for r in summary if r[0] in ("退票合计", "已上缴", "待上缴")] == [
+        ["退票合计", "0", "0"],
+        ["已上缴", "0", "0"],
+        ["待上缴", "0", "0"],
+    ]
+    assert _sheet(path, "退票明细")[-1][0] == "共 0 笔，0.00 元；身份证号与银行账号已隐去中间位"
+
+
+def test_every_bank_reason_code_has_a_chinese_label() -> None:
+    assert set(BANK_REASONS_ZH) == set(REASON_CODES)

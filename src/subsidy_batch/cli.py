@@ -1039,6 +1039,15 @@ def withdraw_remittance_command(
 @app.command("returned-funds")
 def returned_funds_command(
     county: CountyOpt = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Also write the statement to print, sign and file with the 缴款书 "
+            "(returned-funds-<county>-<day>.xlsx) to this folder, never under a runs folder.",
+            show_default=False,
+        ),
+    ] = None,
     runs_dir: RunsDirOpt = Path("runs"),
     config_dir: ConfigDirOpt = Path("config"),
     as_json: JsonOpt = False,
@@ -1049,12 +1058,27 @@ def returned_funds_command(
     with _guard():
         slug = resolve_county(county, config_dir)
         from subsidy_batch.returns.remit import returned_funds
-        from subsidy_batch.rules.config import county_path
+        from subsidy_batch.rules.config import county_directory, county_path
 
         county_path(config_dir, slug)  # a county not configured is refused, never listed as owing nothing
-        rows, totals = returned_funds(runs_dir / slug)
+        if out is not None:
+            from subsidy_batch.outputs.folders import refuse_runs_folder
+
+            refuse_runs_folder(out, "a returned-funds statement", runs_dir)  # before the records are read
+        listed = returned_funds(runs_dir / slug)
+        rows, totals = listed.rows, listed.totals
+        written: list[str] = []
+        if out is not None:
+            from datetime import datetime
+
+            from subsidy_batch.outputs.returned import write_statement
+            from subsidy_batch.runs.manifest import SHANGHAI
+
+            name = next((n for s, n, _ in county_directory(config_dir) if s == slug), "") or slug
+            made_on = datetime.now(SHANGHAI).date()
+            written.append(str(write_statement(slug, name, listed, out, made_on, runs_dir)))
     if as_json:
-        _emit_json({"county": slug, "answers": rows, "totals": totals})
+        _emit_json({"county": slug, "answers": rows, "totals": totals, "written": written})
         return
     typer.echo(
         f"{slug}: {totals['answers']} bank answer(s) returned {totals['returned']} yuan; handed back "
@@ -1075,6 +1099,8 @@ def returned_funds_command(
                 f"      withdrawn {w['withdrawn_at'][:10]} by {w['withdrawn_by']}: voucher {w['voucher']} of "
                 f"{w['remitted_on']} ({w['recorded_by']}), {w['reason']}"
             )
+    for path in written:
+        typer.echo(f"  written to {path}")
 
 
 @app.command()

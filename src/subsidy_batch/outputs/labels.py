@@ -24,6 +24,16 @@ HOLD_REASONS_ZH = {
     "paid_under_other_id": "该月已按另一身份证号发放至同一户名账号",
     "duplicate_payee": "同一姓名和银行账号出现在两个身份证号下，待核实",
 }
+# the reason codes of a failed bank line (config/banks/reasons.yaml, rules.layouts.REASON_CODES)
+BANK_REASONS_ZH = {
+    "holder_deceased": "户主已死亡",
+    "name_mismatch": "户名不符",
+    "no_such_account": "无此账号",
+    "account_closed": "账户已销户",
+    "account_frozen": "账户冻结或状态异常",
+    "id_mismatch": "证件号不符",
+    "other": "其他原因",
+}
 STATUS_ZH = {"paid": "发放", "held": "暂缓"}
 AGE_BASES_ZH = {
     "month_after_birthday": "满周岁次月起算（上月末计龄）",

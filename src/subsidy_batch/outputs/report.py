@@ -28,7 +28,15 @@ from subsidy_batch.outputs.labels import (
     person,
     person_column,
 )
-from subsidy_batch.outputs.workbook import Cell, Column, Sheet, Table, rejected_sheet, write_sheets
+from subsidy_batch.outputs.workbook import (
+    SIGNATURE,
+    Cell,
+    Column,
+    Sheet,
+    Table,
+    rejected_sheet,
+    write_sheets,
+)
 from subsidy_batch.period import Period
 from subsidy_batch.roster import idnumber
 
@@ -48,7 +56,6 @@ def capped(frame: pl.DataFrame, title: str, where: str) -> tuple[pl.DataFrame, s
 
 SUMMARY, HELD, REJECTED, CHANGES, ARREARS, RECOVERIES = "汇总", "暂缓发放", "问题数据", "变动", "补发", "追回"
 DEATHS, DEATHS_REJECTED = "死亡名单核对", "死亡名单问题行"
-SIGNATURE = (("经办人：", "", "审核人：", "", "负责人：", ""), ("日期：", "    年    月    日"))
 # Chinese headers of the columns the ledger's frames (changes, arrears, recoveries) are expected to carry;
 # a column not listed keeps its own name
 HEADERS_ZH = {

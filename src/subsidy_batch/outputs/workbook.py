@@ -30,6 +30,8 @@ CREATED = datetime(2000, 1, 1)
 CELL_LIMIT = 32_767  # characters Excel holds in a cell
 ROW_LIMIT = 1_048_576  # rows an Excel sheet holds
 SHOWN = 60  # characters of a rejected row's name shown (a 100,000-character name is not)
+# the signature block that ends a sheet a clerk prints and signs (report.xlsx, returned-funds)
+SIGNATURE = (("经办人：", "", "审核人：", "", "负责人：", ""), ("日期：", "    年    月    日"))
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 Cell = str | int | Decimal | None

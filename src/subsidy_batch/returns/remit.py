@@ -24,16 +24,16 @@ money handed back and its withdrawal taking turns; the last one says whether the
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import polars as pl
 
 from subsidy_batch.errors import UsageError
-from subsidy_batch.returns.record import RECORD, read_answer, read_answer_record, record_paths
+from subsidy_batch.returns.record import RECORD, RETURNS, read_answer, read_answer_record, record_paths
 from subsidy_batch.runs.manifest import SHANGHAI, Manifest, load, now_local
 from subsidy_batch.runs.records import damaged, read_record, text_fields, write_once
 from subsidy_batch.runs.store import ANSWERS_SUFFIX, MANIFEST, answers_dir, county_dir_of
@@ -53,6 +53,8 @@ DAMAGED = (
     "(never delete it), then list again"
 )
 
+_NO_LINES = pl.DataFrame(schema=RETURNS | {"answer": pl.String, "voucher": pl.String})
+
 
 @dataclass(frozen=True)
 class Answer:
@@ -65,6 +67,16 @@ class Answer:
     imported_at: str
     failed_lines: int
     returned: Decimal
+    lines: pl.DataFrame = field(compare=False, repr=False)  # its failed lines (returns.parquet's columns)
+
+
+class Returned(NamedTuple):
+    """What returned_funds lists: one row per answer that failed a line, the county's totals, and every
+    failed line of those answers (returns.parquet's columns, then `answer` and the covering `voucher`)."""
+
+    rows: list[dict[str, Any]]
+    totals: dict[str, Any]
+    lines: pl.DataFrame
 
 
 def _answer(path: Path, run_id: str) -> Answer:
@@ -79,6 +91,7 @@ def _answer(path: Path, run_id: str) -> Answer:
         imported_at=record["imported_at"],
         failed_lines=failed.height,
         returned=sum(failed.get_column("amount").to_list(), Decimal("0.00")),  # decimal(18,2): exact
+        lines=failed,
     )
 
 
@@ -285,11 +298,13 @@ def withdraw_remittance(run_dir: Path, voucher: str, by: str, reason: str) -> li
     return written
 
 
-def returned_funds(county_dir: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def returned_funds(county_dir: Path) -> Returned:
     """Every recorded answer of the county that failed a line, in period, run and answer order: the money
-    it returned, and the voucher that handed it back or null; and the totals (returned, handed back, still
-    to hand back). VerifyError for a damaged answer or record, or a record of an answer no longer there."""
+    it returned, and the voucher that handed it back or null; the totals (returned, handed back, still to
+    hand back); and the failed lines, in the same order and each answer's own. VerifyError for a damaged
+    answer or record, or a record of an answer no longer there."""
     rows: list[dict[str, Any]] = []
+    lines: list[pl.DataFrame] = []
     seen: set[Path] = set()
     for root in sorted(p for p in county_dir.glob(f"*{ANSWERS_SUFFIX}/*") if p.is_dir()):
         for path in record_paths(root):
@@ -299,6 +314,11 @@ def returned_funds(county_dir: Path) -> tuple[list[dict[str, Any]], dict[str, An
             chain = _chain(county_dir, a)
             seen.update(where for where, _ in chain)
             r = _covering(chain)
+            lines.append(
+                a.lines.with_columns(
+                    answer=pl.lit(a.folder), voucher=pl.lit(None if r is None else r["voucher"], pl.String)
+                )
+            )
             rows.append(
                 {
                     "period": a.period,
@@ -339,4 +359,4 @@ def returned_funds(county_dir: Path) -> tuple[list[dict[str, Any]], dict[str, An
         "remitted": f"{handed:.2f}",
         "not_remitted": f"{returned - handed:.2f}",
     }
-    return rows, totals
+    return Returned(rows, totals, pl.concat(lines) if lines else _NO_LINES)
