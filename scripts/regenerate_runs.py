@@ -33,6 +33,9 @@ STEPS = [
         "--supersede",
         "the accounts of 周八十 and 吴九十 supplied by 纸坊镇",
     ],
+    # checked and approved by two people before the bank files go to the banks (subsidy approve)
+    ["approve", "runs/jiaxiang/2024-03", "--step", "check", "--by", "李审核"],
+    ["approve", "runs/jiaxiang/2024-03", "--step", "approve", "--by", "张局长"],
     ["release", "runs/jiaxiang/2024-03", "--by", "王会计", "--note", "handed to the banks on 2024-03-15"],
     [
         "run",

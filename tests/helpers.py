@@ -161,3 +161,18 @@ def only_error(result: Result, code: int, message: str) -> None:
     no_traceback(result)
     assert result.exit_code == code, result.output
     assert result.stderr == f"error: {message}\n"
+
+
+CHECKER, APPROVER = "李审核", "张局长"  # the two people who check and approve a run in tests
+
+
+def approved(run_dir: Path) -> Path:
+    """The run checked (审核) and approved (审批) by two people, as `release` requires; the steps already
+    recorded are left as they are. Returns run_dir."""
+    from subsidy_batch.runs.approval import approvals, approve
+
+    done = approvals(run_dir)
+    for step, by in (("check", CHECKER), ("approve", APPROVER)):
+        if done[step] is None:
+            approve(run_dir, step, by)
+    return run_dir

@@ -21,7 +21,7 @@ from subsidy_batch.returns.synth import synth_returns
 from subsidy_batch.runs.manifest import MANIFEST
 from subsidy_batch.runs.monthly import RunRequest, run_month
 from subsidy_batch.synth import roster, with_broken_rows
-from tests.helpers import CONFIG, cli, make_id, no_traceback, only_error
+from tests.helpers import CONFIG, approved, cli, make_id, no_traceback, only_error
 
 RUN = Path("runs") / "jiaxiang" / "2024-05"
 NEXT_RUN = ("run", "2024-06", "--county", "jiaxiang", "--roster", "rosters/jiaxiang/2024-05.csv", "--quiet")
@@ -114,6 +114,7 @@ def test_an_account_confirmation_missing_a_key_stops_the_next_run_naming_the_key
 def test_a_release_record_that_is_not_json_is_named_not_taken_as_released_or_not(
     runs: Path, args: tuple[str, ...]
 ) -> None:
+    approved(RUN)  # checked and approved by two people, as release requires
     assert cli("release", str(RUN), "--by", "王会计").exit_code == 0
     run_id = _run_id()
     record = Path("runs") / "jiaxiang" / "released" / f"{run_id}.json"
@@ -299,6 +300,7 @@ def test_a_release_cut_off_by_a_full_disk_leaves_no_record_and_can_be_made_again
 ) -> None:
     """A half-written release record would stop every later command on a damaged file (exit 9); written
     whole or not at all, the clerk frees space and releases again."""
+    approved(RUN)  # checked and approved by two people, as release requires
     import errno
 
     from subsidy_batch.runs import records
@@ -326,6 +328,7 @@ def test_a_release_cut_off_by_a_full_disk_leaves_no_record_and_can_be_made_again
 def test_a_file_system_without_hard_links_is_named_and_nothing_is_left(
     runs: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    approved(RUN)  # checked and approved by two people, as release requires
     import errno
 
     from subsidy_batch.runs import records
@@ -348,6 +351,7 @@ def test_a_folder_that_cannot_be_fsynced_after_the_link_still_has_its_record(
     runs: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Once linked the record is written: saying otherwise would send the clerk to release again."""
+    approved(RUN)  # checked and approved by two people, as release requires
     import errno
 
     from subsidy_batch.runs import records
@@ -530,6 +534,7 @@ def test_an_edited_line_items_of_a_stored_run_stops_every_command_that_reads_it(
 ) -> None:
     """Every command that reads the ledger checks each run's line items against the manifest first: an
     edited file is refused with exit 9 naming it, never read as what the month paid."""
+    approved(RUN)  # checked and approved by two people, as release requires
     if args[0] == "run" and "--supplement" in args:
         assert cli("release", str(RUN), "--by", "王会计").exit_code == 0
     path = RUN / "line_items.parquet"

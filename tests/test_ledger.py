@@ -28,9 +28,15 @@ from subsidy_batch.returns.record import import_returns
 from subsidy_batch.returns.synth import synth_returns
 from subsidy_batch.runs import lifecycle
 from subsidy_batch.runs.monthly import RunRequest, run_month
-from subsidy_batch.runs.release import release
+from subsidy_batch.runs.release import release as record_release
 from subsidy_batch.runs.verify import verify_run
-from tests.helpers import CONFIG, ROOT, cli, make_id, only_error, person
+from tests.helpers import CONFIG, ROOT, approved, cli, make_id, only_error, person
+
+
+def release(run_dir: Path, by: str) -> dict[str, Any]:
+    """The run checked, approved (tests.helpers.approved) and released by `by`."""
+    return record_release(approved(run_dir), by)
+
 
 J = ROOT / "runs" / "jiaxiang"
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from tests.helpers import ROOT
+from tests.helpers import ROOT, approved
 
 STORED = ROOT / "runs" / "jiaxiang"
 _MOUNT_RO = 'mount --bind "$0" "$0" && mount -o remount,ro,bind "$0" && exec "$@"'
@@ -52,6 +52,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A copy of the stored Jiaxiang runs (2023-11 to 2024-04, a supplement, a release), the runs folder."""
     folder = tmp_path_factory.mktemp("readonly") / "runs"
     shutil.copytree(STORED, folder / "jiaxiang")
+    approved(folder / "jiaxiang" / "2024-04")  # checked and approved, so that `release` tries to write
     yield folder
     for path in (folder, *folder.rglob("*")):  # writable again, so that pytest can remove it
         if path.is_dir() and not path.is_symlink():
@@ -185,6 +186,15 @@ def test_a_release_a_refund_and_a_bank_answer_in_a_read_only_folder_are_exit_10(
         release,
         rf"error: cannot write the release record {runs}/jiaxiang/released/.+\.json: {_REFUSED}; check that "
         "the runs folder is writable and has free space, then release again",
+    )
+
+    check = _cli(
+        read_only, "approve", str(runs / "jiaxiang" / "2024-02"), "--step", "check", "--by", "李审核"
+    )
+    _refused(
+        check,
+        rf"error: cannot write the approval record {runs}/jiaxiang/approved/.+\.check\.json: {_REFUSED}; check "
+        "that the runs folder is writable and has free space, then approve again",
     )
 
     # 郑迟报's January, paid after her death on 2023-12-10, refunded by the family

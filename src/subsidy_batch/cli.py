@@ -862,6 +862,46 @@ def verify(
 
 
 @app.command()
+def approve(
+    run_dir: Annotated[
+        Path, typer.Argument(help="The accepted run whose bank files are approved.", show_default=False)
+    ],
+    step: Annotated[
+        str,
+        typer.Option(
+            "--step", help="check (审核), then approve (审批) by another person.", show_default=False
+        ),
+    ],
+    by: Annotated[str, typer.Option("--by", help="Who takes the step.", show_default=False)],
+    note: Annotated[
+        str | None, typer.Option("--note", help="A note for the record.", show_default=False)
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Record the 审核 (--step check) or, by a second person, the 审批 (--step approve) of a run's bank
+    files; subsidy release refuses a run without both."""
+    _Output.json = as_json
+    with _guard():
+        from subsidy_batch.runs.approval import STEPS
+        from subsidy_batch.runs.approval import approve as record_approval
+
+        record = record_approval(run_dir, step, by, note)
+    if as_json:
+        _emit_json(record)
+        return
+    after = (
+        f"next: its 审批 by another person (subsidy approve {run_dir} --step approve --by NAME)"
+        if record["step"] == "check"
+        else f"it may be released to the bank (subsidy release {run_dir} --by NAME)"
+    )
+    typer.echo(
+        f"recorded the {STEPS[record['step']]} ({record['step']}) of {record['run_id']} ({record['period']}, "
+        f"{record['paid_amount']} yuan in {len(record['bank_files'])} bank files) by {record['by']} at "
+        f"{record['at']}; {after}"
+    )
+
+
+@app.command()
 def release(
     run_dir: Annotated[
         Path, typer.Argument(help="The accepted run whose bank files go to the bank.", show_default=False)
@@ -872,7 +912,8 @@ def release(
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Record that a run's bank files were handed to the bank; it can then no longer be superseded."""
+    """Record that a run's bank files were handed to the bank, once it is checked and approved (subsidy
+    approve); it can then no longer be superseded."""
     _Output.json = as_json
     with _guard():
         from subsidy_batch.runs.release import release as record_release
@@ -883,7 +924,8 @@ def release(
         return
     typer.echo(
         f"released {record['run_id']} ({record['period']}, {record['paid_amount']} yuan in "
-        f"{len(record['bank_files'])} bank files) by {record['released_by']} at {record['released_at']}"
+        f"{len(record['bank_files'])} bank files) by {record['released_by']} at {record['released_at']}, "
+        f"checked by {record['checked_by']} and approved by {record['approved_by']}"
     )
 
 

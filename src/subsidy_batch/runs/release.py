@@ -1,16 +1,17 @@
 """Releasing a run: the record that its bank files were handed to the bank.
 
-A released run's money may be gone: it is never superseded. What it got wrong is corrected through the
+A run is released only once it is checked and approved by two people (runs.approval). A released run's
+money may be gone: it is never superseded. What it got wrong is corrected through the
 next month's arrears and recoveries, or a supplementary run (--supplement) for its period.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from subsidy_batch.errors import UsageError
-from subsidy_batch.outputs import emit
+from subsidy_batch.runs.approval import APPROVE, CHECK, bank_files, require_approved
 from subsidy_batch.runs.manifest import load, now_local
 from subsidy_batch.runs.records import write_once
 from subsidy_batch.runs.store import MANIFEST, county_dir_of, read_release, release_record
@@ -30,12 +31,10 @@ def release(run_dir: Path, by: str, note: str | None = None) -> dict[str, Any]:
         raise UsageError(
             f"{run_dir} was superseded by a later run of {manifest.period}; release the accepted run"
         )
-    bank_files = [o for o in manifest.outputs if str(o["file"]).startswith("bank/")]
-    for entry in bank_files:  # the files handed over are the ones the run made
-        if emit.sha256_file(run_dir / entry["file"]) != entry["sha256"]:
-            raise UsageError(
-                f"{run_dir / entry['file']} differs from its manifest checksum; run subsidy verify {run_dir}"
-            )
+    path = release_record(county_dir, manifest.run_id)
+    if path.is_file():
+        _refuse_released(path, manifest.run_id)
+    approved = require_approved(run_dir)  # checked and approved by two people, before the money leaves
     record = {
         "run_id": manifest.run_id,
         "county": manifest.county,
@@ -43,16 +42,21 @@ def release(run_dir: Path, by: str, note: str | None = None) -> dict[str, Any]:
         "released_by": by.strip(),
         "note": note,
         "released_at": now_local(),
-        "bank_files": [{k: o[k] for k in ("file", "sha256", "rows", "total") if k in o} for o in bank_files],
+        "bank_files": bank_files(run_dir, manifest),
+        "checked_by": approved[CHECK]["by"],
+        "approved_by": approved[APPROVE]["by"],
         "paid_amount": manifest.totals.get("paid_amount"),
     }
-    path = release_record(county_dir, manifest.run_id)
     try:
         write_once(path, record, "release record", "release again")
-    except FileExistsError:
-        earlier = read_release(path, manifest.run_id)
-        raise UsageError(
-            f"{manifest.run_id} was already released by {earlier['released_by']} at {earlier['released_at']}; "
-            "a release is recorded once"
-        ) from None
+    except FileExistsError:  # someone else released it just now
+        _refuse_released(path, manifest.run_id)
     return record
+
+
+def _refuse_released(path: Path, run_id: str) -> NoReturn:
+    earlier = read_release(path, run_id)
+    raise UsageError(
+        f"{run_id} was already released by {earlier['released_by']} at {earlier['released_at']}; "
+        "a release is recorded once"
+    )

@@ -1,0 +1,190 @@
+"""A run's bank files go to the bank only after a 审核 (check) and a 审批 (approve) by two people:
+`subsidy approve` records each step once, and `subsidy release` refuses a run without both."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from subsidy_batch.runs.verify import verify_run
+from tests.helpers import ROOT, cli, no_traceback, only_error
+
+RUN_ID = "jiaxiang-2024-04-1-18254d224d"  # the stored Jiaxiang 2024-04: 54,410.00 yuan in 4 bank files
+
+
+@pytest.fixture
+def april(tmp_path: Path) -> Path:
+    """A copy of the stored Jiaxiang runs; the 2024-04 run, accepted and not released."""
+    shutil.copytree(ROOT / "runs" / "jiaxiang", tmp_path / "runs" / "jiaxiang")
+    return tmp_path / "runs" / "jiaxiang" / "2024-04"
+
+
+def _approve(run_dir: Path, step: str, by: str, *extra: str):
+    return cli("approve", str(run_dir), "--step", step, "--by", by, *extra)
+
+
+def _release(run_dir: Path, by: str = "王会计"):
+    return cli("release", str(run_dir), "--by", by)
+
+
+def _approved_dir(run_dir: Path) -> Path:
+    return run_dir.parent / "approved"
+
+
+def test_a_run_is_released_only_after_a_check_and_an_approval_by_two_people(april: Path) -> None:
+    released = april.parent / "released" / f"{RUN_ID}.json"
+    only_error(
+        _release(april),
+        2,
+        f"{RUN_ID} is not approved: its bank files go to the bank only after a 审核 and a 审批 by two people, "
+        "and it lacks the 审核 (check) and the 审批 (approve); record them with subsidy approve "
+        f"{april} --step check --by NAME, then --step approve --by ANOTHER",
+    )
+    assert not released.exists()
+    # the approval cannot come first
+    only_error(
+        _approve(april, "approve", "张局长"),
+        2,
+        f"{RUN_ID} is not checked yet: its 审核 comes first (subsidy approve {april} --step check --by NAME), "
+        "then the 审批 by another person",
+    )
+    checked = _approve(april, "check", "李审核")
+    assert checked.exit_code == 0, checked.output
+    assert checked.stdout.startswith(
+        f"recorded the 审核 (check) of {RUN_ID} (2024-04, 54410.00 yuan in 4 bank files) by 李审核 at "
+    )
+    assert (
+        f"next: its 审批 by another person (subsidy approve {april} --step approve --by NAME)"
+        in checked.stdout
+    )
+    # checked twice: refused, naming who and when
+    again = _approve(april, "check", "王科员")
+    no_traceback(again)
+    assert again.exit_code == 2 and "was recorded by 李审核 at" in again.stderr
+    # released with the check alone: refused, naming what is missing
+    only_error(
+        _release(april),
+        2,
+        f"{RUN_ID} is not approved: its bank files go to the bank only after a 审核 and a 审批 by two people, "
+        f"and it lacks the 审批 (approve); record them with subsidy approve {april} --step check --by NAME, "
+        "then --step approve --by ANOTHER",
+    )
+    # the checker approving it too (the name with spaces around it): refused
+    only_error(
+        _approve(april, "approve", " 李审核 "),
+        2,
+        f"李审核 checked {RUN_ID}; its 审批 needs a second person, never the one who checked it",
+    )
+    done = _approve(april, "approve", "张局长", "--json")
+    assert done.exit_code == 0, done.output
+    record = json.loads(done.stdout)
+    assert (record["kind"], record["step"], record["by"], record["paid_amount"]) == (
+        "run_approval",
+        "approve",
+        "张局长",
+        "54410.00",
+    )
+    manifest = json.loads((april / "manifest.json").read_text(encoding="utf-8"))
+    assert [(f["file"], f["sha256"]) for f in record["bank_files"]] == [
+        (o["file"], o["sha256"]) for o in manifest["outputs"] if o["file"].startswith("bank/")
+    ]
+    assert sorted(p.name for p in _approved_dir(april).iterdir()) == [
+        f"{RUN_ID}.approve.json",
+        f"{RUN_ID}.check.json",
+    ]
+    out = _release(april)
+    assert out.exit_code == 0, out.output
+    assert out.stdout.rstrip().endswith("checked by 李审核 and approved by 张局长")
+    stored = json.loads(released.read_text(encoding="utf-8"))
+    assert (stored["released_by"], stored["checked_by"], stored["approved_by"]) == (
+        "王会计",
+        "李审核",
+        "张局长",
+    )
+    # once released, nothing is left to approve; the run still reproduces byte for byte
+    only_error(
+        _approve(april, "check", "王科员"),
+        2,
+        f"{RUN_ID} was released to the bank already; there is nothing left to approve",
+    )
+    assert verify_run(april).identical
+
+
+@pytest.mark.parametrize(
+    ("step", "by", "message"),
+    [
+        (
+            "review",
+            "李审核",
+            "--step 'review' is not a step; give --step check (审核), then --step approve (审批) by another person",
+        ),
+        ("check", "  ", '--by needs the name of the person who takes the 审核, e.g. --by "李科长"'),
+    ],
+    ids=["unknown-step", "no-name"],
+)
+def test_an_unknown_step_or_an_empty_name_is_refused(april: Path, step: str, by: str, message: str) -> None:
+    only_error(_approve(april, step, by), 2, message)
+    assert not _approved_dir(april).exists()
+
+
+def test_a_superseded_run_a_released_one_or_a_folder_that_is_no_run_is_refused(
+    april: Path, tmp_path: Path
+) -> None:
+    superseded = april.parent / "superseded" / "2024-03" / "jiaxiang-2024-03-1-bb269c8d39"
+    only_error(
+        _approve(superseded, "check", "李审核"),
+        2,
+        f"{superseded} was superseded by a later run of 2024-03; approve the accepted run",
+    )
+    march = april.parent / "2024-03"  # released before approvals were recorded: it stays released
+    only_error(
+        _approve(march, "check", "李审核"),
+        2,
+        "jiaxiang-2024-03-2-53072cfd7f was released to the bank already; there is nothing left to approve",
+    )
+    only_error(
+        _approve(tmp_path, "check", "李审核"),
+        2,
+        f"{tmp_path} is not a run folder (no manifest.json); name an accepted run, e.g. runs/jiaxiang/2024-05",
+    )
+    assert not _approved_dir(april).exists()
+
+
+def test_an_edited_approval_or_a_bank_file_changed_after_it_stops_the_release(april: Path) -> None:
+    assert _approve(april, "check", "李审核").exit_code == 0
+    assert _approve(april, "approve", "张局长").exit_code == 0
+    record = _approved_dir(april) / f"{RUN_ID}.approve.json"
+    text = record.read_text(encoding="utf-8")
+    # an approval of other bank files than the run's own
+    record.chmod(0o644)
+    first = json.loads(text)["bank_files"][0]["sha256"]
+    record.write_text(text.replace(first, "0" * 64), encoding="utf-8")
+    only_error(
+        _release(april),
+        9,
+        f"{record}: the bank files it approves are not the run's own (manifest.json); it records who approved "
+        f"the bank files of {RUN_ID}: restore it from a backup (never delete it), then try again",
+    )
+    # an approval turned into a check
+    record.write_text(text.replace('"step": "approve"', '"step": "check"'), encoding="utf-8")
+    only_error(
+        _release(april),
+        9,
+        f"{record}: it records 'run_approval' 'check' of {RUN_ID}, and it is kept as the approve of {RUN_ID}; "
+        f"it records who approved the bank files of {RUN_ID}: restore it from a backup (never delete it), then "
+        "try again",
+    )
+    record.write_text(text, encoding="utf-8")
+    # a bank file changed on disk after it was approved
+    bank = april / "bank" / "bank_01_中国农业银行嘉祥县支行.csv"
+    bank.chmod(0o644)
+    bank.write_bytes(bank.read_bytes() + b"\n")
+    only_error(
+        _release(april),
+        2,
+        f"{bank} differs from its manifest checksum; run subsidy verify {april}",
+    )
+    assert not (april.parent / "released" / f"{RUN_ID}.json").exists()
