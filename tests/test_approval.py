@@ -1,16 +1,21 @@
 """A run's bank files go to the bank only after a 审核 (check) and a 审批 (approve) by two people:
-`subsidy approve` records each step once, and `subsidy release` refuses a run without both."""
+`subsidy approve` records each step once, and `subsidy release` refuses a run without both. `subsidy
+status` shows where each run stands and its next step."""
 
 from __future__ import annotations
 
 import json
 import shutil
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
+from subsidy_batch.returns.record import import_returns
+from subsidy_batch.returns.synth import synth_returns
+from subsidy_batch.runs.manifest import SHANGHAI
 from subsidy_batch.runs.verify import verify_run
-from tests.helpers import ROOT, cli, no_traceback, only_error
+from tests.helpers import CONFIG, ROOT, cli, no_traceback, only_error
 
 RUN_ID = "jiaxiang-2024-04-1-18254d224d"  # the stored Jiaxiang 2024-04: 54,410.00 yuan in 4 bank files
 
@@ -188,3 +193,75 @@ def test_an_edited_approval_or_a_bank_file_changed_after_it_stops_the_release(ap
         f"{bank} differs from its manifest checksum; run subsidy verify {april}",
     )
     assert not (april.parent / "released" / f"{RUN_ID}.json").exists()
+
+
+def _status(tmp_path: Path) -> dict[str, dict]:
+    """subsidy status --json for the county's runs under tmp_path, each row by its period."""
+    result = cli(
+        "status",
+        "--county",
+        "jiaxiang",
+        "--runs-dir",
+        str(tmp_path / "runs"),
+        "--config-dir",
+        str(CONFIG),
+        "--json",
+    )
+    assert result.exit_code == 0, result.output
+    return {r["period"]: r for r in json.loads(result.stdout)["runs"]}
+
+
+def test_status_shows_each_runs_next_step_until_its_returned_money_is_handed_back(
+    april: Path, tmp_path: Path
+) -> None:
+    rows = _status(tmp_path)
+    # the stored months and the March supplement, in order
+    assert list(rows) == ["2023-11", "2023-12", "2024-01", "2024-02", "2024-03", "2024-03-s1", "2024-04"]
+    march = rows["2024-03"]  # released before approvals were recorded
+    assert (march["checked_by"], march["approved_by"], march["released_by"]) == (None, None, "王会计")
+    assert march["next"].startswith("the banks' answers (0 of 4 bank files answered)")
+    row = rows["2024-04"]
+    assert (row["paid_amount"], row["bank_files"], row["answered_files"], row["to_hand_back"]) == (
+        "54410.00",
+        4,
+        0,
+        "0.00",
+    )
+    assert row["next"] == f"审核: subsidy approve {april} --step check --by NAME"
+    assert _approve(april, "check", "李审核").exit_code == 0
+    assert _status(tmp_path)["2024-04"]["next"] == (
+        f"审批 by a second person: subsidy approve {april} --step approve --by NAME"
+    )
+    assert _approve(april, "approve", "张局长").exit_code == 0
+    assert _status(tmp_path)["2024-04"]["next"] == f"release: subsidy release {april} --by NAME"
+    assert _release(april).exit_code == 0
+    # the four banks answer: bank_01's 48 lines all fail (12,345.00 comes back), the others are paid
+    for index, rate in enumerate((1.0, 0.0, 0.0)):
+        written = synth_returns(april, rate, 3, tmp_path / f"answers-{index}")[index]
+        import_returns(april, written.path, config_dir=CONFIG)
+    row = _status(tmp_path)["2024-04"]
+    assert (row["checked_by"], row["approved_by"], row["released_by"], row["answered_files"]) == (
+        "李审核",
+        "张局长",
+        "王会计",
+        3,
+    )
+    assert row["next"] == f"the banks' answers (3 of 4 bank files answered): subsidy returns {april} FILE"
+    written = synth_returns(april, 0.0, 3, tmp_path / "answers-3")[3]
+    import_returns(april, written.path, config_dir=CONFIG)
+    row = _status(tmp_path)["2024-04"]
+    assert (row["answered_files"], row["to_hand_back"]) == (4, "12345.00")
+    assert row["next"].startswith("hand back 12345.00 yuan the answers returned: subsidy remitted")
+    today = datetime.now(SHANGHAI).date().isoformat()
+    assert cli("remitted", str(april), "--voucher", "缴1", "--on", today, "--by", "王会计").exit_code == 0
+    row = _status(tmp_path)["2024-04"]
+    assert (row["to_hand_back"], row["next"]) == ("0.00", "done")
+    text = cli(
+        "status", "--county", "jiaxiang", "--runs-dir", str(tmp_path / "runs"), "--config-dir", str(CONFIG)
+    )
+    assert text.stdout.splitlines()[0] == "jiaxiang: 7 accepted run(s), 6 with a step left"
+    assert (
+        "      审核 李审核 " in text.stdout
+        and "answered 4 of 4  to hand back 0.00\n      next: done\n" in text.stdout
+    )
+    assert verify_run(april).identical  # status writes nothing, and no record changes the run

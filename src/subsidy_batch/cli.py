@@ -1078,6 +1078,44 @@ def withdraw_remittance_command(
         )
 
 
+@app.command()
+def status(
+    county: CountyOpt = None,
+    runs_dir: RunsDirOpt = Path("runs"),
+    config_dir: ConfigDirOpt = Path("config"),
+    as_json: JsonOpt = False,
+) -> None:
+    """Where each accepted run stands (审核, 审批, release, the banks' answers, money to hand back) and the
+    next step for it; writes nothing."""
+    _Output.json = as_json
+    with _guard():
+        slug = resolve_county(county, config_dir)
+        from subsidy_batch.rules.config import county_path
+        from subsidy_batch.runs.status import county_status
+
+        county_path(config_dir, slug)  # a county not configured is refused, never shown as having no runs
+        rows = county_status(runs_dir / slug)
+    if as_json:
+        _emit_json({"county": slug, "runs": rows})
+        return
+    waiting = sum(1 for r in rows if not r["next"].startswith("done"))
+    typer.echo(f"{slug}: {len(rows)} accepted run(s), {waiting} with a step left")
+
+    def who(by: str | None, at: str | None) -> str:
+        return "-" if by is None else f"{by} {str(at)[:10]}"
+
+    for r in rows:
+        typer.echo(
+            f"  {r['period']:<16} {r['run_id']}  {r['paid_amount']} yuan in {r['bank_files']} bank files"
+        )
+        typer.echo(
+            f"      审核 {who(r['checked_by'], r['checked_at'])}  审批 {who(r['approved_by'], r['approved_at'])}  "
+            f"released {who(r['released_by'], r['released_at'])}  answered {r['answered_files']} of "
+            f"{r['bank_files']}  to hand back {r['to_hand_back']}"
+        )
+        typer.echo(f"      next: {r['next']}")
+
+
 @app.command("returned-funds")
 def returned_funds_command(
     county: CountyOpt = None,
