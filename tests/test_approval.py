@@ -265,3 +265,91 @@ def test_status_shows_each_runs_next_step_until_its_returned_money_is_handed_bac
         and "answered 4 of 4  to hand back 0.00\n      next: done\n" in text.stdout
     )
     assert verify_run(april).identical  # status writes nothing, and no record changes the run
+
+
+def test_a_run_named_by_dot_is_the_folder_it_is_and_a_copy_under_another_name_is_refused(
+    april: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # from inside a superseded run, `.` is that superseded run: refused, nothing written inside it
+    superseded = april.parent / "superseded" / "2024-03" / "jiaxiang-2024-03-1-bb269c8d39"
+    monkeypatch.chdir(superseded)
+    only_error(
+        _approve(Path("."), "check", "李审核"),
+        2,
+        ". was superseded by a later run of 2024-03; approve the accepted run",
+    )
+    only_error(_release(Path(".")), 2, ". was superseded by a later run of 2024-03; release the accepted run")
+    assert not (superseded / "approved").exists() and not (superseded / "released").exists()
+    # a copy of it beside the months, under another name: refused, naming where the run stands
+    copy = april.parent / "old-march"
+    shutil.copytree(superseded, copy)
+    shutil.copytree(superseded, april.parent / "supplements" / "old")
+    for run in (copy, april.parent / "supplements" / "old"):
+        only_error(
+            _approve(run, "check", "李审核"),
+            2,
+            f"{run} holds the run jiaxiang-2024-03-1-bb269c8d39, which stands in jiaxiang/2024-03 of the runs "
+            "folder, not here; approve it there",
+        )
+    # from inside the accepted April, `.` approves and releases it: the records go to the county's folders
+    monkeypatch.chdir(april)
+    assert _approve(Path("."), "check", "李审核").exit_code == 0
+    assert _approve(Path("."), "approve", "张局长").exit_code == 0
+    assert _release(Path(".")).exit_code == 0
+    assert (april.parent / "released" / f"{RUN_ID}.json").is_file()
+    assert sorted(p.name for p in april.iterdir() if p.name in ("approved", "released")) == []
+    assert verify_run(april).identical  # nothing was written inside the run
+
+
+def test_a_supplement_is_approved_and_released_like_a_month(april: Path) -> None:
+    supplement = april.parent / "supplements" / "2024-03-s1"
+    assert _approve(supplement, "check", "李审核").exit_code == 0
+    assert _approve(supplement, "approve", "张局长").exit_code == 0
+    done = _release(supplement)
+    assert done.exit_code == 0, done.output
+    assert "(2024-03-s1, 80.00 yuan in 1 bank files)" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("edit", "problem"),
+    [
+        (("李审核", "张局长"), "it is approved by 张局长, who checked it too"),
+        ((), "it is approved at 2000-01-01T00:00:00+08:00, before it was checked at"),
+    ],
+    ids=["one-person-both-steps", "approved-before-checked"],
+)
+def test_approval_records_edited_to_one_person_or_out_of_order_stop_the_release(
+    april: Path, edit: tuple[str, ...], problem: str
+) -> None:
+    assert _approve(april, "check", "李审核").exit_code == 0
+    assert _approve(april, "approve", "张局长").exit_code == 0
+    folder = _approved_dir(april)
+    if problem.startswith("it is approved by"):  # the check record made to name the approver
+        record = folder / f"{RUN_ID}.check.json"
+        record.chmod(0o644)
+        record.write_text(record.read_text(encoding="utf-8").replace(*edit), encoding="utf-8")
+    else:  # the approval dated 2000-01-01, before the check
+        record = folder / f"{RUN_ID}.approve.json"
+        record.chmod(0o644)
+        data = json.loads(record.read_text(encoding="utf-8"))
+        data["at"] = "2000-01-01T00:00:00+08:00"
+        record.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    result = _release(april)
+    no_traceback(result)
+    assert result.exit_code == 9 and f"{folder / f'{RUN_ID}.approve.json'}: {problem}" in result.stderr
+    assert not (april.parent / "released" / f"{RUN_ID}.json").exists()
+
+
+def test_names_that_differ_only_by_case_width_or_an_invisible_character_are_one_person(april: Path) -> None:
+    assert _approve(april, "check", "Li Shen").exit_code == 0
+    for same in ("li shen", "Ｌｉ Ｓｈｅｎ", "Li Shen\u200b"):  # case, full-width letters, a zero-width space
+        only_error(
+            _approve(april, "approve", same),
+            2,
+            f"Li Shen checked {RUN_ID}; its 审批 needs a second person, never the one who checked it",
+        )
+    only_error(
+        _approve(april, "check", "\u200b "),
+        2,
+        '--by needs the name of the person who takes the 审核, e.g. --by "李科长"',
+    )

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -395,6 +396,10 @@ def test_a_chain_edited_or_cut_stops_the_list_and_the_next_record(april: Path, t
     assert first.exists() and _funds(tmp_path)["totals"]["not_remitted"] == "0.00"
 
 
+def _sha8(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:8]
+
+
 def _sheet(path: Path, name: str) -> list[list]:
     """A sheet of the statement as its cells, row by row, each as text (a number as Excel shows it without
     a format: 12345.00 as 12345), None for an empty cell."""
@@ -412,8 +417,10 @@ def test_the_statement_to_sign_lists_every_answer_line_and_withdrawn_record(
     out = tmp_path / "statements"
     result = _listed(tmp_path, "--out", str(out), "--json")
     assert result.exit_code == 0, result.output
-    path = out / f"returned-funds-jiaxiang-{TODAY}.xlsx"
-    assert json.loads(result.stdout)["written"] == [str(path)]
+    (written,) = json.loads(result.stdout)["written"]
+    path = Path(written)
+    # named by the day and the first 8 hex digits of its sha256: a signed statement is never replaced
+    assert path.parent == out and path.name == f"returned-funds-jiaxiang-{TODAY}-{_sha8(path)}.xlsx"
     assert fastexcel.read_excel(path).sheet_names == ["上缴汇总", "退票明细"]
     summary = _sheet(path, "上缴汇总")
     assert summary[0][0] == f"嘉祥县退票资金上缴情况表（截至 {TODAY[:4]}年{TODAY[5:7]}月{TODAY[8:]}日）" + (
@@ -475,11 +482,15 @@ def test_the_statement_to_sign_lists_every_answer_line_and_withdrawn_record(
         xml = b"".join(book.read(n) for n in book.namelist()).decode("utf-8")
     assert sent.height == 48 + 51
     assert not any(v in xml for v in sent["id_number"].to_list() + sent["bank_account"].to_list())
-    # the same records listed the same day: the same bytes; the list and the records are unchanged
+    # the same records listed the same day: the same file; the list and the records are unchanged
     first = path.read_bytes()
     assert _listed(tmp_path, "--out", str(out)).exit_code == 0
-    assert path.read_bytes() == first
+    assert path.read_bytes() == first and [p.name for p in out.iterdir()] == [path.name]
     assert len(_chain(tmp_path)) == 3 and verify_run(april).identical  # bank_01: record, withdrawal, record
+    # bank_04 handed back: a second statement beside the first, which stays as it was printed
+    assert _remit(april, "缴2024-002").exit_code == 0
+    assert _listed(tmp_path, "--out", str(out)).exit_code == 0
+    assert len(list(out.iterdir())) == 2 and path.read_bytes() == first
 
 
 def test_the_statement_is_refused_under_a_runs_folder_and_written_when_nothing_came_back(
@@ -492,9 +503,16 @@ def test_the_statement_is_refused_under_a_runs_folder_and_written_when_nothing_c
         f"--out {inside} is under a runs folder; a returned-funds statement never writes where accepted runs are",
     )
     assert not inside.exists()
+    a_file = tmp_path / "statement.xlsx"
+    a_file.write_bytes(b"")
+    only_error(
+        _listed(tmp_path, "--out", str(a_file)),
+        2,
+        f"--out {a_file} is a file, not a folder; give the folder to write a returned-funds statement to",
+    )
     result = _listed(tmp_path, "--out", str(tmp_path / "out"))
     assert result.exit_code == 0, result.output
-    path = tmp_path / "out" / f"returned-funds-jiaxiang-{TODAY}.xlsx"
+    (path,) = (tmp_path / "out").iterdir()
     assert result.stdout.splitlines()[-1] == f"  written to {path}"
     summary = _sheet(path, "上缴汇总")
     assert [r[:3] for r in summary if r[0] in ("退票合计", "已上缴", "待上缴")] == [
@@ -507,3 +525,29 @@ def test_the_statement_is_refused_under_a_runs_folder_and_written_when_nothing_c
 
 def test_every_bank_reason_code_has_a_chinese_label() -> None:
     assert set(BANK_REASONS_ZH) == set(REASON_CODES)
+
+
+def test_an_account_or_id_in_the_banks_words_or_a_withdrawal_reason_is_masked_in_the_statement(
+    april: Path, tmp_path: Path
+) -> None:
+    """A bank's reason may quote the account or ID it refused, and a clerk may type one into a reason."""
+    written = synth_returns(april, 1.0, 3, tmp_path / "answers-0")[0]
+    text = written.path.read_bytes().decode("gb18030")  # the layout of bank_01: GB18030 CSV
+    account, id_number = "6228400020272949", "37082919381006000X"
+    first = next(
+        line for line in text.splitlines()[1:] if "户名不符" in line or "无此" in line or "冻结" in line
+    )
+    reason = next(r for r in ("户名不符", "无此帐号或存折", "账户冻结") if r in first)
+    changed = first.replace(reason, f"{reason}，账号{account}，证件号{id_number}", 1)
+    written.path.write_bytes(text.replace(first, changed, 1).encode("gb18030"))
+    import_returns(april, written.path, config_dir=CONFIG)
+    assert _remit(april, "缴1").exit_code == 0
+    assert _withdraw(april, "缴1", f"录成了账号{account}").exit_code == 0
+    result = _listed(tmp_path, "--out", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    assert account not in result.stdout and "622840********2949" in result.stdout
+    (path,) = (tmp_path / "out").iterdir()
+    with zipfile.ZipFile(path) as book:
+        xml = b"".join(book.read(n) for n in book.namelist()).decode("utf-8")
+    assert account not in xml and id_number not in xml
+    assert "账号622840********2949，证件号370829********000X" in xml and "录成了账号622840********2949" in xml

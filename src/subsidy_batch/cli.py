@@ -1124,7 +1124,7 @@ def returned_funds_command(
         typer.Option(
             "--out",
             help="Also write the statement to print, sign and file with the 缴款书 "
-            "(returned-funds-<county>-<day>.xlsx) to this folder, never under a runs folder.",
+            "(returned-funds-<county>-<day>-<digest>.xlsx) to this folder, never under a runs folder.",
             show_default=False,
         ),
     ] = None,
@@ -1137,6 +1137,7 @@ def returned_funds_command(
     _Output.json = as_json
     with _guard():
         slug = resolve_county(county, config_dir)
+        from subsidy_batch.masking import scrub as mask_scrub
         from subsidy_batch.returns.remit import returned_funds
         from subsidy_batch.rules.config import county_directory, county_path
 
@@ -1177,7 +1178,7 @@ def returned_funds_command(
         for w in r["withdrawn"]:
             typer.echo(
                 f"      withdrawn {w['withdrawn_at'][:10]} by {w['withdrawn_by']}: voucher {w['voucher']} of "
-                f"{w['remitted_on']} ({w['recorded_by']}), {w['reason']}"
+                f"{w['remitted_on']} ({w['recorded_by']}), {mask_scrub(w['reason'])}"
             )
     for path in written:
         typer.echo(f"  written to {path}")

@@ -21,6 +21,8 @@ def refuse_runs_folder(out: Path, what: str, runs_dir: Path | None = None) -> No
 def side_folder(out: Path, what: str, runs_dir: Path | None = None) -> None:
     """Make `out`, after refuse_runs_folder."""
     refuse_runs_folder(out, what, runs_dir)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} is a file, not a folder; give the folder to write {what} to")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

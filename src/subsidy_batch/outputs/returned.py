@@ -1,7 +1,7 @@
 """The statement of returned bank money a 财政 clerk prints, signs and files with the 缴款书 (退票资金上缴情况表).
 
-`subsidy returned-funds --out FOLDER` writes returned-funds-<county>-<day>.xlsx (never under runs/): a
-sheet per answer that failed lines (its money, and the voucher that handed it back or 待上缴, with every
+`subsidy returned-funds --out FOLDER` writes returned-funds-<county>-<day>-<digest>.xlsx (never under runs/): a
+sheet with a row per answer that failed lines (its money, and the voucher that handed it back or 待上缴, with every
 withdrawn record beside it), the totals and a signature block; then a sheet of every failed line (who, how
 much, the bank's reason, the voucher), IDs and accounts masked. It lists what `subsidy returned-funds`
 lists, from the same records, and changes nothing. The same records listed on the same day give the same
@@ -10,6 +10,7 @@ bytes.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -18,6 +19,9 @@ from typing import Any
 
 import polars as pl
 
+from subsidy_batch import masking
+from subsidy_batch.errors import StorageError
+from subsidy_batch.outputs.emit import sha256_file
 from subsidy_batch.outputs.folders import side_folder
 from subsidy_batch.outputs.labels import BANK_REASONS_ZH
 from subsidy_batch.outputs.workbook import SIGNATURE, Cell, Column, Sheet, Table, write_sheets
@@ -56,15 +60,18 @@ LINE_COLUMNS = (
 )
 
 
-def file_name(county: str, made_on: date) -> str:
-    return f"returned-funds-{county}-{made_on.isoformat()}.xlsx"
+def file_name(county: str, made_on: date, digest: str) -> str:
+    """returned-funds-<county>-<day>-<first 8 hex digits of the file's sha256>.xlsx: a statement printed and
+    signed is never replaced by a later one of the same day, and listing the same records again writes
+    the same file."""
+    return f"returned-funds-{county}-{made_on.isoformat()}-{digest[:8]}.xlsx"
 
 
 def _withdrawn(row: Mapping[str, Any]) -> str:
     """The answer's withdrawn records, one clause each: 缴O1（2024-06-12，王会计）2024-06-13 李出纳撤销：凭证号录错."""
     return "；".join(
         f"{w['voucher']}（{w['remitted_on']}，{w['recorded_by']}）{w['withdrawn_at'][:10]} "
-        f"{w['withdrawn_by']}撤销：{w['reason']}"
+        f"{w['withdrawn_by']}撤销：{masking.scrub(w['reason'])}"
         for w in row["withdrawn"]
     )
 
@@ -108,19 +115,19 @@ def _line_rows(lines: pl.DataFrame) -> pl.DataFrame:
         "bank_name",
         "bank_file",
         "reference",
-        "name",
+        idnumber.scrub_expr(pl.col("name")),
         idnumber.mask(pl.col("id_number")).alias("id_masked"),
         idnumber.mask(pl.col("bank_account")).alias("account_masked"),
         "amount",
         pl.col("reason").replace_strict(BANK_REASONS_ZH, default=pl.col("reason")).alias("reason_zh"),
         "reason",
-        pl.concat_str(
-            pl.col("bank_reason_code").fill_null(""),
-            pl.col("bank_reason_text").fill_null(""),
-            separator=" ",
-        )
-        .str.strip_chars()
-        .alias("bank_reason"),
+        idnumber.scrub_expr(  # a bank's words may carry the account or ID they refused: masked too
+            pl.concat_str(
+                pl.col("bank_reason_code").fill_null(""),
+                pl.col("bank_reason_text").fill_null(""),
+                separator=" ",
+            ).str.strip_chars()
+        ).alias("bank_reason"),
         pl.col("voucher").fill_null(TO_HAND_BACK),
     )
 
@@ -167,6 +174,15 @@ def write_statement(
             printed=True,
         ),
     ]
-    path = out / file_name(county, made_on)
-    write_sheets(path, sheets, datetime(made_on.year, made_on.month, made_on.day))
+    draft = out / f".returned-funds-{county}-{os.getpid()}.xlsx"
+    try:
+        write_sheets(draft, sheets, datetime(made_on.year, made_on.month, made_on.day))
+        path = out / file_name(county, made_on, sha256_file(draft))
+        draft.replace(path)  # the same name holds the same bytes: replacing it changes nothing
+    except OSError as exc:
+        raise StorageError(
+            f"cannot write a returned-funds statement to {out}: {exc.strerror or exc}"
+        ) from exc
+    finally:
+        draft.unlink(missing_ok=True)
     return path
