@@ -258,7 +258,8 @@ def prior_runs(paths: RunPaths, period: Period, request: RunRequest) -> tuple[So
             if is_answered(answers_dir(county_dir, own[0].label, own[0].run_id)):
                 raise UsageError(
                     f"{what} was answered by the bank but has no release record: record that its bank files "
-                    f"were handed over (subsidy release {own[0].folder} --by NAME), then run the supplement"
+                    f"were handed over (subsidy approve {own[0].folder} --step check, then --step approve, by "
+                    f"two people; then subsidy release {own[0].folder} --by NAME), then run the supplement"
                 )
             raise UsageError(
                 f"{what} has not been released to the bank, so nothing was paid yet; correct it with "

@@ -224,7 +224,8 @@ def refuse_if_answered(paths: RunPaths) -> None:
         raise UsageError(
             f"{paths.county} {paths.label} was answered by the bank ({folder}): its bank files reached the bank, "
             "which paid the lines that succeeded, so it is never superseded. If they were handed over without a release record, record it "
-            f"(subsidy release {paths.accepted} --by NAME); then correct the month through the next month's "
+            f"(subsidy approve {paths.accepted} --step check, then --step approve, by two people; then subsidy "
+            f"release {paths.accepted} --by NAME); then correct the month through the next month's "
             'arrears and recoveries, or pay what it still owes with --supplement "reason"'
         )
 
