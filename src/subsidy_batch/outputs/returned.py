@@ -25,6 +25,7 @@ from subsidy_batch.outputs.emit import sha256_file
 from subsidy_batch.outputs.folders import side_folder
 from subsidy_batch.outputs.labels import BANK_REASONS_ZH
 from subsidy_batch.outputs.workbook import SIGNATURE, Cell, Column, Sheet, Table, write_sheets
+from subsidy_batch.returns.remit import Returned
 from subsidy_batch.roster import idnumber
 
 SUMMARY, LINES = "上缴汇总", "退票明细"
@@ -135,7 +136,7 @@ def _line_rows(lines: pl.DataFrame) -> pl.DataFrame:
 def write_statement(
     county: str,
     county_name: str,
-    listed: tuple[Sequence[Mapping[str, Any]], Mapping[str, Any], pl.DataFrame],
+    listed: Returned,
     out: Path,
     made_on: date,
     runs_dir: Path | None = None,

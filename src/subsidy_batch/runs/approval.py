@@ -50,7 +50,7 @@ def approval_path(county_dir: Path, run_id: str, step: str) -> Path:
 
 def bank_files(run_dir: Path, manifest: Manifest) -> list[dict[str, Any]]:
     """The run's bank files as its manifest lists them; UsageError when one differs from its checksum."""
-    files = [o for o in manifest.outputs if str(o["file"]).startswith("bank/")]
+    files = manifest.bank_outputs()
     for entry in files:
         if emit.sha256_file(run_dir / entry["file"]) != entry["sha256"]:
             raise UsageError(
@@ -73,7 +73,7 @@ def read_approval(county_dir: Path, manifest: Manifest, step: str) -> dict[str, 
             f"{path}: it records {said[0]!r} {said[2]!r} of {said[1]}, and it is kept as the {step} of "
             f"{manifest.run_id}; {remedy}"
         )
-    sent = {o["file"]: o["sha256"] for o in manifest.outputs if str(o["file"]).startswith("bank/")}
+    sent = {o["file"]: o["sha256"] for o in manifest.bank_outputs()}
     named = record.get("bank_files")
     if (
         not isinstance(named, list)

@@ -139,6 +139,10 @@ class Manifest:
         """file -> sha256 of every output the run made."""
         return {str(o["file"]): str(o["sha256"]) for o in self.outputs}
 
+    def bank_outputs(self) -> list[dict[str, Any]]:
+        """The outputs that are bank files (bank/...), in the manifest's order."""
+        return [o for o in self.outputs if str(o["file"]).startswith("bank/")]
+
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "manifest_version": self.manifest_version,

@@ -83,7 +83,7 @@ def county_status(county_dir: Path) -> list[dict[str, Any]]:
             "run_id": manifest.run_id,
             "run_dir": str(folder),
             "paid_amount": manifest.totals.get("paid_amount"),
-            "bank_files": sum(1 for o in manifest.outputs if str(o["file"]).startswith("bank/")),
+            "bank_files": len(manifest.bank_outputs()),
             **{
                 f"{key}_{field}": None if (record := steps[step]) is None else record[field]
                 for step, key in ((CHECK, "checked"), (APPROVE, "approved"))
